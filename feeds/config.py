@@ -1,0 +1,381 @@
+"""The only reader of the TOML config: ``config/feeds.toml`` -> :class:`Settings`.
+
+Every problem is a :class:`~feeds.errors.ConfigError` naming the file and the key
+(``sources[2].url``) and the reason.  Relative paths in the config (``output.dir``,
+``state.path``, a posts source's ``path``) are relative to the folder that holds
+the config file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from feeds.errors import ConfigError
+from feeds.identity import DEFAULT_PATTERNS
+from feeds.models import Source
+
+DEFAULT_CONFIG = Path("config/feeds.toml")
+DEFAULT_PERMALINK = "/:categories/:year/:month/:day/:title.html"
+FORMATS = ("rss", "atom")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSettings:
+    title: str
+    url: str
+    description: str = ""
+    language: str = "zh-CN"
+    timezone: str = "Asia/Shanghai"
+    author: str = ""
+    permalink: str = DEFAULT_PERMALINK
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "localhost"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSettings:
+    dir: Path
+    url: str
+    formats: tuple[str, ...] = FORMATS
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    interval: float = 900.0
+    concurrency: int = 16
+    per_host: int = 4
+    max_backoff: float = 6 * 3600.0
+    jitter: float = 0.1  # fraction of the interval
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    timeout: float = 30.0  # total seconds for one fetch
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    path: Path  # the config file
+    site: SiteSettings
+    output: OutputSettings
+    categories: tuple[tuple[str, str], ...]
+    sources: tuple[Source, ...]
+    identity_patterns: tuple[str, ...]
+    schedule: ScheduleSettings
+    fetch: FetchSettings
+    state_path: Path
+
+    def category_title(self, slug: str) -> str:
+        for key, title in self.categories:
+            if key == slug:
+                return title
+        return slug
+
+
+# ---------------------------------------------------------------- helpers
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: object) -> float:
+    """``"30s"``, ``"10m"``, ``"1h"``, ``"1.5h"`` or a number of seconds -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like \"30s\", \"10m\" or \"1h\"")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    else:
+        raise ValueError(f"expected a duration like \"30s\", \"10m\" or \"1h\", got {value!r}")
+    if seconds <= 0:
+        raise ValueError(f"a duration must be positive, got {value!r}")
+    return seconds
+
+
+class _Reader:
+    """Reads one TOML table, remembering which keys were used."""
+
+    def __init__(self, file: str, prefix: str, table: Mapping[str, Any]) -> None:
+        self.file = file
+        self.prefix = prefix
+        self.table = table
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def fail(self, name: str, reason: str) -> ConfigError:
+        return ConfigError(self.file, reason, key=self.key(name))
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = None, *, required: bool = False) -> Any:
+        self.used.add(name)
+        if name not in self.table:
+            if required:
+                raise self.fail(name, "is required")
+            return default
+        value = self.table[name]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # TOML booleans are ints in Python: never accept one for a number.
+        if isinstance(value, bool) and bool not in kinds:
+            ok = False
+        else:
+            ok = isinstance(value, kinds)
+        if not ok:
+            names = " or ".join(_type_name(k) for k in kinds)
+            raise self.fail(name, f"must be {names}, not {_type_name(type(value))} ({value!r})")
+        return value
+
+    def convert(self, name: str, func: Callable[[Any], Any], default: Any) -> Any:
+        self.used.add(name)
+        if name not in self.table:
+            return default
+        try:
+            return func(self.table[name])
+        except (ValueError, TypeError) as exc:
+            raise self.fail(name, str(exc)) from None
+
+    def done(self) -> None:
+        unknown = sorted(set(self.table) - self.used)
+        if unknown:
+            known = ", ".join(sorted(self.used))
+            raise self.fail(unknown[0], f"unknown key (known keys here: {known})")
+
+
+def _type_name(kind: type) -> str:
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "an array",
+        dict: "a table",
+    }.get(kind, kind.__name__)
+
+
+def _table(file: str, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(file, f"must be a table ([{name}]), not {_type_name(type(value))}", key=name)
+    return value
+
+
+def _url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"must be a string, not {_type_name(type(value))}")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
+    return value.rstrip("/") + "/"
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load(path: str | Path = DEFAULT_CONFIG) -> Settings:
+    """Read and validate the config file; raise :class:`ConfigError` on any problem."""
+    path = Path(path)
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(file, "config file not found (pass -c PATH)") from None
+    except OSError as exc:
+        raise ConfigError(file, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(file, f"not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, f"TOML syntax error: {exc}") from None
+    return parse(data, path)
+
+
+def parse(data: Mapping[str, Any], path: Path) -> Settings:
+    file = str(path)
+    base = path.parent
+    known_tables = {"site", "output", "categories", "sources", "identity", "schedule", "fetch", "state"}
+    for name in data:
+        if name not in known_tables:
+            raise ConfigError(file, f"unknown key (known: {', '.join(sorted(known_tables))})", key=name)
+
+    # [site]
+    r = _Reader(file, "site", _table(file, data, "site"))
+    title = r.get("title", str, required=True)
+    site_url = r.convert("url", _url, None)
+    if site_url is None:
+        raise r.fail("url", "is required (the site's base URL, e.g. \"https://news.example.com/\")")
+    timezone = r.get("timezone", str, "Asia/Shanghai")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise r.fail("timezone", f"unknown IANA time zone {timezone!r} (e.g. \"Asia/Shanghai\")") from None
+    permalink = r.get("permalink", str, DEFAULT_PERMALINK)
+    site = SiteSettings(
+        title=title,
+        url=site_url,
+        description=r.get("description", str, ""),
+        language=r.get("language", str, "zh-CN"),
+        timezone=timezone,
+        author=r.get("author", str, ""),
+        permalink=permalink,
+    )
+    r.done()
+
+    # [output]
+    r = _Reader(file, "output", _table(file, data, "output"))
+    out_dir = _resolve(base, r.get("dir", str, "out"))
+    out_url = r.convert("url", _url, site.url)
+    formats = r.get("formats", list, list(FORMATS))
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise r.fail("formats", f"unknown format {fmt!r} (choose from \"rss\", \"atom\")")
+    if not formats:
+        raise r.fail("formats", "must name at least one format")
+    limit = r.get("limit", int, 50)
+    if limit < 1:
+        raise r.fail("limit", f"must be at least 1, got {limit}")
+    output = OutputSettings(dir=out_dir, url=out_url, formats=tuple(dict.fromkeys(formats)), limit=limit)
+    r.done()
+
+    # [categories]
+    cats = _table(file, data, "categories")
+    categories: list[tuple[str, str]] = []
+    for slug, label in cats.items():
+        if not isinstance(label, str):
+            raise ConfigError(file, f"must be a string (the display title), not {_type_name(type(label))}", key=f"categories.{slug}")
+        categories.append((slug, label))
+
+    # [identity]
+    r = _Reader(file, "identity", _table(file, data, "identity"))
+    patterns = r.get("patterns", list, list(DEFAULT_PATTERNS))
+    for i, pattern in enumerate(patterns):
+        if not isinstance(pattern, str):
+            raise r.fail(f"patterns[{i}]", "must be a string")
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise r.fail(f"patterns[{i}]", f"bad regular expression: {exc}") from None
+        if "code" not in compiled.groupindex:
+            raise r.fail(f"patterns[{i}]", "needs a named group (?P<code>...)")
+    r.done()
+
+    # [schedule]
+    r = _Reader(file, "schedule", _table(file, data, "schedule"))
+    schedule = ScheduleSettings(
+        interval=r.convert("interval", parse_duration, 900.0),
+        concurrency=r.get("concurrency", int, 16),
+        per_host=r.get("per_host", int, 4),
+        max_backoff=r.convert("max_backoff", parse_duration, 6 * 3600.0),
+        jitter=float(r.get("jitter", (int, float), 0.1)),
+    )
+    if schedule.concurrency < 1:
+        raise r.fail("concurrency", "must be at least 1")
+    if schedule.per_host < 1:
+        raise r.fail("per_host", "must be at least 1")
+    if not 0 <= schedule.jitter <= 1:
+        raise r.fail("jitter", "must be between 0 and 1 (a fraction of the interval)")
+    r.done()
+
+    # [fetch]
+    r = _Reader(file, "fetch", _table(file, data, "fetch"))
+    fetch = FetchSettings(
+        timeout=r.convert("timeout", parse_duration, 30.0),
+        connect_timeout=r.convert("connect_timeout", parse_duration, 10.0),
+        read_timeout=r.convert("read_timeout", parse_duration, 20.0),
+        max_bytes=r.get("max_bytes", int, 10 * 1024 * 1024),
+        max_redirects=r.get("max_redirects", int, 5),
+    )
+    if fetch.max_bytes < 1:
+        raise r.fail("max_bytes", "must be positive")
+    if fetch.max_redirects < 0:
+        raise r.fail("max_redirects", "must not be negative")
+    r.done()
+
+    # [state]
+    r = _Reader(file, "state", _table(file, data, "state"))
+    state_path = _resolve(base, r.get("path", str, ".feeds/state.db"))
+    r.done()
+
+    # [[sources]]
+    raw_sources = data.get("sources", [])
+    if not isinstance(raw_sources, list):
+        raise ConfigError(file, "must be an array of tables ([[sources]])", key="sources")
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(raw_sources):
+        if not isinstance(entry, dict):
+            raise ConfigError(file, "must be a table", key=f"sources[{i}]")
+        sources.append(_source(file, base, i, entry, schedule.interval, seen))
+    return Settings(
+        path=path,
+        site=site,
+        output=output,
+        categories=tuple(categories),
+        sources=tuple(sources),
+        identity_patterns=tuple(patterns),
+        schedule=schedule,
+        fetch=fetch,
+        state_path=state_path,
+    )
+
+
+def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: float, seen: dict[str, int]) -> Source:
+    r = _Reader(file, f"sources[{i}]", entry)
+    name = r.get("name", str, required=True)
+    if not name.strip():
+        raise r.fail("name", "must not be empty")
+    if name in seen:
+        raise r.fail("name", f"duplicate source name {name!r} (also sources[{seen[name]}])")
+    seen[name] = i
+    kind = r.get("type", str, required=True)
+    every = r.convert("interval", parse_duration, interval)
+    if kind == "posts":
+        folder = _resolve(base, r.get("path", str, required=True))
+        source = Source(name=name, type="posts", path=folder, interval=every)
+    elif kind == "feed":
+        url = r.get("url", str, required=True)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise r.fail("url", f"must be an absolute http(s) URL, got {url!r}")
+        category = r.get("category", str, None)
+        headers = r.get("headers", dict, {})
+        for key, value in headers.items():
+            if not isinstance(value, str):
+                raise r.fail(f"headers.{key}", "must be a string")
+        source = Source(
+            name=name,
+            type="feed",
+            url=url,
+            category=category or None,
+            interval=every,
+            headers=tuple(sorted(headers.items())),
+        )
+    else:
+        raise r.fail("type", f"unknown source type {kind!r} (choose \"posts\" or \"feed\")")
+    r.done()
+    return source

@@ -1,0 +1,85 @@
+"""Every error feeds raises on purpose is a :class:`FeedsError`.
+
+The tree::
+
+    FeedsError                    anything feeds reports to a user (one line, no traceback)
+    ├── ConfigError               the TOML config: missing, unparsable, unknown key, wrong type
+    ├── PostError                 one local post file cannot be turned into an item
+    ├── SourceError               one remote source failed this time (it backs off, others go on)
+    │   ├── FetchError            HTTP: DNS, refused, timeout, TLS, status, too large, redirects
+    │   └── FeedParseError        the body is not a feed that yields any entry
+    ├── StoreError                the SQLite state store cannot be opened or migrated
+    └── LockError                 another feeds process is writing the same output folder
+
+Errors from third-party libraries (httpx, feedparser, sqlite3, tomllib, yaml) are
+translated into this tree at the boundary of the one module that wraps them, so
+callers only ever catch ``FeedsError`` subclasses.  ``str(error)`` is always the
+single line shown to the user, naming the file, key or source and the reason.
+"""
+
+from __future__ import annotations
+
+
+class FeedsError(Exception):
+    """Base class: ``str(err)`` is a complete one-line message for the user."""
+
+
+class ConfigError(FeedsError):
+    def __init__(self, path: str, reason: str, key: str | None = None) -> None:
+        self.path = path
+        self.key = key
+        self.reason = reason
+        where = f"{path}: {key}" if key else path
+        super().__init__(f"{where}: {reason}")
+
+
+class PostError(FeedsError):
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class SourceError(FeedsError):
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+class FetchError(SourceError):
+    """An HTTP fetch failed.
+
+    ``status`` is the HTTP status when the server answered, ``retry_after`` the
+    number of seconds a 429/503 ``Retry-After`` header asked us to wait.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(url, reason)
+
+
+class FeedParseError(SourceError):
+    """The body could not be read as an RSS/Atom feed with at least one entry."""
+
+
+class StoreError(FeedsError):
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class LockError(FeedsError):
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
