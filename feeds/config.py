@@ -8,6 +8,7 @@ the config file.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from feeds.models import Source
 
 DEFAULT_CONFIG = Path("config/feeds.toml")
 DEFAULT_PERMALINK = "/:categories/:year/:month/:day/:title.html"
+DEFAULT_CATEGORY_URL = "/category/:slug.html"
 FORMATS = ("rss", "atom")
 
 
@@ -35,6 +37,7 @@ class SiteSettings:
     timezone: str = "Asia/Shanghai"
     author: str = ""
     permalink: str = DEFAULT_PERMALINK
+    category_url: str = DEFAULT_CATEGORY_URL
 
     @property
     def tz(self) -> ZoneInfo:
@@ -190,7 +193,7 @@ def _url(value: Any) -> str:
 
 def _resolve(base: Path, value: str) -> Path:
     path = Path(value).expanduser()
-    return path if path.is_absolute() else (base / path)
+    return Path(os.path.abspath(path if path.is_absolute() else base / path))
 
 
 # ---------------------------------------------------------------- loading
@@ -243,6 +246,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         timezone=timezone,
         author=r.get("author", str, ""),
         permalink=permalink,
+        category_url=r.get("category_url", str, DEFAULT_CATEGORY_URL),
     )
     r.done()
 

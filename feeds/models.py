@@ -106,6 +106,7 @@ class ParsedFeed:
     link: str
     items: tuple[Item, ...]
     warnings: tuple[str, ...] = ()
+    undated: tuple[str, ...] = ()  # keys of items whose entry had no date
 
 
 @dataclass(frozen=True, slots=True)

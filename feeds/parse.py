@@ -1,0 +1,425 @@
+"""Remote feed bytes -> :class:`~feeds.models.ParsedFeed`.
+
+feedparser and nh3 are used only here; only our own types leave this module.
+Every failure to get anything usable out of a body is a
+:class:`~feeds.errors.FeedParseError`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html as htmllib
+import io
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+import lxml.html
+import nh3
+from feedparser.exceptions import CharacterEncodingUnknown, ThingsNobodyCaresAboutButMe
+from lxml import etree
+
+from feeds.errors import FeedParseError
+from feeds.identity import Identity, item_key
+from feeds.models import Item, ParsedFeed, Source
+
+__all__ = ["clean_text", "parse_feed", "sanitize_html"]
+
+# Characters XML 1.0 forbids (lxml refuses them), plus lone surrogates.
+_FORBIDDEN_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+ALLOWED_TAGS: frozenset[str] = frozenset(
+    {
+        "p", "br", "a", "img", "ul", "ol", "li", "blockquote", "pre", "code",
+        "em", "strong", "b", "i", "u", "h1", "h2", "h3", "h4", "h5", "h6",
+        "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "col", "colgroup",
+        "figure", "figcaption", "span", "div", "sup", "sub", "hr",
+    }
+)  # fmt: skip
+_CELL_ATTRS = frozenset({"colspan", "rowspan", "width", "height"})
+ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "*": frozenset({"title"}),
+    "a": frozenset({"href", "title"}),
+    "img": frozenset({"src", "alt", "title", "width", "height"}),
+    "td": _CELL_ATTRS,
+    "th": _CELL_ATTRS,
+    "table": frozenset({"width"}),
+    "col": frozenset({"width"}),
+}
+URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
+
+# Block-level tags whose boundaries become spaces when HTML is turned into text.
+_BLOCK_BOUNDARY_RE = re.compile(
+    r"<(?:br|hr|/?(?:p|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|pre|figure|figcaption))\b[^>]*>",
+    re.IGNORECASE,
+)
+_PARAGRAPH_SPLIT_RE = re.compile(r"\n\s*\n")
+_TITLE_FALLBACK_CHARS = 80
+_SLASH_DATE_RE = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})(.*)")
+_UTC_SUFFIX_RE = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
+
+
+def clean_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids (controls, U+FFFE/FFFF, lone surrogates)."""
+    if not text:
+        return ""
+    return _FORBIDDEN_RE.sub("", text)
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _is_http(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def _absolutize(html: str, base_url: str) -> str:
+    """Make every href/src absolute against ``base_url`` (lxml); ``html`` unchanged if lxml gives up."""
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+        if _is_http(base_url):
+            root.make_links_absolute(base_url, resolve_base_href=True, handle_failures="discard")
+        scheme = "https" if base_url.lower().startswith("https:") else "http"
+        root.rewrite_links(lambda link: f"{scheme}:{link}" if link.startswith("//") else link)
+        out = lxml.html.tostring(root, encoding="unicode")
+    except (etree.LxmlError, ValueError, TypeError):
+        return html
+    # ``root`` is the attribute-less <div> lxml created around the fragment.
+    if out.startswith("<div>") and out.endswith("</div>"):
+        return out[len("<div>") : -len("</div>")]
+    return out
+
+
+def sanitize_html(html: str, base_url: str) -> str:
+    """Make links absolute against ``base_url``, then keep only safe article markup."""
+    if not html or not isinstance(html, str):
+        return ""
+    html = clean_text(html)
+    if not html.strip():
+        return ""
+    html = _absolutize(html, base_url or "")
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+    )
+
+
+def _html_to_text(html: str) -> str:
+    """Visible text of an HTML fragment, whitespace collapsed."""
+    html = clean_text(html)
+    if "<" not in html and "&" not in html:
+        return _collapse(html)
+    spaced = _BLOCK_BOUNDARY_RE.sub(" ", html)
+    return _collapse(clean_text(htmllib.unescape(nh3.clean(spaced, tags=set()))))
+
+
+def _text_to_html(text: str) -> str:
+    """Plain text as HTML: escaped, blank-line separated paragraphs, line breaks kept."""
+    paragraphs = [p.strip() for p in _PARAGRAPH_SPLIT_RE.split(text.strip())]
+    return "".join(
+        "<p>" + "<br>".join(htmllib.escape(line, quote=False) for line in p.splitlines()) + "</p>"
+        for p in paragraphs
+        if p
+    )
+
+
+def _is_html(detail: Mapping[str, Any] | None) -> bool:
+    return bool(detail) and "html" in str(detail.get("type") or "")
+
+
+def _detail_text(detail: Mapping[str, Any] | None, fallback: Any = "") -> str:
+    """Plain text of a feedparser text construct (title, summary...)."""
+    value = detail.get("value") if detail else None
+    if value is None:
+        value = fallback
+    if not isinstance(value, str) or not value:
+        return ""
+    return _html_to_text(value) if _is_html(detail) else _collapse(clean_text(value))
+
+
+def _str(value: Any) -> str:
+    return clean_text(value).strip() if isinstance(value, str) else ""
+
+
+# -- dates -----------------------------------------------------------------
+
+
+def _normalise_iso(raw: str) -> str:
+    """``2022/01/25 12:54:37 UTC`` -> ``2022-01-25 12:54:37+00:00`` (common in Chinese feeds)."""
+    match = _SLASH_DATE_RE.fullmatch(raw)
+    if match:
+        year, month, day, rest = match.groups()
+        raw = f"{year}-{int(month):02d}-{int(day):02d}{rest}"
+    return _UTC_SUFFIX_RE.sub("+00:00", raw)
+
+
+def _parse_raw_date(raw: str) -> datetime | None:
+    """An aware datetime from an ISO 8601/RFC 3339 or RFC 822 string, keeping its offset."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(_normalise_iso(raw))
+    except ValueError:
+        try:
+            value = parsedate_to_datetime(raw)
+        except (ValueError, TypeError, IndexError, OverflowError):
+            return None
+    return value if value.tzinfo is not None else None
+
+
+def _entry_date(entry: Mapping[str, Any], name: str) -> datetime | None:
+    """``entry[name]`` parsed from the raw string, else feedparser's UTC struct_time."""
+    # dict.get: FeedParserDict maps a missing "updated" to "published" (with a warning).
+    raw = dict.get(entry, name)
+    if isinstance(raw, str):
+        value = _parse_raw_date(raw)
+        if value is not None:
+            return value
+    parsed = dict.get(entry, f"{name}_parsed")
+    if parsed:
+        try:
+            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+        except (OverflowError, ValueError, OSError, TypeError):
+            return None
+    return None
+
+
+# -- entries ---------------------------------------------------------------
+
+
+def _resolve(href: Any, base: str) -> str:
+    """``href`` made absolute against ``base``; ``""`` unless it is an http(s) URL."""
+    if not isinstance(href, str) or not href.strip():
+        return ""
+    try:
+        link = urljoin(base, clean_text(href).strip())
+    except ValueError:
+        return ""
+    return link if _is_http(link) else ""
+
+
+def _entry_links(entry: Mapping[str, Any], base: str) -> tuple[str, list[str]]:
+    """The entry's link (``rel=alternate`` first) and every link href, all absolute."""
+    hrefs: list[str] = []
+    alternate = ""
+    for link in entry.get("links") or ():
+        if not isinstance(link, Mapping):
+            continue
+        href = _resolve(link.get("href"), base)
+        if not href:
+            continue
+        hrefs.append(href)
+        if not alternate and (link.get("rel") or "alternate") == "alternate":
+            alternate = href
+    return alternate or _resolve(entry.get("link"), base), hrefs
+
+
+def _entry_content(entry: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
+    """Raw content HTML (html/xhtml content, else summary, else text content) and its detail."""
+    contents = [c for c in entry.get("content") or () if isinstance(c, Mapping) and c.get("value")]
+    for content in contents:
+        if _is_html(content):
+            return str(content["value"]), content
+    summary = entry.get("summary_detail")
+    summary_value = entry.get("summary")
+    if isinstance(summary_value, str) and summary_value.strip():
+        if _is_html(summary):
+            return summary_value, summary
+        return _text_to_html(clean_text(summary_value)), summary
+    for content in contents:
+        value = str(content["value"])
+        if value.strip():
+            return _text_to_html(clean_text(value)), content
+    return "", None
+
+
+def _entry_tags(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    terms: dict[str, None] = {}
+    for tag in entry.get("tags") or ():
+        term = _collapse(_str(tag.get("term"))) if isinstance(tag, Mapping) else ""
+        if term:
+            terms.setdefault(term, None)
+    return tuple(terms)
+
+
+def _entry_author(entry: Mapping[str, Any]) -> str:
+    detail = entry.get("author_detail")
+    name = _str(detail.get("name")) if isinstance(detail, Mapping) else ""
+    return _collapse(name or _str(entry.get("author")))
+
+
+class _Context:
+    """What every entry of one feed shares."""
+
+    __slots__ = ("doc_base", "identity", "now", "source", "url")
+
+    def __init__(self, url: str, doc_base: str, source: Source, identity: Identity, now: datetime) -> None:
+        self.url = url
+        self.doc_base = doc_base
+        self.source = source
+        self.identity = identity
+        self.now = now
+
+
+def _make_item(entry: Mapping[str, Any], ctx: _Context) -> tuple[Item, bool] | None:
+    """The entry as an :class:`Item` and whether it was undated; ``None`` if it carries nothing."""
+    link, hrefs = _entry_links(entry, ctx.doc_base)
+    guid = _str(entry.get("id"))
+
+    raw_content, detail = _entry_content(entry)
+    base = link or ctx.url
+    if detail is not None:
+        # An explicit xml:base differs from the document base we handed feedparser.
+        detail_base = detail.get("base")
+        if isinstance(detail_base, str) and detail_base != ctx.doc_base and _is_http(detail_base):
+            base = detail_base
+    content = sanitize_html(raw_content, base)
+
+    summary = _detail_text(entry.get("summary_detail"), entry.get("summary"))
+    title = _detail_text(entry.get("title_detail"), entry.get("title"))
+    if not title:
+        body_text = summary or _html_to_text(content)
+        title = body_text[:_TITLE_FALLBACK_CHARS].strip() or link
+    if not title and not link and not content:
+        return None
+
+    published = _entry_date(entry, "published") or _entry_date(entry, "updated") or _entry_date(entry, "created")
+    updated = _entry_date(entry, "updated") or published
+    undated = published is None
+
+    info_code = ctx.identity.code_in_urls(u for u in (link, guid, *hrefs) if u)
+    if not info_code and content:
+        info_code = ctx.identity.code_in_text(content)
+    key = item_key(info_code=info_code, link=link, guid=guid, title=title, date=published)
+
+    category = ctx.source.category
+    item = Item(
+        key=key,
+        title=title,
+        link=link,
+        published=published or ctx.now,
+        updated=updated or ctx.now,
+        categories=(category,) if category else (),
+        tags=_entry_tags(entry),
+        author=_entry_author(entry),
+        content=content,
+        summary=summary,
+        source=ctx.source.name,
+        origin=ctx.url,
+    )
+    return item, undated
+
+
+def _one_line(text: object) -> str:
+    return _collapse(clean_text(str(text))) or "unknown error"
+
+
+def _bozo_warning(exc: BaseException | None, count: int) -> str | None:
+    """The warning for a bozo feed that still gave entries (``None`` when harmless)."""
+    if isinstance(exc, CharacterEncodingUnknown):
+        return f"unknown character encoding: {_one_line(exc)}; used {count} entries"
+    if isinstance(exc, ThingsNobodyCaresAboutButMe):
+        # Content-Type not XML, or the declared encoding was overridden: the feed was read fine.
+        return None
+    return f"not well-formed XML: {_one_line(exc)}; used {count} entries"
+
+
+def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
+    # A BytesIO: feedparser would try to open bytes as a file name first.
+    return feedparser.parse(
+        io.BytesIO(body),
+        response_headers=headers,
+        resolve_relative_uris=False,  # done by sanitize_html against the item link
+        sanitize_html=False,  # done by nh3
+    )
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    url: str,
+    source: Source,
+    identity: Identity,
+    now: datetime,
+    content_type: str | None = None,
+    content_location: str | None = None,
+) -> ParsedFeed:
+    """Parse an RSS/Atom ``body`` fetched from ``url`` into items.
+
+    Raises :class:`FeedParseError` when the body is not a feed or no entry is usable.
+    """
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    if not body:
+        raise FeedParseError(url, "not a feed: empty body")
+
+    doc_base = _resolve(content_location, url) if content_location else ""
+    doc_base = doc_base or url
+    headers = {"content-location": doc_base}
+    if content_type:
+        headers["content-type"] = content_type
+    try:
+        result = _feedparser(bytes(body), headers)
+    except Exception as exc:  # feedparser must never leak its own errors
+        raise FeedParseError(url, f"not a feed: {_one_line(exc)}") from exc
+
+    entries = list(result.get("entries") or ())
+    exc = result.get("bozo_exception") if result.get("bozo") else None
+    if not entries:
+        if exc is not None and not isinstance(exc, ThingsNobodyCaresAboutButMe):
+            raise FeedParseError(url, f"not a feed: {_one_line(exc)}")
+        if not result.get("version"):
+            raise FeedParseError(url, "not a feed: no RSS or Atom document found")
+
+    warnings: list[str] = []
+    if exc is not None and entries:
+        warning = _bozo_warning(exc, len(entries))
+        if warning:
+            warnings.append(warning)
+
+    ctx = _Context(url, doc_base, source, identity, now)
+    items: list[Item] = []
+    undated: list[str] = []
+    seen: set[str] = set()
+    empty = 0
+    for index, entry in enumerate(entries):
+        try:
+            made = _make_item(entry, ctx)
+        except Exception as error:  # one odd entry must not lose the others
+            warnings.append(f"entry {index + 1} skipped: {_one_line(error)}")
+            continue
+        if made is None:
+            empty += 1
+            continue
+        item, is_undated = made
+        if item.key in seen:
+            continue
+        seen.add(item.key)
+        items.append(item)
+        if is_undated:
+            undated.append(item.key)
+    if empty:
+        warnings.append(f"skipped {empty} entries with no title, link or content")
+    if entries and not items:
+        raise FeedParseError(url, f"no usable entry among {len(entries)} entries")
+
+    feed = result.get("feed") or {}
+    return ParsedFeed(
+        title=_detail_text(feed.get("title_detail"), feed.get("title")),
+        link=_resolve(feed.get("link"), doc_base),
+        items=tuple(items),
+        warnings=tuple(warnings),
+        undated=tuple(undated),
+    )

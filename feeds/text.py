@@ -1,0 +1,65 @@
+"""Text and HTML helpers shared by posts and remote feeds.
+
+* :func:`clean_text` removes the characters XML 1.0 forbids (lxml and so
+  feedgen raise on them; real scrapers write them).
+* :func:`render_markdown` turns a post body (Markdown with inline HTML) into HTML.
+* :func:`absolutize` makes every relative or protocol-relative ``href``/``src``
+  absolute, because most feed readers ignore ``xml:base``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+# XML 1.0 Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids."""
+    return _FORBIDDEN.sub("", text)
+
+
+def clean_line(text: str) -> str:
+    """A title or label: forbidden characters removed, whitespace collapsed."""
+    return _SPACES.sub(" ", clean_text(text)).strip()
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    # CommonMark with raw HTML passed through: the posts mix HTML paragraphs with
+    # Markdown lines (autolinks, links).  Tables and strikethrough as in GFM.
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def render_markdown(body: str) -> str:
+    return _markdown().render(body)
+
+
+def absolutize(html: str, base_url: str) -> str:
+    """``html`` with every relative/protocol-relative link made absolute against ``base_url``.
+
+    Protocol-relative links (``//host/path``) take the base's scheme (``https:``
+    for an https site).  Returns the fragment without a wrapper element.
+    """
+    if not html.strip():
+        return ""
+    import lxml.etree
+    import lxml.html
+
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return html
+    root.make_links_absolute(base_url, resolve_base_href=True, handle_failures="ignore")
+    parts = [root.text or ""]
+    parts.extend(lxml.html.tostring(child, encoding="unicode") for child in root)
+    return "".join(parts)
