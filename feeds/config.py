@@ -103,13 +103,13 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0
 def parse_duration(value: object) -> float:
     """``"30s"``, ``"10m"``, ``"1h"``, ``"1.5h"`` or a number of seconds -> seconds."""
     if isinstance(value, bool):
-        raise ValueError("expected a duration like \"30s\", \"10m\" or \"1h\"")
+        raise ValueError('expected a duration like "30s", "10m" or "1h"')
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str) and (m := _DURATION.match(value)):
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
     else:
-        raise ValueError(f"expected a duration like \"30s\", \"10m\" or \"1h\", got {value!r}")
+        raise ValueError(f'expected a duration like "30s", "10m" or "1h", got {value!r}')
     if seconds <= 0:
         raise ValueError(f"a duration must be positive, got {value!r}")
     return seconds
@@ -139,10 +139,7 @@ class _Reader:
         value = self.table[name]
         kinds = kind if isinstance(kind, tuple) else (kind,)
         # TOML booleans are ints in Python: never accept one for a number.
-        if isinstance(value, bool) and bool not in kinds:
-            ok = False
-        else:
-            ok = isinstance(value, kinds)
+        ok = False if isinstance(value, bool) and bool not in kinds else isinstance(value, kinds)
         if not ok:
             names = " or ".join(_type_name(k) for k in kinds)
             raise self.fail(name, f"must be {names}, not {_type_name(type(value))} ({value!r})")
@@ -231,12 +228,12 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     title = r.get("title", str, required=True)
     site_url = r.convert("url", _url, None)
     if site_url is None:
-        raise r.fail("url", "is required (the site's base URL, e.g. \"https://news.example.com/\")")
+        raise r.fail("url", 'is required (the site\'s base URL, e.g. "https://news.example.com/")')
     timezone = r.get("timezone", str, "Asia/Shanghai")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise r.fail("timezone", f"unknown IANA time zone {timezone!r} (e.g. \"Asia/Shanghai\")") from None
+        raise r.fail("timezone", f'unknown IANA time zone {timezone!r} (e.g. "Asia/Shanghai")') from None
     permalink = r.get("permalink", str, DEFAULT_PERMALINK)
     site = SiteSettings(
         title=title,
@@ -257,7 +254,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     formats = r.get("formats", list, list(FORMATS))
     for fmt in formats:
         if fmt not in FORMATS:
-            raise r.fail("formats", f"unknown format {fmt!r} (choose from \"rss\", \"atom\")")
+            raise r.fail("formats", f'unknown format {fmt!r} (choose from "rss", "atom")')
     if not formats:
         raise r.fail("formats", "must name at least one format")
     limit = r.get("limit", int, 50)
@@ -271,7 +268,9 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     categories: list[tuple[str, str]] = []
     for slug, label in cats.items():
         if not isinstance(label, str):
-            raise ConfigError(file, f"must be a string (the display title), not {_type_name(type(label))}", key=f"categories.{slug}")
+            raise ConfigError(
+                file, f"must be a string (the display title), not {_type_name(type(label))}", key=f"categories.{slug}"
+            )
         categories.append((slug, label))
 
     # [identity]
@@ -380,6 +379,6 @@ def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: f
             headers=tuple(sorted(headers.items())),
         )
     else:
-        raise r.fail("type", f"unknown source type {kind!r} (choose \"posts\" or \"feed\")")
+        raise r.fail("type", f'unknown source type {kind!r} (choose "posts" or "feed")')
     r.done()
     return source

@@ -1,96 +1,80 @@
-"""Pure functions: deduplicate items by identity, order them, pick each feed's items.
+"""Pure functions: deduplicate articles by identity, order them, pick each feed's items.
 
-Nothing here touches files, the clock or the network.
+They work on :class:`~feeds.models.Entry` tuples (key, date, categories, a
+reference to the rest) so that 100k articles merge in a fraction of a second;
+nothing here touches files, the clock or the network.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 
-from feeds.models import Item
+from feeds.models import Entry, Merged
 
 
-def order_key(item: Item) -> tuple[float, str]:
+def order_key(merged: Merged) -> tuple[float, str]:
     """Newest first; ties broken by the identity key, so the order never wobbles."""
-    return (-item.published.timestamp(), item.key)
+    return (-merged.timestamp, merged.key)
 
 
-def _version_key(item: Item) -> tuple[float, str, str]:
+def _version_key(entry: Entry) -> tuple[float, str]:
     # The most recently dated version wins; ties go to a fixed origin order.
-    return (-item.updated.timestamp(), item.origin, item.source)
+    return (-entry.timestamp, entry.origin)
 
 
-def _union(groups: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for group in groups:
-        for value in group:
-            seen.setdefault(value, None)
-    return tuple(seen)
+def combine(versions: Sequence[Entry]) -> Merged:
+    """One article from its versions (same key).
 
-
-def combine(versions: Sequence[Item]) -> Item:
-    """One item from several versions of the same article (same key).
-
-    The most recently dated version gives title, content, link, author and
-    summary; categories and tags are the union (newest version's first);
-    ``published`` is the earliest date, ``updated`` the newest.
+    The most recently dated version is ``best`` (it gives title, content, link
+    and ``updated``); categories are the union, the best version's first;
+    ``published`` is the earliest version's date.
     """
     if len(versions) == 1:
-        return versions[0]
+        only = versions[0]
+        return Merged(only.key, only.timestamp, only.utcoffset, only.categories, only, (only,))
     ordered = sorted(versions, key=_version_key)
     best = ordered[0]
-    published: datetime = min((v.published for v in ordered), key=lambda d: d.timestamp())
-    return Item(
-        key=best.key,
-        title=best.title,
-        link=best.link,
-        published=published,
-        updated=best.updated,
-        categories=_union(v.categories for v in ordered),
-        tags=_union(v.tags for v in ordered),
-        author=best.author or next((v.author for v in ordered if v.author), ""),
-        content=best.content,
-        summary=best.summary,
-        body=best.body,
-        source=best.source,
-        origin=best.origin,
-    )
+    first = min(ordered, key=lambda e: (e.timestamp, e.origin))
+    categories: dict[str, None] = {}
+    for entry in ordered:
+        for slug in entry.categories:
+            categories.setdefault(slug, None)
+    return Merged(best.key, first.timestamp, first.utcoffset, tuple(categories), best, tuple(ordered))
 
 
-def merge(items: Iterable[Item]) -> list[Item]:
-    """Deduplicate by key and return the items newest first."""
-    groups: dict[str, list[Item]] = {}
-    for item in items:
-        group = groups.get(item.key)
-        if group is None:
-            groups[item.key] = [item]
+def merge(entries: Iterable[Entry]) -> list[Merged]:
+    """Deduplicate by key; the articles newest first."""
+    groups: dict[str, Entry | list[Entry]] = {}
+    for entry in entries:
+        seen = groups.get(entry.key)
+        if seen is None:
+            groups[entry.key] = entry
+        elif isinstance(seen, list):
+            seen.append(entry)
         else:
-            group.append(item)
-    merged = [combine(group) for group in groups.values()]
+            groups[entry.key] = [seen, entry]
+    merged = [
+        combine(group)
+        if isinstance(group, list)
+        else Merged(group.key, group.timestamp, group.utcoffset, group.categories, group, (group,))
+        for group in groups.values()
+    ]
     merged.sort(key=order_key)
     return merged
 
 
-def newest(items: Iterable[Item], limit: int) -> list[Item]:
-    """The ``limit`` newest items, newest first."""
-    return heapq.nsmallest(limit, items, key=order_key)
+def select(ordered: Sequence[Merged], limit: int) -> tuple[list[Merged], dict[str, list[Merged]]]:
+    """From merged articles (newest first): the combined feed's and each category's newest ``limit``.
 
-
-def select(ordered: Sequence[Item], limit: int) -> tuple[list[Item], dict[str, list[Item]]]:
-    """From merged items (newest first): the combined feed's items and each category's.
-
-    Every category that any item carries gets a list, even when it is full of
-    older items only the newest ``limit`` are kept.
+    Every category any article carries gets a feed.
     """
     combined = list(ordered[:limit])
-    per_category: dict[str, list[Item]] = {}
-    for item in ordered:
-        for slug in item.categories:
+    per_category: dict[str, list[Merged]] = {}
+    for merged in ordered:
+        for slug in merged.categories:
             bucket = per_category.get(slug)
             if bucket is None:
-                per_category[slug] = [item]
+                per_category[slug] = [merged]
             elif len(bucket) < limit:
-                bucket.append(item)
+                bucket.append(merged)
     return combined, per_category

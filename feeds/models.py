@@ -8,26 +8,12 @@ All datetimes here are timezone-aware.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 SourceType = Literal["posts", "feed"]
-
-
-@dataclass(frozen=True, slots=True)
-class BodyRef:
-    """Where a local post's body lives, so it is rendered only when a feed needs it.
-
-    ``offset`` is the character offset of the body in the decoded file text;
-    ``size``/``mtime_ns`` are the file's signature when it was read (a changed
-    file is read again instead of rendering stale offsets).
-    """
-
-    path: str
-    offset: int
-    size: int
-    mtime_ns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +36,141 @@ class Item:
     categories: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     author: str = ""
-    content: str | None = None
+    content: str = ""
     summary: str = ""
-    body: BodyRef | None = None
     source: str = ""
     origin: str = ""  # the post's path or the entry's feed URL: for messages and ties
+
+
+@cache
+def _fixed_zone(seconds: int) -> timezone:
+    return timezone(timedelta(seconds=seconds))
+
+
+def instant(timestamp: float, utcoffset: int) -> datetime:
+    """An aware datetime from epoch seconds and its UTC offset in seconds."""
+    return datetime.fromtimestamp(timestamp, _fixed_zone(utcoffset))
+
+
+def stamp(when: datetime) -> tuple[float, int]:
+    """(epoch seconds, UTC offset in seconds) of an aware datetime."""
+    offset = when.utcoffset()
+    return when.timestamp(), int(offset.total_seconds()) if offset else 0
+
+
+class PostIndex(NamedTuple):
+    """What a build keeps in memory of each post: enough to merge and pick feeds.
+
+    Title, link and body are read again (with :func:`feeds.posts.load_full`)
+    only for the few posts that reach a feed.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    status: str  # "ok", "unpublished", "error"
+    message: str | None
+    key: str
+    timestamp: float
+    utcoffset: int
+    categories: tuple[str, ...]
+    source: str
+
+
+class PostRecord(NamedTuple):
+    """One post file as read: a plain tuple, cheap to send between processes and to cache.
+
+    ``status`` is ``"ok"``, ``"unpublished"`` or ``"error"``; ``message`` is the
+    error's reason, or for a post that was read anyway what was repaired.
+    ``body_offset`` is where the body starts in the decoded text.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    status: str
+    message: str | None = None
+    key: str = ""
+    title: str = ""
+    link: str = ""
+    timestamp: float = 0.0
+    utcoffset: int = 0
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    author: str = ""
+    body_offset: int = 0
+    source: str = ""
+
+    @property
+    def error(self) -> str | None:
+        return self.message if self.status == "error" else None
+
+    @property
+    def warning(self) -> str | None:
+        return self.message if self.status != "error" else None
+
+    @property
+    def unpublished(self) -> bool:
+        return self.status == "unpublished"
+
+    def index(self) -> PostIndex:
+        return PostIndex(
+            self.path,
+            self.size,
+            self.mtime_ns,
+            self.status,
+            self.message,
+            self.key,
+            self.timestamp,
+            self.utcoffset,
+            self.categories,
+            self.source,
+        )
+
+    @property
+    def item(self) -> Item | None:
+        """The post as an :class:`Item` (content not rendered yet), None unless status is ok."""
+        if self.status != "ok":
+            return None
+        when = instant(self.timestamp, self.utcoffset)
+        return Item(
+            key=self.key,
+            title=self.title,
+            link=self.link,
+            published=when,
+            updated=when,
+            categories=self.categories,
+            tags=self.tags,
+            author=self.author,
+            source=self.source,
+            origin=self.path,
+        )
+
+
+class Entry(NamedTuple):
+    """What merging needs of one version of an article; ``ref`` leads to the rest.
+
+    Merging and picking the newest items of 100k articles works on these light
+    tuples; full :class:`Item` objects are made only for what reaches a feed.
+    """
+
+    key: str
+    timestamp: float  # the version's date, epoch seconds
+    utcoffset: int
+    categories: tuple[str, ...]
+    origin: str  # the post's path or the entry's feed URL: a fixed tie-break
+    ref: Any  # a PostIndex (local post) or an Item (remote entry)
+
+
+class Merged(NamedTuple):
+    """One article after merging its versions (see :func:`feeds.merge.merge`)."""
+
+    key: str
+    timestamp: float  # published: the earliest version's date
+    utcoffset: int
+    categories: tuple[str, ...]  # union, newest version's first
+    best: Entry  # the most recently dated version: title, content, link, updated
+    versions: tuple[Entry, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,22 +15,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import feedparser
-import lxml.html
 import nh3
 from feedparser.exceptions import CharacterEncodingUnknown, ThingsNobodyCaresAboutButMe
-from lxml import etree
 
 from feeds.errors import FeedParseError
 from feeds.identity import Identity, item_key
 from feeds.models import Item, ParsedFeed, Source
+from feeds.text import absolutize, clean_text, is_http_url
 
 __all__ = ["clean_text", "parse_feed", "sanitize_html"]
-
-# Characters XML 1.0 forbids (lxml refuses them), plus lone surrogates.
-_FORBIDDEN_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 ALLOWED_TAGS: frozenset[str] = frozenset(
     {
@@ -63,40 +59,12 @@ _SLASH_DATE_RE = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})(.*)")
 _UTC_SUFFIX_RE = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
 
 
-def clean_text(text: str) -> str:
-    """``text`` without the characters XML 1.0 forbids (controls, U+FFFE/FFFF, lone surrogates)."""
-    if not text:
-        return ""
-    return _FORBIDDEN_RE.sub("", text)
-
-
 def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def _is_http(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
-
-
-def _absolutize(html: str, base_url: str) -> str:
-    """Make every href/src absolute against ``base_url`` (lxml); ``html`` unchanged if lxml gives up."""
-    try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
-        if _is_http(base_url):
-            root.make_links_absolute(base_url, resolve_base_href=True, handle_failures="discard")
-        scheme = "https" if base_url.lower().startswith("https:") else "http"
-        root.rewrite_links(lambda link: f"{scheme}:{link}" if link.startswith("//") else link)
-        out = lxml.html.tostring(root, encoding="unicode")
-    except (etree.LxmlError, ValueError, TypeError):
-        return html
-    # ``root`` is the attribute-less <div> lxml created around the fragment.
-    if out.startswith("<div>") and out.endswith("</div>"):
-        return out[len("<div>") : -len("</div>")]
-    return out
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
 
 
 def sanitize_html(html: str, base_url: str) -> str:
@@ -106,7 +74,7 @@ def sanitize_html(html: str, base_url: str) -> str:
     html = clean_text(html)
     if not html.strip():
         return ""
-    html = _absolutize(html, base_url or "")
+    html = absolutize(html, base_url or "")
     return nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),
@@ -207,7 +175,7 @@ def _resolve(href: Any, base: str) -> str:
         link = urljoin(base, clean_text(href).strip())
     except ValueError:
         return ""
-    return link if _is_http(link) else ""
+    return link if is_http_url(link) else ""
 
 
 def _entry_links(entry: Mapping[str, Any], base: str) -> tuple[str, list[str]]:
@@ -283,7 +251,7 @@ def _make_item(entry: Mapping[str, Any], ctx: _Context) -> tuple[Item, bool] | N
     if detail is not None:
         # An explicit xml:base differs from the document base we handed feedparser.
         detail_base = detail.get("base")
-        if isinstance(detail_base, str) and detail_base != ctx.doc_base and _is_http(detail_base):
+        if isinstance(detail_base, str) and detail_base != ctx.doc_base and is_http_url(detail_base):
             base = detail_base
     content = sanitize_html(raw_content, base)
 

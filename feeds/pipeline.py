@@ -6,18 +6,21 @@ the daemon both call it (and nothing else chains stages).
 
 from __future__ import annotations
 
+import gc
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from feeds import merge as merging
 from feeds import posts, write
 from feeds.config import Settings
-from feeds.models import BuildReport, FeedSpec, Item, Source
-from feeds.posts import PostContext, PostResult
+from feeds.models import BuildReport, Entry, FeedSpec, Item, Merged, PostIndex, Source, instant
+from feeds.parallel import Workers
+from feeds.posts import PostContext
 
 Report = Callable[[str], None]
 
@@ -50,21 +53,22 @@ def post_context(settings: Settings, source: Source) -> PostContext:
 class PostScan:
     """Every post of the posts sources, read (or rejected)."""
 
-    results: list[PostResult] = field(default_factory=list)
+    results: list[PostIndex] = field(default_factory=list)
+    contexts: dict[str, PostContext] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # source folders that do not exist
 
-    def items(self, now: datetime) -> list[Item]:
-        """Published items whose date is due."""
-        stamp = now.timestamp()
-        return [r.item for r in self.results if r.item is not None and r.item.published.timestamp() <= stamp]
+    def entries(self, now: datetime) -> list[Entry]:
+        """The published posts whose date is due, ready to merge."""
+        due = now.timestamp()
+        return [
+            Entry(r.key, r.timestamp, r.utcoffset, r.categories, r.path, r)
+            for r in self.results
+            if r.status == "ok" and r.timestamp <= due
+        ]
 
     @property
-    def errors(self) -> list[PostResult]:
-        return [r for r in self.results if r.error]
-
-    @property
-    def warnings(self) -> list[PostResult]:
-        return [r for r in self.results if r.warning]
+    def errors(self) -> list[PostIndex]:
+        return [r for r in self.results if r.status == "error"]
 
 
 def scan_posts(
@@ -72,6 +76,7 @@ def scan_posts(
     *,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    workers: Workers | None = None,
 ) -> PostScan:
     scan = PostScan()
     for source in settings.sources:
@@ -83,17 +88,18 @@ def scan_posts(
         files = posts.discover(source.path)
         if on_total:
             on_total(len(files))
-        scan.results.extend(posts.read_posts(files, post_context(settings, source), progress=progress))
+        ctx = scan.contexts[source.name] = post_context(settings, source)
+        scan.results.extend(posts.index_posts(files, ctx, progress=progress, workers=workers))
     return scan
 
 
 def problem_lines(scan: PostScan) -> list[str]:
     lines = list(scan.missing)
-    for result in scan.results:
-        if result.error:
-            lines.append(f"{display(result.path)}: {result.error}")
-        elif result.warning:
-            lines.append(f"{display(result.path)}: warning: {result.warning}")
+    for row in scan.results:
+        if row.status == "error":
+            lines.append(f"{display(row.path)}: {row.message}")
+        elif row.message:
+            lines.append(f"{display(row.path)}: warning: {row.message}")
     return lines
 
 
@@ -106,38 +112,88 @@ class Output:
     counts: dict[str | None, int]
 
 
-def render_outputs(settings: Settings, items: Iterable[Item], report: Report = _quiet) -> Output:
-    """Merge ``items`` and render every output file to bytes (nothing is written)."""
+def materialize(merged: Merged, full: Mapping[tuple[str, str], Item]) -> Item:
+    """The item of a merged article: its best version, with the merged date, categories and tags.
+
+    ``full`` holds the local posts read again in full, by (source, path).
+    """
+
+    def item_of(entry: Entry) -> Item:
+        ref = entry.ref
+        return full[(ref.source, ref.path)] if isinstance(ref, PostIndex) else ref
+
+    best = item_of(merged.best)
+    tags: dict[str, None] = {}
+    for version in merged.versions:
+        for tag in item_of(version).tags:
+            tags.setdefault(tag, None)
+    return replace(
+        best,
+        published=instant(merged.timestamp, merged.utcoffset),
+        categories=merged.categories,
+        tags=tuple(tags),
+    )
+
+
+def load_posts(
+    chosen: Iterable[Merged], contexts: Mapping[str, PostContext], report: Report, workers: Workers | None
+) -> dict[tuple[str, str], Item]:
+    """Every local post among the versions of ``chosen``, read again in full with its body rendered."""
+    rows = {(v.ref.source, v.ref.path): v.ref for m in chosen for v in m.versions if isinstance(v.ref, PostIndex)}
+    full: dict[tuple[str, str], Item] = {}
+    for (key, row), (record, html, summary) in zip(
+        rows.items(), posts.load_many(list(rows.values()), contexts, workers=workers), strict=True
+    ):
+        item = record.item
+        if item is None or record.key != row.key:
+            # changed or broken since the scan a moment ago: keep what the scan saw
+            report(f"{display(row.path)}: changed while building; its old text is used")
+            when = instant(row.timestamp, row.utcoffset)
+            item = Item(
+                key=row.key,
+                title=os.path.basename(row.path),
+                link="",
+                published=when,
+                updated=when,
+                categories=row.categories,
+                source=row.source,
+                origin=row.path,
+            )
+            full[key] = item
+            continue
+        full[key] = replace(item, content=html, summary=summary)
+    return full
+
+
+def render_outputs(
+    settings: Settings,
+    entries: Iterable[Entry],
+    contexts: Mapping[str, PostContext],
+    report: Report = _quiet,
+    workers: Workers | None = None,
+) -> Output:
+    """Merge ``entries`` and render every output file to bytes (nothing is written)."""
     limit = settings.output.limit
-    ordered = merging.merge(items)
+    ordered = merging.merge(entries)
     combined, per_category = merging.select(ordered, limit)
     specs = write.plan(settings, list(per_category))
 
-    # Render the bodies of only the items that reach a feed, once each.
-    html: dict[str, str] = {}
-    for item in {i.key: i for i in [*combined, *(i for b in per_category.values() for i in b)]}.values():
-        if item.content is not None:
-            html[item.key] = item.content
-        elif item.body is not None:
-            try:
-                html[item.key] = posts.render(item.body, item.link)
-            except posts.PostError as exc:
-                report(f"{display(exc.path)}: {exc.reason}")
-                html[item.key] = ""
-        else:
-            html[item.key] = ""
-
-    def content(item: Item) -> str:
-        return html.get(item.key, "")
+    # Full items and rendered bodies for only the articles that reach a feed, once each.
+    chosen = {m.key: m for m in combined}
+    for bucket in per_category.values():
+        for m in bucket:
+            chosen.setdefault(m.key, m)
+    full = load_posts(chosen.values(), contexts, report, workers)
+    items = {key: materialize(m, full) for key, m in chosen.items()}
 
     files: list[tuple[str, bytes]] = []
     counts: dict[str | None, int] = {}
     for spec in specs:
-        chosen = combined if spec.slug is None else per_category[spec.slug]
-        counts[spec.slug] = len(chosen)
+        picked = [items[m.key] for m in (combined if spec.slug is None else per_category[spec.slug])]
+        counts[spec.slug] = len(picked)
         for fmt in settings.output.formats:
             path = spec.rss_path if fmt == "rss" else spec.atom_path
-            files.append((path, write.render_feed(spec, chosen, settings, fmt, content)))
+            files.append((path, write.render_feed(spec, picked, settings, fmt)))
     files.append(("feeds.opml", write.render_opml(specs, settings)))
     files.append(("index.html", write.render_index(specs, settings, counts)))
     return Output(files=tuple(files), specs=tuple(specs), counts=counts)
@@ -156,6 +212,18 @@ def write_outputs(out_dir: Path, output: Output) -> tuple[list[str], list[str]]:
     return written, unchanged
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic GC: a build makes ~10 small objects per post and frees them together."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build(
     settings: Settings,
     *,
@@ -167,17 +235,18 @@ def build(
     """Read every source once, merge, write the feeds; bad posts are reported and skipped."""
     started = time.perf_counter()
     now = now or datetime.now(UTC)
-    scan = scan_posts(settings, progress=progress, on_total=on_total)
-    problems = problem_lines(scan)
-    for line in problems:
-        report(line)
-    items = scan.items(now)
-    output = render_outputs(settings, items, report)
+    with _no_gc(), Workers() as workers:
+        scan = scan_posts(settings, progress=progress, on_total=on_total, workers=workers)
+        problems = problem_lines(scan)
+        for line in problems:
+            report(line)
+        entries = scan.entries(now)
+        output = render_outputs(settings, entries, scan.contexts, report, workers)
     written, unchanged = write_outputs(settings.output.dir, output)
     return BuildReport(
         posts_read=len(scan.results),
         posts_skipped=len(scan.errors),
-        items=sum(1 for _ in {i.key for i in items}),
+        items=len({e.key for e in entries}),
         written=tuple(written),
         unchanged=tuple(unchanged),
         problems=tuple(problems),

@@ -16,18 +16,20 @@ front matter between ``---`` lines.  Reading follows Jekyll's conventions:
 Speed: a folder of 100k posts is read cold in a couple of seconds.  Front
 matter made of plain ``key: value`` lines (what the site's scraper writes) is
 read by a small exact reader; anything else (lists, block scalars, escapes…)
-goes through python-frontmatter's YAML handler.  The body is not kept: the
-item carries a :class:`~feeds.models.BodyRef` and :func:`render` turns it into
-HTML only for the items that reach a feed.  Files are read on all cores.
+goes through python-frontmatter's YAML handler.  A build keeps only a small
+:class:`~feeds.models.PostIndex` row per post; :func:`load_full` reads a post
+again and renders its body only for the posts that reach a feed.  Files are
+read on all cores.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from functools import cache
 from pathlib import Path
@@ -37,8 +39,9 @@ from zoneinfo import ZoneInfo
 
 from feeds.errors import PostError
 from feeds.identity import Identity, item_key
-from feeds.models import BodyRef, Item
-from feeds.text import absolutize, clean_line, clean_text, render_markdown
+from feeds.models import PostIndex, PostRecord, stamp
+from feeds.parallel import Workers
+from feeds.text import absolutize, clean_line, clean_text, excerpt, render_markdown
 
 SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt"})
 
@@ -54,57 +57,33 @@ class PostContext:
     source: str = "posts"
 
 
-@dataclass(frozen=True, slots=True)
-class PostResult:
-    """The outcome of reading one file: an item, or left out, or an error.
-
-    ``item`` is None for an unpublished post (``published: false``) and for an
-    error; ``error`` is the reason a post was rejected; ``warning`` says what was
-    repaired in a post that was read anyway.
-    """
-
-    path: str
-    size: int
-    mtime_ns: int
-    item: Item | None = None
-    error: str | None = None
-    warning: str | None = None
-
-    @property
-    def unpublished(self) -> bool:
-        return self.item is None and self.error is None
-
-
 # ---------------------------------------------------------------- discovery
 
 
-def discover(root: Path) -> list[tuple[str, int, int]]:
-    """Every post file below ``root``: (path, size, mtime_ns), sorted by path.
+def discover(root: Path) -> list[str]:
+    """Every post file below ``root``, sorted by path.
 
-    Hidden files and folders (``.x``), editor backups (``x~``, ``#x#``) and
-    files of other types are passed over, as Jekyll does.
+    Hidden files and folders (``.x``), ``_x`` folders and files, editor backups
+    (``x~``, ``#x#``) and files of other types are passed over, as Jekyll does.
+    No file is opened or stat'ed here: the readers do that, on all cores.
     """
-    found: list[tuple[str, int, int]] = []
+    found: list[str] = []
     stack = [str(root)]
     while stack:
         folder = stack.pop()
         try:
             entries = os.scandir(folder)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
             continue
         with entries:
             for entry in entries:
                 name = entry.name
                 if name[0] in ".#_" or name[-1] == "~":
                     continue
-                if entry.is_dir(follow_symlinks=True):
+                if entry.is_dir():
                     stack.append(entry.path)
                 elif os.path.splitext(name)[1].lower() in SUFFIXES:
-                    try:
-                        st = entry.stat()
-                    except OSError:
-                        continue
-                    found.append((entry.path, st.st_size, st.st_mtime_ns))
+                    found.append(entry.path)
     found.sort()
     return found
 
@@ -252,7 +231,7 @@ _FILE_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})-(.+)\Z")
 @cache
 def _offset(text: str) -> tzinfo:
     if text in ("Z", "z", "UTC", "GMT"):
-        return timezone.utc
+        return UTC
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
@@ -282,7 +261,13 @@ def parse_date(value: object, tz: tzinfo) -> datetime:
         micro = int((frac or "0")[:6].ljust(6, "0"))
         try:
             return datetime(
-                int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), micro,
+                int(y),
+                int(mo),
+                int(d),
+                int(h or 0),
+                int(mi or 0),
+                int(s or 0),
+                micro,
                 tzinfo=_offset(off) if off else tz,
             )
         except ValueError as exc:
@@ -328,27 +313,62 @@ def _pluralized(data: Mapping[str, Any], singular: str, plural: str) -> tuple[st
 
 
 _PLACEHOLDER = re.compile(r":(categories|year|short_year|month|i_month|day|i_day|hour|minute|second|title|slug)")
+_URL_SAFE = "/:@!$&'()*+,;=-._~%"
+
+
+@cache
+def _quoted(text: str) -> str:
+    return quote(text, safe=_URL_SAFE)
+
+
+@cache
+def _template(template: str) -> tuple[str, ...]:
+    """A permalink template split into literal text (even places) and placeholder names (odd)."""
+    return tuple(_PLACEHOLDER.split(_quoted(template)))
 
 
 def permalink(template: str, *, categories: Sequence[str], when: datetime, slug: str) -> str:
-    """Expand a Jekyll permalink template into a site-relative path."""
-    values = {
-        "categories": "/".join(categories),
-        "year": f"{when.year:04d}",
-        "short_year": f"{when.year % 100:02d}",
-        "month": f"{when.month:02d}",
-        "i_month": str(when.month),
-        "day": f"{when.day:02d}",
-        "i_day": str(when.day),
-        "hour": f"{when.hour:02d}",
-        "minute": f"{when.minute:02d}",
-        "second": f"{when.second:02d}",
-        "title": slug,
-        "slug": slug,
-    }
-    path = _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
-    path = re.sub(r"/{2,}", "/", path)
-    return quote(path, safe="/:@!$&'()*+,;=-._~%")
+    """Expand a Jekyll permalink template into a percent-encoded site-relative path."""
+    parts = _template(template)
+    out: list[str] = []
+    for index, part in enumerate(parts):
+        if index % 2 == 0:
+            out.append(part)
+        elif part == "categories":
+            out.append(_quoted("/".join(categories)))
+        elif part in ("title", "slug"):
+            out.append(_quoted(slug))
+        elif part == "year":
+            out.append(f"{when.year:04d}")
+        elif part == "month":
+            out.append(f"{when.month:02d}")
+        elif part == "day":
+            out.append(f"{when.day:02d}")
+        elif part == "short_year":
+            out.append(f"{when.year % 100:02d}")
+        elif part == "i_month":
+            out.append(str(when.month))
+        elif part == "i_day":
+            out.append(str(when.day))
+        elif part == "hour":
+            out.append(f"{when.hour:02d}")
+        elif part == "minute":
+            out.append(f"{when.minute:02d}")
+        else:
+            out.append(f"{when.second:02d}")
+    path = "".join(out)
+    while "//" in path:
+        path = path.replace("//", "/")
+    return path
+
+
+def absolute(site_url: str, path: str) -> str:
+    """``path`` (site-relative) made absolute against ``site_url`` (which ends in '/')."""
+    if "://" in path:
+        return path
+    if "/." in path or path.startswith("."):
+        return urljoin(site_url, path.lstrip("/"))
+    return site_url + path.lstrip("/")
 
 
 def _slug_from_name(stem: str) -> str:
@@ -364,22 +384,59 @@ def _identity(patterns: tuple[str, ...]) -> Identity:
     return Identity(patterns)
 
 
-def read_post(path: str, size: int, mtime_ns: int, ctx: PostContext) -> PostResult:
-    """Read one post file; never raises for a bad post (the reason is in the result)."""
+def _load(path: str) -> tuple[bytes, int, int]:
+    """(bytes, size, mtime_ns) of a file, or PostError."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
-        return PostResult(path, size, mtime_ns, error=f"cannot read: {exc.strerror or exc}")
+        raise PostError(path, f"cannot read: {exc.strerror or exc}") from None
     try:
-        item, warning = parse_post(raw, path, size, mtime_ns, ctx)
+        st = os.fstat(fd)
+        chunks = [os.read(fd, st.st_size + 1)]
+        while len(chunks[-1]) > st.st_size:  # the file grew while we read it
+            more = os.read(fd, 1 << 20)
+            if not more:
+                break
+            chunks.append(more)
+    except OSError as exc:
+        raise PostError(path, f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), st.st_size, st.st_mtime_ns
+
+
+def read_post(path: str, ctx: PostContext) -> PostRecord:
+    """Read one post file; never raises for a bad post (the reason is in the record)."""
+    try:
+        raw, size, mtime_ns = _load(path)
     except PostError as exc:
-        return PostResult(path, size, mtime_ns, error=exc.reason)
-    return PostResult(path, size, mtime_ns, item=item, warning=warning)
+        return PostRecord(path, 0, 0, "error", exc.reason, source=ctx.source)
+    try:
+        return parse_post(raw, path, size, mtime_ns, ctx)
+    except PostError as exc:
+        return PostRecord(path, size, mtime_ns, "error", exc.reason, source=ctx.source)
 
 
-def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext) -> tuple[Item | None, str | None]:
-    """The item of a post's bytes (None when unpublished) and a warning, or PostError."""
+def load_full(path: str, ctx: PostContext) -> tuple[PostRecord, str, str]:
+    """A post read again in full: (record, body HTML, plain-text excerpt).
+
+    The body is rendered (Markdown + inline HTML), its links made absolute
+    against the post's own link, and characters XML forbids removed.
+    """
+    record = read_post(path, ctx)
+    if record.status != "ok":
+        return record, "", ""
+    try:
+        raw, _, _ = _load(path)
+        text = raw.decode("utf-8")
+    except (PostError, UnicodeDecodeError) as exc:
+        return record._replace(status="error", message=f"cannot read the body: {exc}"), "", ""
+    html = clean_text(absolutize(render_markdown(text[record.body_offset :]), record.link))
+    return record, html, excerpt(html)
+
+
+def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext) -> PostRecord:
+    """The record of a post's bytes, or PostError."""
     if not raw.strip():
         raise PostError(path, "empty file")
     try:
@@ -399,7 +456,7 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
 
     published = data.get("published")
     if published is False or (isinstance(published, str) and published in _FALSE):
-        return None, warning
+        return PostRecord(path, size, mtime_ns, "unpublished", warning)
 
     tz = _zone(ctx.timezone)
     name = os.path.basename(path)
@@ -434,7 +491,7 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
             target = permalink(target, categories=categories, when=local, slug=slug)
     else:
         target = permalink(ctx.permalink, categories=categories, when=local, slug=slug)
-    link = urljoin(ctx.site_url, target.lstrip("/")) if "://" not in target else target
+    link = absolute(ctx.site_url, target)
 
     identity = _identity(ctx.patterns)
     code = data.get("infoCode")
@@ -443,77 +500,71 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
     author = data.get("author")
     if isinstance(author, dict):
         author = author.get("name")
-    item = Item(
+    timestamp, utcoffset = stamp(when)
+    return PostRecord(
+        path,
+        size,
+        mtime_ns,
+        "ok",
+        warning,
         key=item_key(info_code=info_code, link=link, guid=None, title=title, date=when),
         title=title,
         link=link,
-        published=when,
-        updated=when,
+        timestamp=timestamp,
+        utcoffset=utcoffset,
         categories=categories,
         tags=tags,
         author=clean_line(str(author)) if author else "",
-        body=BodyRef(path=path, offset=offset, size=size, mtime_ns=mtime_ns),
+        body_offset=offset,
         source=ctx.source,
-        origin=path,
     )
-    return item, warning
 
 
 # ---------------------------------------------------------------- many posts
 
 
-def _read_chunk(args: tuple[list[tuple[str, int, int]], PostContext]) -> list[PostResult]:
-    files, ctx = args
-    return [read_post(path, size, mtime, ctx) for path, size, mtime in files]
+class _IndexChunk:
+    """Picklable ``paths -> index rows`` for the worker processes."""
+
+    def __init__(self, ctx: PostContext) -> None:
+        self.ctx = ctx
+
+    def __call__(self, paths: list[str]) -> list[PostIndex]:
+        out = []
+        for path in paths:
+            row = read_post(path, self.ctx).index()
+            # One string object per category name: the rows of a chunk share them.
+            out.append(row._replace(categories=tuple(sys.intern(c) for c in row.categories)))
+        return out
 
 
-def read_posts(
-    files: Sequence[tuple[str, int, int]],
+def index_posts(
+    paths: Sequence[str],
     ctx: PostContext,
     *,
-    workers: int | None = None,
+    workers: Workers | None = None,
     progress: Callable[[int], None] | None = None,
-) -> Iterator[PostResult]:
-    """Read many posts, on all cores when there are enough of them; results in input order."""
-    workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(files) < 2000:
-        for path, size, mtime in files:
-            yield read_post(path, size, mtime, ctx)
-            if progress:
-                progress(1)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    chunk = max(200, min(2000, len(files) // (workers * 8) or 1))
-    chunks = [(list(files[i : i + chunk]), ctx) for i in range(0, len(files), chunk)]
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-        for results in pool.map(_read_chunk, chunks):
-            yield from results
-            if progress:
-                progress(len(results))
+) -> Iterator[PostIndex]:
+    """Read many posts into index rows, on all cores when there are enough; in input order."""
+    pool = workers or Workers(1)
+    for rows in pool.map_chunks(_IndexChunk(ctx), paths, min_parallel=2000, chunk=2000):
+        yield from rows
+        if progress:
+            progress(len(rows))
 
 
-def render(body: BodyRef, base_url: str) -> str:
-    """The HTML of a post's body: Markdown + inline HTML rendered, links absolute, XML-safe.
+class _FullChunk:
+    def __init__(self, contexts: Mapping[str, PostContext]) -> None:
+        self.contexts = contexts
 
-    Raises PostError when the file changed or vanished since it was read.
-    """
-    try:
-        with open(body.path, "rb") as handle:
-            text = handle.read().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PostError(body.path, f"cannot read the body: {exc}") from None
-    html = render_markdown(text[body.offset :])
-    return clean_text(absolutize(html, base_url))
+    def __call__(self, rows: list[PostIndex]) -> list[tuple[PostRecord, str, str]]:
+        return [load_full(row.path, self.contexts[row.source]) for row in rows]
 
 
-def render_many(bodies: Iterable[tuple[BodyRef, str]]) -> list[str | PostError]:
-    out: list[str | PostError] = []
-    for body, base in bodies:
-        try:
-            out.append(render(body, base))
-        except PostError as exc:
-            out.append(exc)
-    return out
+def load_many(
+    rows: Sequence[PostIndex], contexts: Mapping[str, PostContext], *, workers: Workers | None = None
+) -> list[tuple[PostRecord, str, str]]:
+    """:func:`load_full` for many posts (``contexts`` by source name), on all cores when worth it."""
+    pool = workers or Workers(1)
+    chunks = pool.map_chunks(_FullChunk(contexts), rows, min_parallel=200, chunk=100)
+    return [result for chunk in chunks for result in chunk]

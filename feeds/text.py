@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -45,10 +46,11 @@ def render_markdown(body: str) -> str:
 
 
 def absolutize(html: str, base_url: str) -> str:
-    """``html`` with every relative/protocol-relative link made absolute against ``base_url``.
+    """``html`` with every relative/protocol-relative href/src made absolute against ``base_url``.
 
     Protocol-relative links (``//host/path``) take the base's scheme (``https:``
-    for an https site).  Returns the fragment without a wrapper element.
+    for an https base).  Returns the fragment without a wrapper element, or
+    ``html`` unchanged when lxml cannot parse it.
     """
     if not html.strip():
         return ""
@@ -57,9 +59,36 @@ def absolutize(html: str, base_url: str) -> str:
 
     try:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
-    except (lxml.etree.ParserError, ValueError):
+        if is_http_url(base_url):
+            root.make_links_absolute(base_url, resolve_base_href=True, handle_failures="discard")
+        scheme = "https" if base_url.lower().startswith("https:") else "http"
+        root.rewrite_links(lambda link: f"{scheme}:{link}" if link.startswith("//") else link)
+    except (lxml.etree.LxmlError, ValueError, TypeError):
         return html
-    root.make_links_absolute(base_url, resolve_base_href=True, handle_failures="ignore")
     parts = [root.text or ""]
     parts.extend(lxml.html.tostring(child, encoding="unicode") for child in root)
     return "".join(parts)
+
+
+def is_http_url(url: str) -> bool:
+    """An absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def excerpt(html: str, length: int = 200) -> str:
+    """The first ``length`` characters of the text of ``html``."""
+    if not html.strip():
+        return ""
+    import lxml.etree
+    import lxml.html
+
+    try:
+        text = lxml.html.fragment_fromstring(html, create_parent="div").text_content()
+    except (lxml.etree.ParserError, ValueError):
+        return ""
+    text = clean_line(text)
+    return text if len(text) <= length else text[:length].rstrip() + "…"

@@ -10,11 +10,12 @@ an unchanged feed keeps its mtime (stable Last-Modified/ETag).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -25,7 +26,7 @@ from feeds import __version__
 from feeds.config import Settings
 from feeds.identity import stable_id
 from feeds.models import FeedSpec, Item
-from feeds.text import clean_line, clean_text
+from feeds.text import clean_line, clean_text, excerpt
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the date of a feed with no items
 _UNSAFE = re.compile(r'[/\\\x00-\x1f\x7f:*?"<>|]')
@@ -101,9 +102,8 @@ def render_feed(
     items: Sequence[Item],
     settings: Settings,
     fmt: str,
-    content: Callable[[Item], str] | None = None,
 ) -> bytes:
-    """One feed as bytes.  ``content(item)`` gives an item's HTML (default ``item.content``)."""
+    """One feed as bytes (``fmt`` is "rss" or "atom")."""
     from feedgen.feed import FeedGenerator
 
     site = settings.site
@@ -132,11 +132,12 @@ def render_feed(
         entry.link(href=item.link, rel="alternate")
         entry.published(item.published)
         entry.updated(item.updated)
-        html = clean_text(content(item) if content else (item.content or ""))
+        html = clean_text(item.content or "")
         if html:
             entry.content(html, type="html")  # Atom <content type="html">, RSS <content:encoded>
         # RSS <description> and Atom <summary>: a plain-text excerpt.
-        entry.summary(clean_line(item.summary) if item.summary else excerpt(html) or clean_line(item.title))
+        summary = clean_line(item.summary) if item.summary else ""
+        entry.summary(summary[:300] or (excerpt(html) if html else "") or clean_line(item.title))
         author = item.author or site.author
         if author:
             entry.author({"name": clean_line(author)})
@@ -146,21 +147,6 @@ def render_feed(
     if fmt == "rss":
         return fg.rss_str(pretty=True)
     return fg.atom_str(pretty=True)
-
-
-def excerpt(html: str, length: int = 200) -> str:
-    """The first ``length`` characters of the text of ``html``."""
-    if not html.strip():
-        return ""
-    import lxml.etree
-    import lxml.html
-
-    try:
-        text = lxml.html.fragment_fromstring(html, create_parent="div").text_content()
-    except (lxml.etree.ParserError, ValueError):
-        return ""
-    text = clean_line(text)
-    return text if len(text) <= length else text[:length].rstrip() + "…"
 
 
 # ---------------------------------------------------------------- OPML, index
@@ -184,7 +170,9 @@ def render_opml(specs: Sequence[FeedSpec], settings: Settings) -> bytes:
             htmlUrl=spec.html_url,
         )
     ET.indent(opml)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(opml, encoding="utf-8", xml_declaration=False) + b"\n"
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(opml, encoding="utf-8", xml_declaration=False) + b"\n"
+    )
 
 
 def render_index(specs: Sequence[FeedSpec], settings: Settings, counts: Mapping[str | None, int]) -> bytes:
@@ -219,7 +207,7 @@ def render_index(specs: Sequence[FeedSpec], settings: Settings, counts: Mapping[
             "<body>",
             f"<h1>{escape(clean_line(site.title))}</h1>",
             f"<p>{escape(clean_line(site.description))}</p>" if site.description else "",
-            f'<p>Subscribe to a feed below, or import them all at once: <a href="{escape(opml_url)}">feeds.opml</a></p>',
+            f'<p>Subscribe to a feed below, or import them all: <a href="{escape(opml_url)}">feeds.opml</a></p>',
             "<ul>",
             *rows,
             "</ul>",
@@ -277,9 +265,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     return True

@@ -43,7 +43,7 @@ def post_text(
     ]
     if extra_front:
         lines.append(extra_front.rstrip("\n"))
-    lines += ["---", f" {body}<p class=\"em_media\">（文章来源：{label}）</p>", ""]
+    lines += ["---", f'{body}<p class="em_media">（文章来源：{label}）</p>', ""]
     if info_code:
         lines += [f"<http://news.example.com/html_News/NewsShare.html?infoCode={info_code}>", ""]
     lines.append(

@@ -23,12 +23,24 @@ def cat_dir(slug: str) -> str:
 
 
 def add_sample(site: Site) -> None:
-    site.add("2022-01-25-a.md", post_text("甲文章", "2022-01-25 20:54:37 +0800", CAT_A, info_code="NW202201250000000001"))
-    site.add("2022-01-24-b.md", post_text("乙文章", "2022-01-24 09:00:00 +0800", CAT_B, info_code="NW202201240000000002"))
-    site.add("2022-01-23-c.md", post_text("丙文章", "2022-01-23 10:00:00 +0800", CAT_A, info_code="NW202201230000000003"))
+    site.add(
+        "2022-01-25-a.md", post_text("甲文章", "2022-01-25 20:54:37 +0800", CAT_A, info_code="NW202201250000000001")
+    )
+    site.add(
+        "2022-01-24-b.md", post_text("乙文章", "2022-01-24 09:00:00 +0800", CAT_B, info_code="NW202201240000000002")
+    )
+    site.add(
+        "2022-01-23-c.md", post_text("丙文章", "2022-01-23 10:00:00 +0800", CAT_A, info_code="NW202201230000000003")
+    )
     # one article filed in two categories: same infoCode, the later version differs
-    site.add("2022-01-22-d1.md", post_text("丁文章初稿", "2022-01-22 08:00:00 +0800", CAT_A, info_code="NW202201220000000004"))
-    site.add("2022-01-22-d2.md", post_text("丁文章定稿", "2022-01-22 11:30:00 +0800", CAT_B, info_code="NW202201220000000004"))
+    site.add(
+        "2022-01-22-d1.md",
+        post_text("丁文章初稿", "2022-01-22 08:00:00 +0800", CAT_A, info_code="NW202201220000000004"),
+    )
+    site.add(
+        "2022-01-22-d2.md",
+        post_text("丁文章定稿", "2022-01-22 11:30:00 +0800", CAT_B, info_code="NW202201220000000004"),
+    )
     # no infoCode at all
     site.add("2022-01-21-e.md", post_text("戊文章", "2022-01-21 07:15:00 +0800", CAT_B, info_code=None))
 
@@ -53,9 +65,7 @@ def test_feeds_per_category_and_combined(site: Site) -> None:
         labels = {t.get("label") or t.term for t in merged.tags}
         assert {"中国证券报·中证网", "上海证券报·上证网"} <= labels
         # published is the earliest version's date
-        assert calendar.timegm(merged.published_parsed) == int(
-            datetime(2022, 1, 22, 0, 0, tzinfo=UTC).timestamp()
-        )
+        assert calendar.timegm(merged.published_parsed) == int(datetime(2022, 1, 22, 0, 0, tzinfo=UTC).timestamp())
 
 
 def test_dates_ids_and_links(site: Site) -> None:
@@ -92,8 +102,13 @@ def test_stable_ids_across_builds_and_changes(site: Site) -> None:
     site.build()
     before = {e.title: e.id for e in site.feed("rss.xml").entries}
     # edit a post's title, add a newer one: ids of the others never change
-    site.add("2022-01-25-a.md", post_text("甲文章（更新）", "2022-01-25 20:54:37 +0800", CAT_A, info_code="NW202201250000000001"))
-    site.add("2022-01-26-f.md", post_text("己文章", "2022-01-26 10:00:00 +0800", CAT_A, info_code="NW202201260000000006"))
+    site.add(
+        "2022-01-25-a.md",
+        post_text("甲文章（更新）", "2022-01-25 20:54:37 +0800", CAT_A, info_code="NW202201250000000001"),
+    )
+    site.add(
+        "2022-01-26-f.md", post_text("己文章", "2022-01-26 10:00:00 +0800", CAT_A, info_code="NW202201260000000006")
+    )
     site.build()
     after = {e.title: e.id for e in site.feed("rss.xml").entries}
     assert after["甲文章（更新）"] == before["甲文章"]
@@ -114,7 +129,9 @@ def test_rebuild_is_byte_identical_and_keeps_mtimes(site: Site) -> None:
         assert path.read_bytes() == data
         assert path.stat().st_mtime_ns == mtime
     # a change rewrites only the feeds it touches
-    site.add("2022-01-24-b.md", post_text("乙文章改", "2022-01-24 09:00:00 +0800", CAT_B, info_code="NW202201240000000002"))
+    site.add(
+        "2022-01-24-b.md", post_text("乙文章改", "2022-01-24 09:00:00 +0800", CAT_B, info_code="NW202201240000000002")
+    )
     third = site.build()
     assert set(third.written) == {"rss.xml", "atom.xml", f"{cat_dir(CAT_B)}/rss.xml", f"{cat_dir(CAT_B)}/atom.xml"}
 
@@ -123,7 +140,10 @@ def test_limit_keeps_newest(tmp_path: Path) -> None:
     write_config(tmp_path, limit=3)
     site = Site(tmp_path, tmp_path / "posts", tmp_path / "out", tmp_path / "config" / "feeds.toml")
     for day in range(1, 10):
-        site.add(f"2022-01-0{day}-p.md", post_text(f"第{day}篇", f"2022-01-0{day} 12:00:00 +0800", info_code=f"NW2022010{day}0000000000"))
+        site.add(
+            f"2022-01-0{day}-p.md",
+            post_text(f"第{day}篇", f"2022-01-0{day} 12:00:00 +0800", info_code=f"NW2022010{day}0000000000"),
+        )
     site.build()
     assert [e.title for e in site.feed("rss.xml").entries] == ["第9篇", "第8篇", "第7篇"]
     assert len(site.feed(f"{cat_dir(CAT_A)}/atom.xml").entries) == 3

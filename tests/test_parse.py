@@ -75,7 +75,6 @@ def test_rss20_basic_fields() -> None:
     assert item.source == "eastmoney"
     assert item.origin == URL
     assert item.author
-    assert item.body is None
 
 
 def test_atom10_basic_fields() -> None:

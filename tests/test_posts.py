@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ import yaml
 from conftest import CAT_A, CAT_B, post_text
 
 from feeds.identity import DEFAULT_PATTERNS
-from feeds.posts import PostContext, _fast_header, _Slow, parse_date, read_post, render
+from feeds.posts import PostContext, _fast_header, _Slow, load_full, parse_date, read_post
 
 CTX = PostContext(
     site_url="https://finews.example.com/",
@@ -27,8 +27,7 @@ def read(tmp_path: Path, text: str | bytes, name: str = "2022-01-25-sample.md"):
         path.write_bytes(text)
     else:
         path.write_text(text, encoding="utf-8")
-    st = path.stat()
-    return read_post(str(path), st.st_size, st.st_mtime_ns, CTX)
+    return read_post(str(path), CTX)
 
 
 def test_real_form_post(tmp_path: Path) -> None:
@@ -42,10 +41,8 @@ def test_real_form_post(tmp_path: Path) -> None:
     assert item.categories == (CAT_A,)
     assert item.tags == ("中国证券报·中证网新闻",)
     assert item.key == "infocode:NW202201252261361890"
-    assert item.link == (
-        "https://finews.example.com/zhongguozhengquanbao%C2%B7zhongzhengwang/2022/01/25/sample.html"
-    )
-    html = render(item.body, item.link)
+    assert item.link == ("https://finews.example.com/zhongguozhengquanbao%C2%B7zhongzhengwang/2022/01/25/sample.html")
+    _, html, _ = load_full(item.origin, CTX)
     assert "<p>第一段：市场整体平稳运行。</p>" in html
     # the Markdown lines are rendered, protocol-relative links made absolute (https)
     assert 'href="https://finews.example.com/category/zhongguozhengquanbao%C2%B7zhongzhengwang.html"' in html
@@ -58,7 +55,7 @@ def test_real_form_post(tmp_path: Path) -> None:
     ("value", "expected"),
     [
         ("2022-01-25 20:54:37 +0800", datetime(2022, 1, 25, 20, 54, 37, tzinfo=CST)),
-        ("2022-01-25T12:54:37Z", datetime(2022, 1, 25, 12, 54, 37, tzinfo=timezone.utc)),
+        ("2022-01-25T12:54:37Z", datetime(2022, 1, 25, 12, 54, 37, tzinfo=UTC)),
         ("2022-01-25T20:54:37+08:00", datetime(2022, 1, 25, 20, 54, 37, tzinfo=CST)),
         ("2022-01-25 20:54", datetime(2022, 1, 25, 20, 54, tzinfo=CST)),
         ("2022-01-25", datetime(2022, 1, 25, tzinfo=CST)),
@@ -76,7 +73,7 @@ def test_yaml_timestamps_and_dates(tmp_path: Path) -> None:
     # unquoted YAML timestamp with an offset PyYAML understands, and a date only
     item = read(tmp_path, post_text("t", date="2022-01-25 12:54:37+00:00", categories="[a, b]")).item
     assert item is not None
-    assert item.published == datetime(2022, 1, 25, 12, 54, 37, tzinfo=timezone.utc)
+    assert item.published == datetime(2022, 1, 25, 12, 54, 37, tzinfo=UTC)
     assert item.categories == ("a", "b")
     item = read(tmp_path, post_text("t", date="2022-01-25")).item
     assert item is not None and item.published == datetime(2022, 1, 25, tzinfo=CST)
@@ -132,7 +129,7 @@ def test_control_characters_removed(tmp_path: Path) -> None:
     text = post_text("标题\x0b带\x1f控制符", paragraphs=("正文\x0b内容\x1f结束",))
     result = read(tmp_path, text)
     assert result.item is not None and result.item.title == "标题带控制符"
-    html = render(result.item.body, result.item.link)
+    _, html, _ = load_full(result.path, CTX)
     assert "正文内容结束" in html and "\x0b" not in html
 
 

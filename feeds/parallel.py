@@ -1,0 +1,60 @@
+"""A pool of worker processes shared by the stages of one build.
+
+Reading 100k posts and rendering the bodies that reach a feed are both CPU
+bound; the pool is forked once, early, while the parent is still small, and
+reused.  With one core or little work everything runs in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Workers:
+    """``map_chunks(fn, items)`` runs ``fn`` over chunks of ``items`` on all cores, in order."""
+
+    def __init__(self, count: int | None = None) -> None:
+        self.count = count if count is not None else (os.cpu_count() or 1)
+        self._pool: Executor | None = None
+
+    def start(self) -> Workers:
+        if self.count > 1 and self._pool is None:
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            self._pool = ProcessPoolExecutor(max_workers=self.count, mp_context=multiprocessing.get_context(method))
+        return self
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Workers:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def map_chunks(
+        self,
+        fn: Callable[[list[T]], list[R]],
+        items: Sequence[T],
+        *,
+        min_parallel: int,
+        chunk: int,
+    ) -> Iterator[list[R]]:
+        """Results of ``fn`` per chunk, in order; in-process when ``items`` is small."""
+        if self.count <= 1 or len(items) < min_parallel:
+            for i in range(0, len(items), chunk):
+                yield fn(list(items[i : i + chunk]))
+            return
+        self.start()
+        assert self._pool is not None
+        size = max(1, min(chunk, len(items) // (self.count * 4) or 1))
+        yield from self._pool.map(fn, [list(items[i : i + size]) for i in range(0, len(items), size)])
