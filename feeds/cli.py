@@ -6,6 +6,7 @@ or bad usage.  User errors are one line on stderr, never a traceback.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,8 @@ import click
 from feeds import __version__, pipeline
 from feeds.config import DEFAULT_CONFIG, Settings, load
 from feeds.errors import ConfigError, FeedsError
+from feeds.lock import OutputLock
+from feeds.store import Store
 
 config_option = click.option(
     "-c",
@@ -58,10 +61,14 @@ def main() -> None:
 
 @main.command()
 @config_option
-def build(config_path: Path) -> None:
-    """Read every source once, merge, and write the feeds.
+@click.option("--force", is_flag=True, help="Poll every remote source now, even those not due or backing off.")
+def build(config_path: Path, force: bool) -> None:
+    """Poll the remote sources that are due, read the posts, merge, and write the feeds.
 
-    Bad posts are skipped with one line each on stderr; the rest are built.
+    Bad posts and failing sources are reported with one line each on stderr; the
+    rest are built.  State (fetch validators, collected items, the post cache)
+    is kept in the state store, so running this from cron is as polite as the
+    daemon and a rebuild reads only changed posts.
 
     \b
     Example:
@@ -70,12 +77,70 @@ def build(config_path: Path) -> None:
     settings = _settings(config_path)
     progress, on_total, close = _progress_bar()
     try:
-        report = pipeline.build(settings, report=_err, progress=progress, on_total=on_total)
+        with OutputLock(settings.output.dir), Store(settings.state_path) as store:
+            report = pipeline.build(
+                settings, store=store, force=force, report=_err, progress=progress, on_total=on_total
+            )
     except FeedsError as exc:
         close()
         _fail(str(exc), 1)
     close()
     _err(pipeline.summary(report))
+
+
+@main.command()
+@config_option
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    show_default=True,
+    help="How much to log on stderr.",
+)
+def run(config_path: Path, log_level: str) -> None:
+    """Run as a daemon: build once, then poll each source at its interval.
+
+    One log line per poll on stderr.  SIGTERM or Ctrl-C stops it cleanly (exit 0).
+    A second process writing the same output folder is refused.
+
+    \b
+    Example:
+        feeds run -c config/feeds.toml --log-level info
+    """
+    settings = _settings(config_path)
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper()),
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, getattr(logging, log_level.upper())))
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from feeds import daemon
+
+    try:
+        with OutputLock(settings.output.dir), Store(settings.state_path) as store:
+            daemon.run(settings, store)
+    except FeedsError as exc:
+        _fail(str(exc), 1)
+
+
+@main.command()
+@config_option
+def status(config_path: Path) -> None:
+    """Show each source: type, last success, last error, failures, items held, next due.
+
+    \b
+    Example:
+        feeds status -c config/feeds.toml
+    """
+    settings = _settings(config_path)
+    if not settings.state_path.exists():
+        click.echo(f"no state yet at {settings.state_path}: run `feeds build` or `feeds run` first")
+    try:
+        with Store(settings.state_path) as store:
+            click.echo(pipeline.status_table(settings, store))
+    except FeedsError as exc:
+        _fail(str(exc), 1)
 
 
 @main.command()

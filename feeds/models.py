@@ -251,3 +251,5 @@ class BuildReport:
     unchanged: tuple[str, ...] = ()
     problems: tuple[str, ...] = field(default=())
     seconds: float = 0.0
+    polled: int = 0
+    poll_failures: int = 0

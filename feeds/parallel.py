@@ -41,6 +41,14 @@ class Workers:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def executor(self) -> Executor | None:
+        """The process pool (started), or None when everything runs in this process."""
+        if self.count <= 1:
+            return None
+        self.start()
+        return self._pool
+
     def map_chunks(
         self,
         fn: Callable[[list[T]], list[R]],

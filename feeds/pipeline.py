@@ -1,13 +1,22 @@
 """The one place that chains the stages: sources -> items -> merge -> writers.
 
-``build`` reads every source once, merges, and writes the feeds.  The CLI and
-the daemon both call it (and nothing else chains stages).
+* :func:`refresh_source` polls one remote source: fetch (conditional GET) ->
+  parse -> store, recording success or failure and the next due time.
+* :func:`scan_posts` reads the local posts, only the new and changed files.
+* :func:`publish` merges everything the store and the posts hold and writes the
+  feeds whose content changed.
+* :func:`build` is all three once: ``feeds build``.  The daemon calls
+  :func:`refresh_source` per source on its schedule and :func:`publish` after.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import hashlib
+import logging
 import os
+import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,13 +24,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from feeds import __version__, posts, write
 from feeds import merge as merging
-from feeds import posts, write
 from feeds.config import Settings
-from feeds.models import BuildReport, Entry, FeedSpec, Item, Merged, PostIndex, Source, instant
+from feeds.errors import FeedParseError, FetchError
+from feeds.fetch import Fetcher
+from feeds.models import BuildReport, Entry, FeedSpec, Item, Merged, ParsedFeed, PostIndex, Source, instant
 from feeds.parallel import Workers
 from feeds.posts import PostContext
+from feeds.store import Store
 
+log = logging.getLogger("feeds")
 Report = Callable[[str], None]
 
 
@@ -39,6 +52,177 @@ def display(path: str | Path) -> str:
     return text if rel.startswith("..") else rel
 
 
+def _hash(*parts: object) -> str:
+    return hashlib.sha1("\x1e".join(map(str, parts)).encode()).hexdigest()
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic GC: a build makes ~10 small objects per post and frees them together."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# ---------------------------------------------------------------- remote sources
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """What one poll of one remote source did (one log line)."""
+
+    source: str
+    outcome: str  # "updated", "unchanged", "not modified", "failed"
+    new: int = 0
+    updated: int = 0
+    ms: float = 0.0
+    error: str | None = None
+    next_due: float | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.new > 0 or self.updated > 0
+
+    def line(self) -> str:
+        if self.error:
+            return f"{self.source}: failed after {self.ms:.0f} ms: {self.error}"
+        return f"{self.source}: {self.outcome}, {self.new} new, {self.updated} updated, {self.ms:.0f} ms"
+
+
+def backoff(settings: Settings, source: Source, failures: int, retry_after: float | None) -> float:
+    """Seconds to wait after ``failures`` consecutive failures: doubling, capped; at least Retry-After."""
+    delay = min(settings.schedule.max_backoff, source.interval * 2 ** min(failures, 30))
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, 7 * 86400.0))
+    return delay
+
+
+def _parse_job(
+    body: bytes, url: str, source: Source, patterns: tuple[str, ...], now: datetime, ctype: str | None, loc: str | None
+) -> ParsedFeed:
+    from feeds.identity import Identity
+    from feeds.parse import parse_feed
+
+    return parse_feed(
+        body, url=url, source=source, identity=Identity(patterns), now=now, content_type=ctype, content_location=loc
+    )
+
+
+async def refresh_source(
+    source: Source,
+    *,
+    settings: Settings,
+    store: Store,
+    fetcher: Fetcher,
+    workers: Workers | None = None,
+    now: float | None = None,
+) -> PollOutcome:
+    """Poll one remote source once and record the outcome in the store. Never raises for a source's fault."""
+    assert source.url is not None
+    started = time.perf_counter()
+    when = now if now is not None else time.time()
+    old = store.source_state(source.name)
+    state = replace(old, url=source.url, last_attempt=when)
+
+    def ms() -> float:
+        return (time.perf_counter() - started) * 1000
+
+    def failed(reason: str, retry_after: float | None = None) -> PollOutcome:
+        failures = old.failures + 1
+        due = when + backoff(settings, source, failures, retry_after)
+        store.save_source(replace(state, failures=failures, next_due=due, last_error=reason))
+        return PollOutcome(source.name, "failed", ms=ms(), error=reason, next_due=due)
+
+    try:
+        result = await fetcher.fetch(source, etag=old.etag, last_modified=old.last_modified)
+    except FetchError as exc:
+        return failed(exc.reason, exc.retry_after)
+    due = when + source.interval
+    ok = replace(
+        state,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        last_success=when,
+        failures=0,
+        next_due=due,
+        last_error=None,
+    )
+    if result.not_modified:
+        store.save_source(ok)
+        return PollOutcome(source.name, "not modified", ms=ms(), next_due=due)
+    body = result.body or b""
+    digest = hashlib.sha256(body).hexdigest()
+    if digest == old.body_hash:
+        store.save_source(ok)
+        return PollOutcome(source.name, "unchanged", ms=ms(), next_due=due)
+    args = (
+        body,
+        result.url,
+        source,
+        settings.identity_patterns,
+        datetime.fromtimestamp(when, UTC),
+        result.header("content-type"),
+        result.header("content-location"),
+    )
+    try:
+        executor = workers.executor if workers else None
+        if executor is None:
+            parsed = _parse_job(*args)
+        else:
+            parsed = await asyncio.get_running_loop().run_in_executor(executor, _parse_job, *args)
+    except FeedParseError as exc:
+        return failed(exc.reason)
+    for warning in parsed.warnings:
+        log.warning("%s: %s", source.name, warning)
+    new, updated = store.save_poll(replace(ok, body_hash=digest), parsed.items, parsed.undated, when)
+    return PollOutcome(source.name, "updated" if new or updated else "unchanged", new, updated, ms(), next_due=due)
+
+
+def remote_sources(settings: Settings) -> list[Source]:
+    return [s for s in settings.sources if s.type == "feed"]
+
+
+def due_sources(settings: Settings, store: Store, now: float, *, force: bool = False) -> list[Source]:
+    """Remote sources whose next poll is due (all of them with ``force``)."""
+    states = store.source_states()
+    due = []
+    for source in remote_sources(settings):
+        state = states.get(source.name)
+        if force or state is None or state.url != source.url or state.next_due is None or state.next_due <= now:
+            due.append(source)
+    return due
+
+
+async def poll(
+    settings: Settings,
+    store: Store,
+    sources: Sequence[Source],
+    *,
+    workers: Workers | None = None,
+    report: Callable[[PollOutcome], None] | None = None,
+) -> list[PollOutcome]:
+    """Poll ``sources`` concurrently (bounded by the schedule's limits) with one shared client."""
+    if not sources:
+        return []
+    schedule = settings.schedule
+    async with Fetcher(settings.fetch, concurrency=schedule.concurrency, per_host=schedule.per_host) as fetcher:
+
+        async def one(source: Source) -> PollOutcome:
+            outcome = await refresh_source(source, settings=settings, store=store, fetcher=fetcher, workers=workers)
+            if report:
+                report(outcome)
+            return outcome
+
+        return list(await asyncio.gather(*(one(s) for s in sources)))
+
+
+# ---------------------------------------------------------------- local posts
+
+
 def post_context(settings: Settings, source: Source) -> PostContext:
     return PostContext(
         site_url=settings.site.url,
@@ -51,33 +235,49 @@ def post_context(settings: Settings, source: Source) -> PostContext:
 
 @dataclass
 class PostScan:
-    """Every post of the posts sources, read (or rejected)."""
+    """Every post of the posts sources (index rows), and how many were read anew."""
 
     results: list[PostIndex] = field(default_factory=list)
     contexts: dict[str, PostContext] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # source folders that do not exist
+    read: int = 0  # files parsed this time (the rest came from the cache)
 
-    def entries(self, now: datetime) -> list[Entry]:
+    def entries(self, now: float) -> list[Entry]:
         """The published posts whose date is due, ready to merge."""
-        due = now.timestamp()
         return [
             Entry(r.key, r.timestamp, r.utcoffset, r.categories, r.path, r)
             for r in self.results
-            if r.status == "ok" and r.timestamp <= due
+            if r.status == "ok" and r.timestamp <= now
         ]
+
+    def next_due(self, now: float) -> float | None:
+        """When the next future-dated post becomes due."""
+        future = [r.timestamp for r in self.results if r.status == "ok" and r.timestamp > now]
+        return min(future) if future else None
 
     @property
     def errors(self) -> list[PostIndex]:
         return [r for r in self.results if r.status == "error"]
 
+    def problems(self) -> list[str]:
+        lines = list(self.missing)
+        for row in self.results:
+            if row.status == "error":
+                lines.append(f"{display(row.path)}: {row.message}")
+            elif row.message:
+                lines.append(f"{display(row.path)}: warning: {row.message}")
+        return lines
+
 
 def scan_posts(
     settings: Settings,
+    store: Store | None = None,
     *,
+    workers: Workers | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
-    workers: Workers | None = None,
 ) -> PostScan:
+    """Index every post; with a store, only new and changed files are read (the rest is cached)."""
     scan = PostScan()
     for source in settings.sources:
         if source.type != "posts" or source.path is None:
@@ -85,42 +285,61 @@ def scan_posts(
         if not source.path.is_dir():
             scan.missing.append(f"{display(source.path)}: posts folder of source {source.name!r} does not exist")
             continue
-        files = posts.discover(source.path)
-        if on_total:
-            on_total(len(files))
         ctx = scan.contexts[source.name] = post_context(settings, source)
-        scan.results.extend(posts.index_posts(files, ctx, progress=progress, workers=workers))
+        paths = posts.discover(source.path)
+        fingerprint = _hash(__version__, ctx)
+        cache = store.post_cache(source.name, fingerprint) if store else {}
+        rows: dict[str, PostIndex] = {}
+        todo: list[str] = []
+        for path in paths:
+            cached = cache.get(path)
+            if cached is not None:
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    todo.append(path)
+                    continue
+                if st.st_size == cached.size and st.st_mtime_ns == cached.mtime_ns:
+                    rows[path] = cached
+                    continue
+            todo.append(path)
+        if on_total:
+            on_total(len(todo))
+        fresh = list(posts.index_posts(todo, ctx, progress=progress, workers=workers))
+        for row in fresh:
+            rows[row.path] = row
+        if store is not None:
+            removed = [p for p in cache if p not in rows]
+            if fresh or removed or not cache:
+                store.save_posts(source.name, fingerprint, fresh, removed)
+        scan.read += len(fresh)
+        scan.results.extend(rows[p] for p in paths)
     return scan
 
 
-def problem_lines(scan: PostScan) -> list[str]:
-    lines = list(scan.missing)
-    for row in scan.results:
-        if row.status == "error":
-            lines.append(f"{display(row.path)}: {row.message}")
-        elif row.message:
-            lines.append(f"{display(row.path)}: warning: {row.message}")
-    return lines
+# ---------------------------------------------------------------- merging and writing
 
 
 @dataclass(frozen=True)
 class Output:
-    """What :func:`render_outputs` decided: every file with its bytes."""
+    """What :func:`render_outputs` decided: every file with its bytes (None: unchanged, not rendered)."""
 
-    files: tuple[tuple[str, bytes], ...]
+    files: tuple[tuple[str, bytes | None], ...]
     specs: tuple[FeedSpec, ...]
     counts: dict[str | None, int]
+    fingerprints: dict[str, tuple[str, int]]
 
 
-def materialize(merged: Merged, full: Mapping[tuple[str, str], Item]) -> Item:
-    """The item of a merged article: its best version, with the merged date, categories and tags.
-
-    ``full`` holds the local posts read again in full, by (source, path).
-    """
+def materialize(merged: Merged, full: Mapping[object, Item]) -> Item:
+    """The item of a merged article: its best version, with the merged date, categories and tags."""
 
     def item_of(entry: Entry) -> Item:
         ref = entry.ref
-        return full[(ref.source, ref.path)] if isinstance(ref, PostIndex) else ref
+        if isinstance(ref, PostIndex):
+            return full[(ref.source, ref.path)]
+        if isinstance(ref, Item):
+            return ref
+        return full[ref]
 
     best = item_of(merged.best)
     tags: dict[str, None] = {}
@@ -128,26 +347,35 @@ def materialize(merged: Merged, full: Mapping[tuple[str, str], Item]) -> Item:
         for tag in item_of(version).tags:
             tags.setdefault(tag, None)
     return replace(
-        best,
-        published=instant(merged.timestamp, merged.utcoffset),
-        categories=merged.categories,
-        tags=tuple(tags),
+        best, published=instant(merged.timestamp, merged.utcoffset), categories=merged.categories, tags=tuple(tags)
     )
 
 
-def load_posts(
-    chosen: Iterable[Merged], contexts: Mapping[str, PostContext], report: Report, workers: Workers | None
-) -> dict[tuple[str, str], Item]:
-    """Every local post among the versions of ``chosen``, read again in full with its body rendered."""
-    rows = {(v.ref.source, v.ref.path): v.ref for m in chosen for v in m.versions if isinstance(v.ref, PostIndex)}
-    full: dict[tuple[str, str], Item] = {}
-    for (key, row), (record, html, summary) in zip(
-        rows.items(), posts.load_many(list(rows.values()), contexts, workers=workers), strict=True
-    ):
+def load_versions(
+    chosen: Iterable[Merged],
+    contexts: Mapping[str, PostContext],
+    store: Store | None,
+    report: Report,
+    workers: Workers | None,
+) -> dict[object, Item]:
+    """Every version of ``chosen`` in full: local posts read again (bodies rendered), remote items loaded."""
+    rows: dict[tuple[str, str], PostIndex] = {}
+    ids: list[int] = []
+    for merged in chosen:
+        for version in merged.versions:
+            ref = version.ref
+            if isinstance(ref, PostIndex):
+                rows[(ref.source, ref.path)] = ref
+            elif isinstance(ref, int):
+                ids.append(ref)
+    full: dict[object, Item] = {}
+    if ids and store is not None:
+        full.update(store.load_items(ids))
+    loaded = posts.load_many(list(rows.values()), contexts, workers=workers)
+    for (key, row), (record, html, summary) in zip(rows.items(), loaded, strict=True):
         item = record.item
         if item is None or record.key != row.key:
-            # changed or broken since the scan a moment ago: keep what the scan saw
-            report(f"{display(row.path)}: changed while building; its old text is used")
+            report(f"{display(row.path)}: changed while building; rebuild to pick up the change")
             when = instant(row.timestamp, row.utcoffset)
             item = Item(
                 key=row.key,
@@ -165,38 +393,88 @@ def load_posts(
     return full
 
 
+def _version_sig(merged: Merged) -> str:
+    parts = [merged.key, repr(merged.timestamp), str(merged.utcoffset), "\x1f".join(merged.categories)]
+    for version in merged.versions:
+        ref = version.ref
+        if isinstance(ref, PostIndex):
+            parts.append(f"p:{ref.path}:{ref.size}:{ref.mtime_ns}")
+        elif isinstance(ref, int):
+            parts.append(f"r:{ref}:{version.origin}:{getattr(version, 'timestamp', 0)}")
+        else:
+            parts.append(f"i:{hash(ref)}")
+    return "|".join(parts)
+
+
 def render_outputs(
     settings: Settings,
     entries: Iterable[Entry],
     contexts: Mapping[str, PostContext],
+    *,
+    store: Store | None = None,
+    previous: Mapping[str, tuple[str, int]] | None = None,
     report: Report = _quiet,
     workers: Workers | None = None,
+    revs: Mapping[int, int] | None = None,
 ) -> Output:
-    """Merge ``entries`` and render every output file to bytes (nothing is written)."""
+    """Merge ``entries`` and render every output file whose content changed (nothing is written).
+
+    ``previous`` holds each file's fingerprint from the last build: a feed whose
+    items (and their versions) and settings are the same, and whose file is
+    still there, is not rendered again.
+    """
     limit = settings.output.limit
     ordered = merging.merge(entries)
     combined, per_category = merging.select(ordered, limit)
     specs = write.plan(settings, list(per_category))
+    settings_fp = _hash(__version__, settings.site, settings.output, settings.categories)
+    revs = revs or {}
 
-    # Full items and rendered bodies for only the articles that reach a feed, once each.
-    chosen = {m.key: m for m in combined}
-    for bucket in per_category.values():
-        for m in bucket:
-            chosen.setdefault(m.key, m)
-    full = load_posts(chosen.values(), contexts, report, workers)
-    items = {key: materialize(m, full) for key, m in chosen.items()}
+    def fingerprint(spec: FeedSpec, fmt: str, picked: Sequence[Merged]) -> str:
+        sigs = [_version_sig(m) + "".join(f"#{revs.get(v.ref, 0)}" for v in m.versions if isinstance(v.ref, int))
+                for m in picked]  # fmt: skip
+        return _hash(settings_fp, spec, fmt, *sigs)
 
-    files: list[tuple[str, bytes]] = []
-    counts: dict[str | None, int] = {}
+    plans: list[tuple[str, FeedSpec, str, list[Merged], str]] = []
     for spec in specs:
-        picked = [items[m.key] for m in (combined if spec.slug is None else per_category[spec.slug])]
-        counts[spec.slug] = len(picked)
+        picked = combined if spec.slug is None else per_category[spec.slug]
         for fmt in settings.output.formats:
             path = spec.rss_path if fmt == "rss" else spec.atom_path
-            files.append((path, write.render_feed(spec, picked, settings, fmt)))
+            plans.append((path, spec, fmt, picked, fingerprint(spec, fmt, picked)))
+
+    def current(path: str, fp: str) -> bool:
+        old = (previous or {}).get(path)
+        if old is None or old[0] != fp:
+            return False
+        try:
+            return os.path.getsize(settings.output.dir / path) == old[1]
+        except OSError:
+            return False
+
+    stale = [p for p in plans if not current(p[0], p[4])]
+    chosen: dict[str, Merged] = {}
+    for _, _, _, picked, _ in stale:
+        for merged in picked:
+            chosen.setdefault(merged.key, merged)
+    full = load_versions(chosen.values(), contexts, store, report, workers)
+    items = {key: materialize(m, full) for key, m in chosen.items()}
+
+    files: list[tuple[str, bytes | None]] = []
+    fingerprints: dict[str, tuple[str, int]] = {}
+    counts: dict[str | None, int] = {}
+    stale_paths = {p[0] for p in stale}
+    for path, spec, fmt, picked, fp in plans:
+        counts[spec.slug] = len(picked)
+        if path in stale_paths:
+            data = write.render_feed(spec, [items[m.key] for m in picked], settings, fmt)
+            files.append((path, data))
+            fingerprints[path] = (fp, len(data))
+        else:
+            files.append((path, None))
+            fingerprints[path] = (previous or {})[path]
     files.append(("feeds.opml", write.render_opml(specs, settings)))
     files.append(("index.html", write.render_index(specs, settings, counts)))
-    return Output(files=tuple(files), specs=tuple(specs), counts=counts)
+    return Output(files=tuple(files), specs=tuple(specs), counts=counts, fingerprints=fingerprints)
 
 
 def write_outputs(out_dir: Path, output: Output) -> tuple[list[str], list[str]]:
@@ -205,65 +483,136 @@ def write_outputs(out_dir: Path, output: Output) -> tuple[list[str], list[str]]:
     unchanged: list[str] = []
     write.sweep_temporaries(out_dir, (os.path.dirname(rel) for rel, _ in output.files))
     for rel, data in output.files:
-        if write.write_if_changed(out_dir / rel, data):
+        if data is not None and write.write_if_changed(out_dir / rel, data):
             written.append(rel)
         else:
             unchanged.append(rel)
     return written, unchanged
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic GC: a build makes ~10 small objects per post and frees them together."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+def publish(
+    settings: Settings,
+    store: Store | None,
+    scan: PostScan,
+    *,
+    now: float,
+    report: Report = _quiet,
+    workers: Workers | None = None,
+) -> tuple[list[str], list[str], int]:
+    """Merge the posts of ``scan`` and every stored remote item; write what changed.
+
+    Returns (written, unchanged, number of distinct items).
+    """
+    entries = scan.entries(now)
+    revs: dict[int, int] = {}
+    if store is not None:
+        for row_id, key, published, offset, categories, origin, rev in store.item_rows(
+            s.name for s in remote_sources(settings)
+        ):
+            if published <= now:
+                entries.append(Entry(key, published, offset, categories, origin, row_id))
+                revs[row_id] = rev
+    previous = store.output_fingerprints() if store is not None else None
+    output = render_outputs(
+        settings, entries, scan.contexts, store=store, previous=previous, report=report, workers=workers, revs=revs
+    )
+    written, unchanged = write_outputs(settings.output.dir, output)
+    if store is not None and output.fingerprints != previous:
+        store.save_outputs(output.fingerprints)
+    return written, unchanged, len({e.key for e in entries})
 
 
 def build(
     settings: Settings,
     *,
+    store: Store | None = None,
+    force: bool = False,
     now: datetime | None = None,
     report: Report = _quiet,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> BuildReport:
-    """Read every source once, merge, write the feeds; bad posts are reported and skipped."""
+    """Poll the due remote sources, read the posts, merge, write the feeds (``feeds build``).
+
+    Bad posts and failing sources are reported and skipped; the rest is built.
+    Without a ``store`` nothing is remembered between builds and remote sources
+    are not polled.
+    """
     started = time.perf_counter()
-    now = now or datetime.now(UTC)
+    clock = (now or datetime.now(UTC)).timestamp()
+    problems: list[str] = []
     with _no_gc(), Workers() as workers:
-        scan = scan_posts(settings, progress=progress, on_total=on_total, workers=workers)
-        problems = problem_lines(scan)
-        for line in problems:
+        workers.start()  # fork while this process is still small
+        polled: list[PollOutcome] = []
+        if store is not None:
+            store.forget_sources(s.name for s in remote_sources(settings))
+            due = due_sources(settings, store, clock, force=force)
+            polled = asyncio.run(poll(settings, store, due, workers=workers))
+            problems.extend(outcome.line() for outcome in polled if outcome.error)
+        scan = scan_posts(settings, store, workers=workers, progress=progress, on_total=on_total)
+        lines = scan.problems() + problems
+        for line in lines:
             report(line)
-        entries = scan.entries(now)
-        output = render_outputs(settings, entries, scan.contexts, report, workers)
-    written, unchanged = write_outputs(settings.output.dir, output)
+        written, unchanged, items = publish(settings, store, scan, now=clock, report=report, workers=workers)
     return BuildReport(
         posts_read=len(scan.results),
         posts_skipped=len(scan.errors),
-        items=len({e.key for e in entries}),
+        posts_cached=len(scan.results) - scan.read,
+        items=items,
         written=tuple(written),
         unchanged=tuple(unchanged),
-        problems=tuple(problems),
+        problems=tuple(lines),
         seconds=time.perf_counter() - started,
+        polled=len(polled),
+        poll_failures=sum(1 for o in polled if o.error),
     )
 
 
 def check(settings: Settings) -> list[str]:
     """Every problem with the posts (the config was already validated by loading it)."""
-    return problem_lines(scan_posts(settings))
+    return scan_posts(settings).problems()
 
 
 def summary(report: BuildReport) -> str:
+    polled = f"{report.polled} sources polled ({report.poll_failures} failed), " if report.polled else ""
     return (
-        f"{report.posts_read} posts read, {report.posts_skipped} skipped, {report.items} items; "
-        f"{len(report.written)} files written, {len(report.unchanged)} unchanged in {report.seconds:.2f}s"
+        f"{polled}{report.posts_read} posts read ({report.posts_cached} cached), {report.posts_skipped} skipped, "
+        f"{report.items} items; {len(report.written)} files written, {len(report.unchanged)} unchanged "
+        f"in {report.seconds:.2f}s"
     )
 
 
-__all__: Sequence[str] = ("build", "check", "render_outputs", "scan_posts", "summary")
+def jittered(interval: float, fraction: float) -> float:
+    return interval * (1 + random.uniform(-fraction, fraction))
+
+
+def _when(stamp: float | None, now: float) -> str:
+    if stamp is None:
+        return "-"
+    text = datetime.fromtimestamp(stamp, UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text} (now)" if stamp <= now else text
+
+
+def status_table(settings: Settings, store: Store) -> str:
+    """A plain-text table of the sources and what the store knows of them."""
+    now = time.time()
+    states = store.source_states()
+    posts_counts: dict[str, int] = {}
+    for source, count in store.post_counts().items():
+        posts_counts[source] = count
+    rows = [("SOURCE", "TYPE", "LAST SUCCESS", "LAST ERROR", "FAILURES", "ITEMS", "NEXT DUE")]
+    for source in settings.sources:
+        if source.type == "feed":
+            state = states.get(source.name)
+            if state is None:
+                rows.append((source.name, "feed", "never", "-", "0", "0", "now"))
+                continue
+            rows.append((
+                source.name, "feed", _when(state.last_success, now) if state.last_success else "never",
+                (state.last_error or "-")[:60], str(state.failures), str(state.items),
+                _when(state.next_due, now) if state.next_due else "now",
+            ))  # fmt: skip
+        else:
+            rows.append((source.name, "posts", "-", "-", "0", str(posts_counts.get(source.name, 0)), "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)

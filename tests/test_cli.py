@@ -17,7 +17,7 @@ def test_build_and_summary(site: Site) -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert lines[0].endswith("bad.md: empty file")
-    assert "2 posts read, 1 skipped, 1 items" in lines[-1] and "files written" in lines[-1]
+    assert "2 posts read (0 cached), 1 skipped, 1 items" in lines[-1] and "files written" in lines[-1]
     assert "Traceback" not in proc.stderr
     assert (site.out / "rss.xml").exists()
 

@@ -1,0 +1,366 @@
+"""SQLite state: remote items, each source's fetch state, the post cache, output fingerprints.
+
+stdlib ``sqlite3`` in WAL mode, a versioned schema (``PRAGMA user_version``) with
+migrations applied in order.  Every change is one transaction, so a crash at any
+moment (kill -9) leaves the store as it was before or after that change.
+sqlite3 objects never leave this module; errors become :class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from feeds.errors import StoreError
+from feeds.models import Item, PostIndex, instant, stamp
+
+SEP = "\x1f"  # joins category names in one column (never in a name: XML forbids it)
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE sources (
+        name TEXT PRIMARY KEY,
+        url TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        last_attempt REAL,
+        last_success REAL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_due REAL,
+        last_error TEXT
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        key TEXT NOT NULL,
+        title TEXT NOT NULL,
+        link TEXT NOT NULL,
+        published REAL NOT NULL,
+        published_offset INTEGER NOT NULL,
+        updated REAL NOT NULL,
+        updated_offset INTEGER NOT NULL,
+        categories TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        author TEXT NOT NULL,
+        content TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        rev INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (source, key)
+    );
+    CREATE TABLE posts (
+        path TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        message TEXT,
+        key TEXT NOT NULL,
+        timestamp REAL NOT NULL,
+        utcoffset INTEGER NOT NULL,
+        categories TEXT NOT NULL
+    );
+    CREATE TABLE post_contexts (source TEXT PRIMARY KEY, context TEXT NOT NULL);
+    CREATE TABLE outputs (path TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, size INTEGER NOT NULL);
+    """,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the store remembers of one remote source."""
+
+    name: str
+    url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_attempt: float | None = None
+    last_success: float | None = None
+    failures: int = 0
+    next_due: float | None = None
+    last_error: str | None = None
+    items: int = 0
+
+
+class Store:
+    """The state file.  Use as a context manager; one writer process at a time (see the lock)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(str(path), f"cannot open the state store: {exc}") from None
+
+    # ------------------------------------------------------------ plumbing
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                str(self.path), f"written by a newer feeds (schema {version} > {len(MIGRATIONS)}); upgrade feeds"
+            )
+        for number in range(version, len(MIGRATIONS)):
+            with self.transaction():
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(str(self.path), f"state store error: {exc}") from None
+
+    def close(self) -> None:
+        with suppress(sqlite3.Error):
+            self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    # ------------------------------------------------------------ sources
+
+    def source_state(self, name: str) -> SourceState:
+        row = self.db.execute(
+            "SELECT name, url, etag, last_modified, body_hash, last_attempt, last_success, failures, next_due,"
+            " last_error, (SELECT count(*) FROM items WHERE source = ?) FROM sources WHERE name = ?",
+            (name, name),
+        ).fetchone()
+        return SourceState(*row) if row else SourceState(name=name)
+
+    def source_states(self) -> dict[str, SourceState]:
+        counts = dict(self.db.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall())
+        rows = self.db.execute(
+            "SELECT name, url, etag, last_modified, body_hash, last_attempt, last_success, failures, next_due,"
+            " last_error FROM sources"
+        ).fetchall()
+        return {row[0]: SourceState(*row, items=counts.get(row[0], 0)) for row in rows}
+
+    def save_source(self, state: SourceState) -> None:
+        with self.transaction() as db:
+            self._save_source(db, state)
+
+    @staticmethod
+    def _save_source(db: sqlite3.Connection, state: SourceState) -> None:
+        db.execute(
+            "INSERT INTO sources (name, url, etag, last_modified, body_hash, last_attempt, last_success, failures,"
+            " next_due, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET url = excluded.url, etag = excluded.etag,"
+            " last_modified = excluded.last_modified, body_hash = excluded.body_hash,"
+            " last_attempt = excluded.last_attempt, last_success = excluded.last_success,"
+            " failures = excluded.failures, next_due = excluded.next_due, last_error = excluded.last_error",
+            (
+                state.name,
+                state.url,
+                state.etag,
+                state.last_modified,
+                state.body_hash,
+                state.last_attempt,
+                state.last_success,
+                state.failures,
+                state.next_due,
+                state.last_error,
+            ),
+        )
+
+    # ------------------------------------------------------------ remote items
+
+    def save_poll(
+        self, state: SourceState, items: Sequence[Item], undated: Iterable[str], now: float
+    ) -> tuple[int, int]:
+        """Store a successful poll's items and the source's state in one transaction.
+
+        Items already held keep their ``first_seen``; an entry that had no date
+        keeps the date it was first seen with.  Items the source no longer lists
+        are kept.  Returns (new, updated) counts.
+        """
+        undated = set(undated)
+        new = updated = 0
+        with self.transaction() as db:
+            for item in items:
+                published, published_offset = stamp(item.published)
+                updated_at, updated_offset = stamp(item.updated)
+                row = db.execute(
+                    "SELECT id, title, link, content, categories, published, published_offset, updated"
+                    " FROM items WHERE source = ? AND key = ?",
+                    (state.name, item.key),
+                ).fetchone()
+                categories = SEP.join(item.categories)
+                if row is None:
+                    new += 1
+                    db.execute(
+                        "INSERT INTO items (source, key, title, link, published, published_offset, updated,"
+                        " updated_offset, categories, tags, author, content, summary, origin, first_seen, last_seen)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            state.name, item.key, item.title, item.link, published, published_offset,
+                            updated_at, updated_offset, categories, json.dumps(list(item.tags), ensure_ascii=False),
+                            item.author, item.content, item.summary, item.origin, now, now,
+                        ),
+                    )  # fmt: skip
+                    continue
+                if item.key in undated:  # keep the first-seen date
+                    published, published_offset = row[5], row[6]
+                    updated_at, updated_offset = row[7], row[6]
+                changed = (item.title, item.link, item.content, categories, published, updated_at) != (
+                    row[1], row[2], row[3], row[4], row[5], row[7]
+                )  # fmt: skip
+                if changed:
+                    updated += 1
+                    db.execute(
+                        "UPDATE items SET title = ?, link = ?, published = ?, published_offset = ?, updated = ?,"
+                        " updated_offset = ?, categories = ?, tags = ?, author = ?, content = ?, summary = ?,"
+                        " origin = ?, last_seen = ?, rev = rev + 1 WHERE id = ?",
+                        (
+                            item.title, item.link, published, published_offset, updated_at, updated_offset,
+                            categories, json.dumps(list(item.tags), ensure_ascii=False), item.author,
+                            item.content, item.summary, item.origin, now, row[0],
+                        ),
+                    )  # fmt: skip
+                else:
+                    db.execute("UPDATE items SET last_seen = ? WHERE id = ?", (now, row[0]))
+            self._save_source(db, state)
+        return new, updated
+
+    def item_rows(self, sources: Iterable[str]) -> list[tuple[int, str, float, int, tuple[str, ...], str, int]]:
+        """(id, key, published, offset, categories, origin, rev) of every item of ``sources``."""
+        names = list(sources)
+        if not names:
+            return []
+        marks = ",".join("?" * len(names))
+        rows = self.db.execute(
+            f"SELECT id, key, published, published_offset, categories, origin, rev FROM items"
+            f" WHERE source IN ({marks})",
+            names,
+        ).fetchall()
+        return [(r[0], r[1], r[2], r[3], tuple(r[4].split(SEP)) if r[4] else (), r[5], r[6]) for r in rows]
+
+    def load_items(self, ids: Iterable[int]) -> dict[int, Item]:
+        """Full items by id."""
+        wanted = list(ids)
+        out: dict[int, Item] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                "SELECT id, key, title, link, published, published_offset, updated, updated_offset, categories,"
+                f" tags, author, content, summary, source, origin FROM items WHERE id IN ({marks})",
+                chunk,
+            ):
+                out[row[0]] = Item(
+                    key=row[1],
+                    title=row[2],
+                    link=row[3],
+                    published=instant(row[4], row[5]),
+                    updated=instant(row[6], row[7]),
+                    categories=tuple(row[8].split(SEP)) if row[8] else (),
+                    tags=tuple(json.loads(row[9])),
+                    author=row[10],
+                    content=row[11],
+                    summary=row[12],
+                    source=row[13],
+                    origin=row[14],
+                )
+        return out
+
+    def forget_sources(self, keep: Iterable[str]) -> None:
+        """Drop state of remote sources no longer in the config (their items too)."""
+        names = list(keep)
+        marks = ",".join("?" * len(names)) or "''"
+        with self.transaction() as db:
+            db.execute(f"DELETE FROM items WHERE source NOT IN ({marks})", names)
+            db.execute(f"DELETE FROM sources WHERE name NOT IN ({marks})", names)
+
+    # ------------------------------------------------------------ post cache
+
+    def post_cache(self, source: str, context: str) -> dict[str, PostIndex]:
+        """The cached index rows of a posts source, by path (empty if its settings changed)."""
+        row = self.db.execute("SELECT context FROM post_contexts WHERE source = ?", (source,)).fetchone()
+        if row is None or row[0] != context:
+            return {}
+        return {
+            r[0]: PostIndex(
+                r[0], r[2], r[3], r[4], r[5], r[6], r[7], r[8], tuple(r[9].split(SEP)) if r[9] else (), r[1]
+            )
+            for r in self.db.execute(
+                "SELECT path, source, size, mtime_ns, status, message, key, timestamp, utcoffset, categories"
+                " FROM posts WHERE source = ?",
+                (source,),
+            )
+        }
+
+    def save_posts(self, source: str, context: str, changed: Iterable[PostIndex], removed: Iterable[str]) -> None:
+        with self.transaction() as db:
+            old = db.execute("SELECT context FROM post_contexts WHERE source = ?", (source,)).fetchone()
+            if old is None or old[0] != context:
+                db.execute("DELETE FROM posts WHERE source = ?", (source,))
+                db.execute("INSERT OR REPLACE INTO post_contexts (source, context) VALUES (?, ?)", (source, context))
+            db.executemany("DELETE FROM posts WHERE path = ?", ((p,) for p in removed))
+            db.executemany(
+                "INSERT OR REPLACE INTO posts (path, source, size, mtime_ns, status, message, key, timestamp,"
+                " utcoffset, categories) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (r.path, source, r.size, r.mtime_ns, r.status, r.message, r.key, r.timestamp, r.utcoffset,
+                     SEP.join(r.categories))
+                    for r in changed
+                ),
+            )  # fmt: skip
+
+    def post_counts(self) -> dict[str, int]:
+        """Published posts held in the cache, per source."""
+        return dict(self.db.execute("SELECT source, count(*) FROM posts WHERE status = 'ok' GROUP BY source"))
+
+    # ------------------------------------------------------------ outputs
+
+    def output_fingerprints(self) -> dict[str, tuple[str, int]]:
+        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT path, fingerprint, size FROM outputs")}
+
+    def save_outputs(self, fingerprints: dict[str, tuple[str, int]]) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM outputs")
+            db.executemany(
+                "INSERT INTO outputs (path, fingerprint, size) VALUES (?, ?, ?)",
+                ((path, fp, size) for path, (fp, size) in fingerprints.items()),
+            )
+
+
+def open_store(path: Path) -> Store:
+    return Store(path)
+
+
+def file_signature(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
