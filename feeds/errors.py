@@ -23,6 +23,17 @@ from __future__ import annotations
 class FeedsError(Exception):
     """Base class: ``str(err)`` is a complete one-line message for the user."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Picklable whatever the subclass's __init__ takes (errors cross process boundaries).
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[FeedsError], args: tuple[object, ...], state: dict[str, object]) -> FeedsError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(FeedsError):
     def __init__(self, path: str, reason: str, key: str | None = None) -> None:

@@ -30,6 +30,13 @@ class Workers:
             self._pool = ProcessPoolExecutor(max_workers=self.count, mp_context=multiprocessing.get_context(method))
         return self
 
+    def restart(self) -> None:
+        """Replace a pool whose worker died (BrokenProcessPool)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self.start()
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)

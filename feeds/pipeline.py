@@ -19,6 +19,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -173,7 +174,13 @@ async def refresh_source(
         if executor is None:
             parsed = _parse_job(*args)
         else:
-            parsed = await asyncio.get_running_loop().run_in_executor(executor, _parse_job, *args)
+            try:
+                parsed = await asyncio.get_running_loop().run_in_executor(executor, _parse_job, *args)
+            except BrokenProcessPool:  # a worker died (out of memory?): new pool, parse here this once
+                log.warning("%s: a parser process died; restarting the worker pool", source.name)
+                assert workers is not None
+                workers.restart()
+                parsed = _parse_job(*args)
     except FeedParseError as exc:
         return failed(exc.reason)
     for warning in parsed.warnings:
@@ -553,7 +560,8 @@ def build(
         lines = scan.problems() + problems
         for line in lines:
             report(line)
-        written, unchanged, items = publish(settings, store, scan, now=clock, report=report, workers=workers)
+        at = now.timestamp() if now else time.time()  # after polling: entries first seen just now are due
+        written, unchanged, items = publish(settings, store, scan, now=at, report=report, workers=workers)
     return BuildReport(
         posts_read=len(scan.results),
         posts_skipped=len(scan.errors),
