@@ -82,7 +82,7 @@ def discover(root: Path) -> list[str]:
                     continue
                 if entry.is_dir():
                     stack.append(entry.path)
-                elif os.path.splitext(name)[1].lower() in SUFFIXES:
+                elif "." + name.rpartition(".")[2].lower() in SUFFIXES:
                     found.append(entry.path)
     found.sort()
     return found

@@ -27,7 +27,7 @@ def test_bundled_example_builds(tmp_path: Path) -> None:
     import shutil
 
     for folder in ("config", "examples"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns(".feeds"))
     proc = run_cli("build", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     import feedparser
