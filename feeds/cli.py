@@ -136,6 +136,7 @@ def status(config_path: Path) -> None:
     settings = _settings(config_path)
     if not settings.state_path.exists():
         click.echo(f"no state yet at {settings.state_path}: run `feeds build` or `feeds run` first")
+        return
     try:
         with Store(settings.state_path) as store:
             click.echo(pipeline.status_table(settings, store))

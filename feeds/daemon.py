@@ -12,6 +12,7 @@ store and exit 0.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -40,8 +41,25 @@ class Daemon:
         self.dirty = False
         self.scan: pipeline.PostScan | None = None
         self.fetcher: Fetcher | None = None
+        self.running: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ jobs
+
+    async def job(self, source: Source) -> None:
+        """A scheduled job; a stop cancels it quietly (the write in progress still finishes)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self.running.add(task)
+        try:
+            if source.type == "feed":
+                await self.poll_due(source)
+            else:
+                await self.rescan_posts(source)
+        except asyncio.CancelledError:
+            if not self.stopping.is_set():
+                raise
+        finally:
+            self.running.discard(task)
 
     async def poll_source(self, source: Source) -> None:
         if self.stopping.is_set() or self.fetcher is None:
@@ -76,10 +94,11 @@ class Daemon:
                     pipeline.scan_posts, self.settings, self.store, workers=self.workers
                 )
             started = time.perf_counter()
-            written, unchanged, items = await asyncio.to_thread(
+            # shielded: a stop does not interrupt a write in progress (asyncio.run waits for the thread)
+            written, unchanged, items = await asyncio.shield(asyncio.to_thread(
                 pipeline.publish, self.settings, self.store, self.scan, now=time.time(), report=log.warning,
                 workers=self.workers,
-            )  # fmt: skip
+            ))  # fmt: skip
             log.info("publish (%s): %d items, %d files written, %d unchanged, %.0f ms", why, items, len(written),
                      len(unchanged), (time.perf_counter() - started) * 1000)  # fmt: skip
 
@@ -89,6 +108,19 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, sig)
+        serving = asyncio.create_task(self.serve())
+        stopped = asyncio.create_task(self.stopping.wait())
+        await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not serving.done():  # stopped during the first build: drop it (a write in progress finishes)
+            serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        stopped.cancel()
+        async with self.publish_lock:  # let the write in progress finish
+            pass
+        log.info("stopped")
+
+    async def serve(self) -> None:
         schedule = self.settings.schedule
         async with Fetcher(
             self.settings.fetch, concurrency=schedule.concurrency, per_host=schedule.per_host
@@ -114,9 +146,8 @@ class Daemon:
                 state = states.get(source.name)
                 if source.type == "feed" and state is not None and state.next_due is not None:
                     start = max(now, datetime.fromtimestamp(state.next_due, UTC))
-                job = self.poll_due if source.type == "feed" else self.rescan_posts
                 scheduler.add_job(
-                    job,
+                    self.job,
                     IntervalTrigger(seconds=source.interval, start_date=start, jitter=jitter or None),
                     args=(source,),
                     id=source.name,
@@ -124,11 +155,14 @@ class Daemon:
                 )
             scheduler.start()
             log.info("running: %d sources; SIGTERM or Ctrl-C stops", len(self.settings.sources))
-            await self.stopping.wait()
-            scheduler.shutdown(wait=False)
-            async with self.publish_lock:  # let the write in progress finish
-                pass
-        log.info("stopped")
+            try:
+                await self.stopping.wait()
+            finally:
+                scheduler.pause()
+                for task in list(self.running):  # polls in flight: dropped quietly
+                    task.cancel()
+                await asyncio.gather(*self.running, return_exceptions=True)
+                scheduler.shutdown(wait=False)
 
     async def poll_due(self, source: Source) -> None:
         """The scheduled job of a remote source: poll unless it is backing off."""
@@ -138,7 +172,8 @@ class Daemon:
         await self.poll_source(source)
 
     def stop(self, sig: int) -> None:
-        log.info("received %s, stopping", signal.Signals(sig).name)
+        if not self.stopping.is_set():
+            log.info("received %s, stopping", signal.Signals(sig).name)
         self.stopping.set()
 
 

@@ -1,4 +1,4 @@
-"""One writer per output folder: an exclusive ``flock`` on ``<output>/.feeds.lock``.
+"""One writer per output folder: an exclusive ``flock`` on ``.<output>.feeds.lock`` beside it.
 
 Two daemons, or a daemon and a ``feeds build``, on the same output folder would
 interleave their writes; the second one is refused with :class:`LockError`.
@@ -14,12 +14,13 @@ from types import TracebackType
 
 from feeds.errors import LockError
 
-LOCK_NAME = ".feeds.lock"
-
 
 class OutputLock:
     def __init__(self, out_dir: Path) -> None:
-        self.path = out_dir / LOCK_NAME
+        out_dir = Path(os.path.abspath(out_dir))
+        # Beside the folder, not in it: the output folder is served to the world.
+        self.out_dir = out_dir
+        self.path = out_dir.parent / f".{out_dir.name}.feeds.lock"
         self.fd: int | None = None
 
     def acquire(self) -> OutputLock:
@@ -27,14 +28,14 @@ class OutputLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise LockError(str(self.path.parent), f"cannot create the lock file: {exc.strerror or exc}") from None
+            raise LockError(str(self.path), f"cannot create the lock file: {exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
             os.close(fd)
             raise LockError(
-                str(self.path.parent), f"another feeds process (pid {holder}) is writing this output folder"
+                str(self.out_dir), f"another feeds process (pid {holder}) is writing this output folder"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def _worker_init() -> None:
+    """Workers leave signals to their parent: Ctrl-C (to the whole process group) is
+    ignored here, SIGTERM ends just the worker, and nothing is forwarded to the
+    parent's event loop through an inherited wakeup fd."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class Workers:
@@ -27,7 +37,9 @@ class Workers:
     def start(self) -> Workers:
         if self.count > 1 and self._pool is None:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self._pool = ProcessPoolExecutor(max_workers=self.count, mp_context=multiprocessing.get_context(method))
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.count, mp_context=multiprocessing.get_context(method), initializer=_worker_init
+            )
         return self
 
     def restart(self) -> None:

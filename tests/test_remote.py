@@ -22,7 +22,7 @@ def rss(entries: list[tuple[str, str, str]], encoding: str = "utf-8") -> bytes:
     items = "".join(
         f"<item><title>{t}</title><link>{link}</link><guid>{link}</guid>"
         + (f"<pubDate>{d}</pubDate>" if d else "")
-        + f"<description>&lt;p&gt;{t}正文&lt;/p&gt;&lt;a href=\"/rel\"&gt;x&lt;/a&gt;</description></item>"
+        + f'<description>&lt;p&gt;{t}正文&lt;/p&gt;&lt;a href="/rel"&gt;x&lt;/a&gt;</description></item>'
         for t, link, d in entries
     )
     xml = (
