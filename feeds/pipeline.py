@@ -16,7 +16,6 @@ import gc
 import hashlib
 import logging
 import os
-import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -614,10 +613,6 @@ def summary(report: BuildReport) -> str:
         f"{report.items} items; {len(report.written)} files written, {len(report.unchanged)} unchanged "
         f"in {report.seconds:.2f}s"
     )
-
-
-def jittered(interval: float, fraction: float) -> float:
-    return interval * (1 + random.uniform(-fraction, fraction))
 
 
 def _when(stamp: float | None, now: float) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import marshal
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -365,15 +364,3 @@ class Store:
                 "INSERT INTO outputs (path, fingerprint, size) VALUES (?, ?, ?)",
                 ((path, fp, size) for path, (fp, size) in fingerprints.items()),
             )
-
-
-def open_store(path: Path) -> Store:
-    return Store(path)
-
-
-def file_signature(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
