@@ -250,7 +250,9 @@ def main(argv: list[str] | None = None) -> int:
         f"At the start: {started}. At the end: {provenance()}.",
         "",
         "Peak memory is the summed PSS of the build's process tree, polled every 20 ms (MB = 2^20 bytes). "
-        "The output and state are deleted before the warm-up only; the page cache is warm.",
+        "The output and state are deleted before the warm-up only. The page cache is not dropped, but "
+        "the warm-up is the first read of every post since the corpus was last used, so its time "
+        "depends on how much of the corpus is still cached.",
         "",
         table,
         "",

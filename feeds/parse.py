@@ -26,6 +26,8 @@ from feeds.identity import Identity, item_key
 from feeds.models import Item, ParsedFeed, Source
 from feeds.text import absolutize, clean_text, is_http_url
 
+SUMMARY_CHARS = 300  # an excerpt: the full text is in content
+
 __all__ = ["clean_text", "parse_feed", "sanitize_html"]
 
 ALLOWED_TAGS: frozenset[str] = frozenset(
@@ -283,7 +285,7 @@ def _make_item(entry: Mapping[str, Any], ctx: _Context) -> tuple[Item, bool] | N
         tags=_entry_tags(entry),
         author=_entry_author(entry),
         content=content,
-        summary=summary,
+        summary=summary if len(summary) <= SUMMARY_CHARS else summary[:SUMMARY_CHARS].rstrip() + "…",
         source=ctx.source.name,
         origin=ctx.url,
     )

@@ -452,3 +452,15 @@ def test_sanitize_keeps_article_markup() -> None:
                      "<blockquote>q</blockquote>", "<pre><code>x</code></pre>", "<sup>1</sup>",
                      'src="https://www.example.com/a.png"'):  # fmt: skip
         assert fragment in out
+
+
+def test_summary_is_an_excerpt() -> None:
+    long = "长" * 1000
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>x</title><link>http://a.example/1</link><description>{long}</description></item>"
+        "</channel></rss>"
+    ).encode()
+    item = parse_feed(body, url=URL, source=SOURCE, identity=Identity(), now=NOW).items[0]
+    assert len(item.summary) == 301 and item.summary.endswith("…")
+    assert long in item.content
