@@ -144,6 +144,15 @@ def tree_rss(root: int) -> int:
     return total
 
 
+def machine_line() -> str:
+    """When and where a benchmark ran, for the head of its report."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"{stamp}; Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} CPUs"
+    )
+
+
 def measure(cmd: list[str], cwd: Path, log: Path, timeout: float) -> dict[str, float | int | bool]:
     """Run ``cmd`` and measure it; the caller must have no other children (see the module doc)."""
     peak = 0
@@ -314,12 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(failure)
 
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     report = [
         "# Cold build benchmark",
         "",
-        f"{stamp}; Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs; {args.runs} run(s) per cell (median wall time, largest peak).",
+        f"{machine_line()}; {args.runs} run(s) per cell (median wall time, largest peak).",
         "",
         "Peak memory is the summed PSS of the process tree (shared pages counted once), "
         "polled every 20 ms (MB = 2^20 bytes). "

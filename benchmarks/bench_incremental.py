@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import platform
 import random
 import statistics
 import sys
@@ -38,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench_build import HERE, MB, PROJECT, Run, clean, ensure_corpus, log_tail, run_measured
+from bench_build import HERE, MB, PROJECT, Run, clean, ensure_corpus, log_tail, machine_line, run_measured
 from bench_poll import provenance
 from corpus import PREDICATES, SUBJECTS, TAILS, Writer
 
@@ -239,12 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(text)
 
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     report = [
         "# Incremental rebuild benchmark",
         "",
-        f"{stamp}; Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs; corpus `benchmarks/corpus/{args.size}` ({args.size} posts); "
+        f"{machine_line()}; corpus `benchmarks/corpus/{args.size}` ({args.size} posts); "
         f"{args.runs} run(s) (median wall time, largest peak).",
         "",
         f"At the start: {started}. At the end: {provenance()}.",

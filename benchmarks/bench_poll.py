@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import select
 import statistics
 import subprocess
@@ -40,10 +39,9 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bench_build import CORPUS_ROOT, HERE, MB, PROJECT, Run, clean, log_tail, run_measured
+from bench_build import CORPUS_ROOT, HERE, MB, PROJECT, Run, clean, log_tail, machine_line, run_measured
 from corpus import categories, toml_str
 
 RESULTS = HERE / "results" / "poll.md"
@@ -273,12 +271,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(failure)
 
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     report = [
         "# Polling benchmark",
         "",
-        f"{stamp}; Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs; {args.runs} run(s) (median wall time, largest peak).",
+        f"{machine_line()}; {args.runs} run(s) (median wall time, largest peak).",
         "",
         f"At the start: {started}. At the end: {provenance()}.",
         "",

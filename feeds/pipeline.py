@@ -405,9 +405,9 @@ def _version_sig(merged: Merged) -> str:
         if isinstance(ref, PostIndex):
             parts.append(f"p:{ref.path}:{ref.size}:{ref.mtime_ns}")
         elif isinstance(ref, int):
-            parts.append(f"r:{ref}:{version.origin}:{getattr(version, 'timestamp', 0)}")
-        else:
-            parts.append(f"i:{hash(ref)}")
+            parts.append(f"r:{ref}:{version.origin}:{version.timestamp!r}")
+        else:  # an Item given directly: its own (deterministic) repr
+            parts.append(f"i:{ref!r}")
     return "|".join(parts)
 
 

@@ -423,14 +423,14 @@ def load_full(path: str, ctx: PostContext) -> tuple[PostRecord, str, str]:
     The body is rendered (Markdown + inline HTML), its links made absolute
     against the post's own link, and characters XML forbids removed.
     """
-    record = read_post(path, ctx)
+    try:
+        raw, size, mtime_ns = _load(path)
+        record = parse_post(raw, path, size, mtime_ns, ctx)
+    except PostError as exc:
+        return PostRecord(path, 0, 0, "error", exc.reason, source=ctx.source), "", ""
     if record.status != "ok":
         return record, "", ""
-    try:
-        raw, _, _ = _load(path)
-        text = raw.decode("utf-8")
-    except (PostError, UnicodeDecodeError) as exc:
-        return record._replace(status="error", message=f"cannot read the body: {exc}"), "", ""
+    text = raw.decode("utf-8")  # parse_post checked it is UTF-8
     html = clean_text(absolutize(render_markdown(text[record.body_offset :]), record.link))
     return record, html, excerpt(html)
 
