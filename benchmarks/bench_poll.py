@@ -1,13 +1,15 @@
 """Polling benchmark: ``feeds build`` over N remote feeds served on 127.0.0.1.
 
     python benchmarks/bench_poll.py [--feeds 1000] [--runs 1] [--items 50] [--seed 1]
-                                    [--concurrency 16] [--timeout 600]
+                                    [--concurrency 16] [--per-host 4] [--timeout 600]
 
 Starts ``benchmarks/feedserver.py`` as a separate process (N feeds of ``--items``
 items, about 65 KB each, with ETag/Last-Modified and 304 answers), writes a config
 ``benchmarks/corpus/poll-<N>/feeds.toml`` with N ``type = "feed"`` sources spread
-over 30 categories (no posts source), ``[schedule] concurrency = per_host =
---concurrency`` (everything is on one host) and ``[state] path = ".feeds/state.db"``,
+over 30 categories (no posts source), ``[schedule] concurrency`` and ``per_host``
+from the options (the defaults are feeds' own: 16 and 4; every feed is on the one
+host, so ``per_host`` is the number of connections) and ``[state] path =
+".feeds/state.db"``,
 then, ``--runs`` times:
 
 1. deletes the output and the state folder, and runs ``python -m feeds build -c CONFIG``
@@ -128,7 +130,7 @@ def provenance() -> str:
     return f"{code}; load average {load} (1/5/15 min)"
 
 
-def write_config(config: Path, port: int, feeds: int, concurrency: int) -> None:
+def write_config(config: Path, port: int, feeds: int, concurrency: int, per_host: int) -> None:
     """The bundled config's [site]/[output] style, N feed sources over 30 categories, no posts."""
     cats = categories(CATEGORY_COUNT)
     lines = [
@@ -153,7 +155,7 @@ def write_config(config: Path, port: int, feeds: int, concurrency: int) -> None:
         "",
         "[schedule]",
         f"concurrency = {concurrency}",
-        f"per_host = {concurrency}  # every feed is on the same host",
+        f"per_host = {per_host}  # every feed is on the same host: the number of connections",
         "",
         "[state]",
         'path = ".feeds/state.db"',
@@ -200,11 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="runs of the three builds (median time, max memory)")
     parser.add_argument("--items", type=int, default=50, help="items per feed (default 50)")
     parser.add_argument("--seed", type=int, default=1, help="feed server seed")
-    parser.add_argument("--concurrency", type=int, default=16, help="[schedule] concurrency and per_host")
+    parser.add_argument("--concurrency", type=int, default=16, help="[schedule] concurrency")
+    parser.add_argument("--per-host", type=int, default=4, help="[schedule] per_host")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a build is killed")
     args = parser.parse_args(argv)
-    if args.feeds < 1 or args.runs < 1 or args.items < 1 or args.concurrency < 1:
-        parser.error("--feeds, --runs, --items and --concurrency must be positive")
+    if min(args.feeds, args.runs, args.items, args.concurrency, args.per_host) < 1:
+        parser.error("--feeds, --runs, --items, --concurrency and --per-host must be positive")
 
     started = provenance()
     print(started)
@@ -216,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = {name: Step() for name, _, _ in STEPS}
     failures: list[str] = []
     try:
-        write_config(config, server.port, args.feeds, args.concurrency)
+        write_config(config, server.port, args.feeds, args.concurrency, args.per_host)
         base = [sys.executable, "-m", "feeds", "build", "-c", str(config)]
         for i in range(args.runs):
             clean(config)
@@ -280,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"{args.feeds} remote RSS feeds of {args.items} items (about 65 KB each) served by "
         "`benchmarks/feedserver.py` on 127.0.0.1 (HTTP/1.1 keep-alive, strong ETag + Last-Modified), "
-        f"{CATEGORY_COUNT} categories, no posts; `[schedule] concurrency = per_host = {args.concurrency}`. "
+        f"{CATEGORY_COUNT} categories, no posts; "
+        f"`[schedule] concurrency = {args.concurrency}, per_host = {args.per_host}` (all feeds on one host). "
         "Peak memory is the summed PSS of the build's process tree (the server not included), "
         "polled every 20 ms (MB = 2^20 bytes). The output and the state file are deleted before each cold build.",
         "",

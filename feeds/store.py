@@ -204,52 +204,66 @@ class Store:
         are kept.  Returns (new, updated) counts.
         """
         undated = set(undated)
-        new = updated = 0
+        held: dict[str, tuple] = {}
+        inserts: list[tuple] = []
+        changes: list[tuple] = []
+        seen: list[tuple[float, int]] = []
         with self.transaction() as db:
+            keys = [item.key for item in items]
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                held.update(
+                    (row[0], row[1:])
+                    for row in db.execute(
+                        "SELECT key, id, title, link, content, categories, published, published_offset, updated"
+                        f" FROM items WHERE source = ? AND key IN ({','.join('?' * len(chunk))})",
+                        (state.name, *chunk),
+                    )
+                )
             for item in items:
                 published, published_offset = stamp(item.published)
                 updated_at, updated_offset = stamp(item.updated)
-                row = db.execute(
-                    "SELECT id, title, link, content, categories, published, published_offset, updated"
-                    " FROM items WHERE source = ? AND key = ?",
-                    (state.name, item.key),
-                ).fetchone()
                 categories = SEP.join(item.categories)
+                row = held.get(item.key)
                 if row is None:
-                    new += 1
-                    db.execute(
-                        "INSERT INTO items (source, key, title, link, published, published_offset, updated,"
-                        " updated_offset, categories, tags, author, content, summary, origin, first_seen, last_seen)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    inserts.append(
                         (
                             state.name, item.key, item.title, item.link, published, published_offset,
                             updated_at, updated_offset, categories, json.dumps(list(item.tags), ensure_ascii=False),
                             item.author, item.content, item.summary, item.origin, now, now,
-                        ),
+                        )
                     )  # fmt: skip
                     continue
                 if item.key in undated:  # keep the first-seen date
                     published, published_offset = row[5], row[6]
                     updated_at, updated_offset = row[7], row[6]
-                changed = (item.title, item.link, item.content, categories, published, updated_at) != (
+                if (item.title, item.link, item.content, categories, published, updated_at) == (
                     row[1], row[2], row[3], row[4], row[5], row[7]
+                ):  # fmt: skip
+                    seen.append((now, row[0]))
+                    continue
+                changes.append(
+                    (
+                        item.title, item.link, published, published_offset, updated_at, updated_offset,
+                        categories, json.dumps(list(item.tags), ensure_ascii=False), item.author,
+                        item.content, item.summary, item.origin, now, row[0],
+                    )
                 )  # fmt: skip
-                if changed:
-                    updated += 1
-                    db.execute(
-                        "UPDATE items SET title = ?, link = ?, published = ?, published_offset = ?, updated = ?,"
-                        " updated_offset = ?, categories = ?, tags = ?, author = ?, content = ?, summary = ?,"
-                        " origin = ?, last_seen = ?, rev = rev + 1 WHERE id = ?",
-                        (
-                            item.title, item.link, published, published_offset, updated_at, updated_offset,
-                            categories, json.dumps(list(item.tags), ensure_ascii=False), item.author,
-                            item.content, item.summary, item.origin, now, row[0],
-                        ),
-                    )  # fmt: skip
-                else:
-                    db.execute("UPDATE items SET last_seen = ? WHERE id = ?", (now, row[0]))
+            db.executemany(
+                "INSERT INTO items (source, key, title, link, published, published_offset, updated,"
+                " updated_offset, categories, tags, author, content, summary, origin, first_seen, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                inserts,
+            )
+            db.executemany(
+                "UPDATE items SET title = ?, link = ?, published = ?, published_offset = ?, updated = ?,"
+                " updated_offset = ?, categories = ?, tags = ?, author = ?, content = ?, summary = ?,"
+                " origin = ?, last_seen = ?, rev = rev + 1 WHERE id = ?",
+                changes,
+            )
+            db.executemany("UPDATE items SET last_seen = ? WHERE id = ?", seen)
             self._save_source(db, state)
-        return new, updated
+        return len(inserts), len(changes)
 
     def item_rows(self, sources: Iterable[str]) -> list[tuple[int, str, float, int, tuple[str, ...], str, int]]:
         """(id, key, published, offset, categories, origin, rev) of every item of ``sources``."""

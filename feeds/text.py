@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 # XML 1.0 Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPACES = re.compile(r"\s+")
+_BLOCK_TAGS = (
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure",
+    "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "ol", "p", "pre", "section",
+    "table", "td", "th", "tr", "ul",
+)  # fmt: skip
 
 
 def clean_text(text: str) -> str:
@@ -87,8 +92,11 @@ def excerpt(html: str, length: int = 200) -> str:
     import lxml.html
 
     try:
-        text = lxml.html.fragment_fromstring(html, create_parent="div").text_content()
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (lxml.etree.ParserError, ValueError):
         return ""
+    for element in root.iter(*_BLOCK_TAGS):  # "<p>one</p><p>two</p>" reads "one two"
+        element.tail = " " + (element.tail or "")
+    text = root.text_content()
     text = clean_line(text)
     return text if len(text) <= length else text[:length].rstrip() + "…"

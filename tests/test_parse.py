@@ -454,7 +454,7 @@ def test_sanitize_keeps_article_markup() -> None:
         assert fragment in out
 
 
-def test_summary_is_an_excerpt() -> None:
+def test_description_alone_is_the_content_and_no_summary_is_stored() -> None:
     long = "长" * 1000
     body = (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
@@ -462,5 +462,24 @@ def test_summary_is_an_excerpt() -> None:
         "</channel></rss>"
     ).encode()
     item = parse_feed(body, url=URL, source=SOURCE, identity=Identity(), now=NOW).items[0]
-    assert len(item.summary) == 301 and item.summary.endswith("…")
+    assert item.summary == ""  # the writer makes the excerpt from the content
     assert long in item.content
+
+
+def test_summary_beside_full_content_is_an_excerpt() -> None:
+    text = "".join(f"第{i}句话，" for i in range(400))  # ~2,400 characters
+    html = "".join(
+        f"&lt;p&gt;&lt;a href='/n/{i}'&gt;{text[i * 300 : (i + 1) * 300]}&lt;/a&gt;&lt;/p&gt;" for i in range(8)
+    )
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>t</title>'
+        f"<item><title>x</title><link>http://a.example/1</link><description>{html}</description>"
+        "<content:encoded><![CDATA[<p>全文</p>]]></content:encoded></item>"
+        "</channel></rss>"
+    ).encode()
+    item = parse_feed(body, url=URL, source=SOURCE, identity=Identity(), now=NOW).items[0]
+    assert item.content == "<p>全文</p>"
+    assert item.summary == text[:300] + "…"
+    short = body.replace(html.encode(), "&lt;b&gt;短&lt;/b&gt; 摘要 &amp; 更多".encode())
+    assert parse_feed(short, url=URL, source=SOURCE, identity=Identity(), now=NOW).items[0].summary == "短 摘要 & 更多"

@@ -84,6 +84,9 @@ def test_remote_items_in_feeds_and_conditional_get(tmp_path: Path) -> None:
         parsed = feedparser.parse((site.out / "atom.xml").read_bytes())
         content = parsed.entries[0].content[0].value
         assert 'href="http://news.example.com/rel"' in content  # relative link made absolute
+        assert parsed.entries[0].summary == "远端一正文 x"  # the excerpt of the content
+        rss_entry = feedparser.parse((site.out / "rss.xml").read_bytes()).entries[0]
+        assert rss_entry.summary == "远端一正文 x"
         mtime = (site.out / "rss.xml").stat().st_mtime_ns
         # next build: not due, no request at all
         build(site)
