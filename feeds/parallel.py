@@ -70,18 +70,21 @@ class Workers:
 
     def map_chunks(
         self,
-        fn: Callable[[list[T]], list[R]],
+        fn: Callable[[list[T]], R],
         items: Sequence[T],
         *,
         min_parallel: int,
         chunk: int,
-    ) -> Iterator[list[R]]:
-        """Results of ``fn`` per chunk, in order; in-process when ``items`` is small."""
+    ) -> Iterator[R]:
+        """Results of ``fn`` per chunk of ``items``, in order.
+
+        On the pool every chunk is submitted at once (the caller may do other
+        work before reading the results); in this process, when ``items`` is
+        small or there is one core, each chunk runs as its result is read.
+        """
         if self.count <= 1 or len(items) < min_parallel:
-            for i in range(0, len(items), chunk):
-                yield fn(list(items[i : i + chunk]))
-            return
+            return (fn(list(items[i : i + chunk])) for i in range(0, len(items), chunk))
         self.start()
         assert self._pool is not None
         size = max(1, min(chunk, len(items) // (self.count * 4) or 1))
-        yield from self._pool.map(fn, [list(items[i : i + size]) for i in range(0, len(items), size)])
+        return self._pool.map(fn, [list(items[i : i + size]) for i in range(0, len(items), size)])

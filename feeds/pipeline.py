@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import hashlib
 import logging
@@ -23,16 +22,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feeds import __version__, posts, write
 from feeds import merge as merging
 from feeds.config import Settings
 from feeds.errors import FeedParseError, FetchError
-from feeds.fetch import Fetcher
 from feeds.models import BuildReport, Entry, FeedSpec, Item, Merged, ParsedFeed, PostIndex, Source, instant
 from feeds.parallel import Workers
 from feeds.posts import PostContext
 from feeds.store import Store
+
+if TYPE_CHECKING:  # httpx and asyncio are imported only when a remote source is polled
+    from feeds.fetch import Fetcher
 
 log = logging.getLogger("feeds")
 Report = Callable[[str], None]
@@ -122,6 +124,8 @@ async def refresh_source(
     now: float | None = None,
 ) -> PollOutcome:
     """Poll one remote source once and record the outcome in the store. Never raises for a source's fault."""
+    from asyncio import get_running_loop  # loaded already: this runs on its loop
+
     assert source.url is not None
     started = time.perf_counter()
     when = now if now is not None else time.time()
@@ -174,7 +178,7 @@ async def refresh_source(
             parsed = _parse_job(*args)
         else:
             try:
-                parsed = await asyncio.get_running_loop().run_in_executor(executor, _parse_job, *args)
+                parsed = await get_running_loop().run_in_executor(executor, _parse_job, *args)
             except BrokenProcessPool:  # a worker died (out of memory?): new pool, parse here this once
                 log.warning("%s: a parser process died; restarting the worker pool", source.name)
                 assert workers is not None
@@ -214,6 +218,10 @@ async def poll(
     """Poll ``sources`` concurrently (bounded by the schedule's limits) with one shared client."""
     if not sources:
         return []
+    import asyncio
+
+    from feeds.fetch import Fetcher
+
     schedule = settings.schedule
     async with Fetcher(settings.fetch, concurrency=schedule.concurrency, per_host=schedule.per_host) as fetcher:
 
@@ -294,31 +302,37 @@ def scan_posts(
         ctx = scan.contexts[source.name] = post_context(settings, source)
         paths = posts.discover(source.path)
         fingerprint = _hash(__version__, ctx)
-        cache = store.post_cache(source.name, fingerprint) if store else {}
+        # Every file is stat'ed (on the workers) while the cache loads.
+        warm = store is not None and store.has_post_cache(source.name, fingerprint)
+        stats = posts.stat_many(paths, workers=workers) if warm else None
+        cache = store.post_cache(source.name, fingerprint) if store is not None and warm else {}
         rows: dict[str, PostIndex] = {}
         todo: list[str] = []
-        stat = os.stat
-        for path in paths:
-            cached = cache.get(path)
-            if cached is not None:
-                try:
-                    st = stat(path)
-                except OSError:
-                    continue  # vanished since it was listed
-                if st.st_size == cached.size and st.st_mtime_ns == cached.mtime_ns:
+        if stats is None or not cache:
+            todo = paths
+        else:
+            get = cache.get
+            for path, (size, mtime_ns) in zip(paths, stats(), strict=True):
+                cached = get(path)
+                if cached is not None and size == cached.size and mtime_ns == cached.mtime_ns:
                     rows[path] = cached
-                    continue
-            todo.append(path)
+                elif size >= 0:  # (else it vanished since it was listed)
+                    todo.append(path)
         if on_total:
             on_total(len(todo))
         fresh = list(posts.index_posts(todo, ctx, progress=progress, workers=workers))
+        added = 0
         for row in fresh:
+            added += row.path not in cache
             rows[row.path] = row
-        paths = [p for p in paths if p in rows]
-        if store is not None and (fresh or len(cache) != len(rows) or not cache):
-            store.save_posts(source.name, fingerprint, (rows[p] for p in paths))
+        # A cached path not seen now: its file was removed (or vanished while listed).
+        removed = sorted(cache.keys() - rows.keys()) if len(rows) - added != len(cache) else []
+        results = [rows[p] for p in paths if p in rows]
+        if store is not None and (fresh or removed or not cache):
+            delta = fresh if cache else None
+            store.save_posts(source.name, fingerprint, results, changed=delta, removed=removed)
         scan.read += len(fresh)
-        scan.results.extend(rows[p] for p in paths)
+        scan.results.extend(results)
     return scan
 
 
@@ -579,7 +593,10 @@ def build(
         if store is not None:
             store.forget_sources(s.name for s in remote_sources(settings))
             due = due_sources(settings, store, clock, force=force)
-            polled = asyncio.run(poll(settings, store, due, workers=workers))
+            if due:
+                import asyncio
+
+                polled = asyncio.run(poll(settings, store, due, workers=workers))
             problems.extend(outcome.line() for outcome in polled if outcome.error)
         scan = scan_posts(settings, store, workers=workers, progress=progress, on_total=on_total)
         lines = scan.problems() + problems

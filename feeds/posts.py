@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
@@ -551,6 +552,36 @@ def index_posts(
         yield from rows
         if progress:
             progress(len(rows))
+
+
+def _stat_chunk(paths: list[str]) -> array[int]:
+    out = array("q")
+    stat = os.stat
+    for path in paths:
+        try:
+            st = stat(path)
+        except OSError:
+            out.extend((-1, -1))  # vanished since it was listed
+        else:
+            out.extend((st.st_size, st.st_mtime_ns))
+    return out
+
+
+def stat_many(paths: Sequence[str], *, workers: Workers | None = None) -> Callable[[], Iterator[tuple[int, int]]]:
+    """Start reading (size, mtime_ns) of every path, on all cores; call the result to get them, in order.
+
+    A file that is gone gives ``(-1, -1)``.  The work starts at once, so the
+    caller can load its cache meanwhile.
+    """
+    pool = workers or Workers(1)
+    chunks = pool.map_chunks(_stat_chunk, paths, min_parallel=5000, chunk=10000)
+
+    def results() -> Iterator[tuple[int, int]]:
+        for values in chunks:
+            it = iter(values)
+            yield from zip(it, it, strict=True)
+
+    return results
 
 
 class _FullChunk:

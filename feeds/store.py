@@ -65,7 +65,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     INSERT INTO meta (key, value) VALUES ('posts_generation', '0');
     """,
+    # 3: post cache changes since its blob was written (data NULL: the file is gone)
+    """
+    CREATE TABLE post_delta (source TEXT NOT NULL, path TEXT NOT NULL, data BLOB, PRIMARY KEY (source, path));
+    """,
 )
+# The post cache's changes are kept apart from its blob until there are this
+# many (or a tenth of the rows): adding one post writes one small row, not 100k.
+DELTA_LIMIT = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,24 +326,60 @@ class Store:
     def post_cache(self, source: str, context: str) -> dict[str, PostIndex]:
         """The cached index rows of a posts source, by path (empty if its settings changed).
 
-        The rows of a source are kept as one marshalled blob: loading 100k of
-        them is one read, not 100k row fetches.
+        The rows of a source are kept as one marshalled blob (loading 100k of
+        them is one read, not 100k row fetches) plus the rows changed since
+        the blob was written.
         """
         row = self._execute("SELECT context, data FROM post_cache WHERE source = ?", (source,)).fetchone()
         if row is None or row[0] != context:
             return {}
         try:
-            rows = marshal.loads(row[1])
+            make = tuple.__new__
+            rows = {r[0]: make(PostIndex, r) for r in marshal.loads(row[1])}
+            for path, data in self._execute("SELECT path, data FROM post_delta WHERE source = ?", (source,)):
+                if data is None:
+                    rows.pop(path, None)
+                else:
+                    rows[path] = make(PostIndex, marshal.loads(data))
         except (EOFError, ValueError, TypeError):
             return {}  # damaged: read every post again
-        make = tuple.__new__
-        return {r[0]: make(PostIndex, r) for r in rows}
+        return rows
 
-    def save_posts(self, source: str, context: str, rows: Iterable[PostIndex]) -> None:
-        """Replace the cached rows of a posts source."""
-        data = marshal.dumps([tuple(r) for r in rows])
+    def has_post_cache(self, source: str, context: str) -> bool:
+        """Whether :meth:`post_cache` has rows for ``source`` made with these settings (cheap)."""
+        row = self._execute("SELECT context = ? FROM post_cache WHERE source = ?", (context, source)).fetchone()
+        return bool(row and row[0])
+
+    def save_posts(
+        self,
+        source: str,
+        context: str,
+        rows: Sequence[PostIndex],
+        *,
+        changed: Sequence[PostIndex] | None = None,
+        removed: Sequence[str] = (),
+    ) -> None:
+        """Record the posts of a source: ``rows`` are all of them now.
+
+        ``changed`` and ``removed`` (new or changed rows, paths gone) are the
+        difference from what :meth:`post_cache` gave; with them only that is
+        written, until the differences held add up to :data:`DELTA_LIMIT` (or
+        a tenth of the rows) and the blob is written anew.  Without them (the
+        cache was empty or its settings changed) the blob is written anew.
+        """
         with self.transaction() as db:
             db.execute("UPDATE meta SET value = value + 1 WHERE key = 'posts_generation'")
+            if changed is not None:
+                held = db.execute("SELECT count(*) FROM post_delta WHERE source = ?", (source,)).fetchone()[0]
+                if held + len(changed) + len(removed) <= max(DELTA_LIMIT, len(rows) // 10):
+                    db.executemany(
+                        "INSERT OR REPLACE INTO post_delta (source, path, data) VALUES (?, ?, ?)",
+                        [(source, r.path, marshal.dumps(tuple(r))) for r in changed]
+                        + [(source, path, None) for path in removed],
+                    )
+                    return
+            data = marshal.dumps([tuple(r) for r in rows])
+            db.execute("DELETE FROM post_delta WHERE source = ?", (source,))
             db.execute(
                 "INSERT OR REPLACE INTO post_cache (source, context, data) VALUES (?, ?, ?)", (source, context, data)
             )

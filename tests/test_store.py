@@ -1,0 +1,105 @@
+"""The state store's post cache: a blob plus the changes since, always equal to a full read."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import CAT_A, CAT_B, Site, post_text
+
+from feeds import pipeline, store
+from feeds.models import PostIndex
+from feeds.store import Store
+
+
+def row(path: str, size: int = 1, key: str = "k") -> PostIndex:
+    return PostIndex(path, size, 10, "ok", None, key, 1.0, 28800, (CAT_A,), "posts")
+
+
+def test_changes_are_kept_apart_until_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "DELTA_LIMIT", 3)
+    path = tmp_path / "state.db"
+    a, b, c = row("/p/a.md"), row("/p/b.md"), row("/p/c.md")
+    with Store(path) as db:
+        db.save_posts("posts", "ctx", [a, b])
+        assert db.post_cache("posts", "ctx") == {"/p/a.md": a, "/p/b.md": b}
+        assert db.post_cache("posts", "other settings") == {}
+        b2 = row("/p/b.md", size=2, key="k2")
+        db.save_posts("posts", "ctx", [a, b2, c], changed=[b2, c], removed=[])
+        db.save_posts("posts", "ctx", [b2, c], changed=[], removed=["/p/a.md"])
+    with Store(path) as db:  # reopened: the changes were kept
+        assert db.post_cache("posts", "ctx") == {"/p/b.md": b2, "/p/c.md": c}
+        held = db.db.execute("SELECT count(*) FROM post_delta").fetchone()[0]
+        assert held == 3
+        # one more change passes the limit: the blob is written anew, the changes dropped
+        d = row("/p/d.md")
+        db.save_posts("posts", "ctx", [b2, c, d], changed=[d], removed=[])
+        assert db.db.execute("SELECT count(*) FROM post_delta").fetchone()[0] == 0
+        assert db.post_cache("posts", "ctx") == {"/p/b.md": b2, "/p/c.md": c, "/p/d.md": d}
+
+
+def test_a_state_file_of_schema_2_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    raw = sqlite3.connect(path)
+    for number in range(2):
+        raw.executescript(store.MIGRATIONS[number])
+    raw.execute("PRAGMA user_version = 2")
+    raw.commit()
+    raw.close()
+    with Store(path) as db:
+        assert db.schema_version == len(store.MIGRATIONS) == 3
+        db.save_posts("posts", "ctx", [row("/p/a.md")])
+        db.save_posts("posts", "ctx", [], changed=[], removed=["/p/a.md"])
+        assert db.post_cache("posts", "ctx") == {}
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_incremental_builds_equal_a_full_build(site: Site, tmp_path: Path) -> None:
+    """Add, edit, touch and remove posts between cached builds: the feeds always
+    equal those of a build that reads every post."""
+    settings = site.settings()
+    for i in range(30):
+        day = 1 + i % 28
+        site.add(
+            f"2022/01/2022-01-{day:02d}-p{i}.md",
+            post_text(
+                f"文章{i}", f"2022-01-{day:02d} {i % 24:02d}:00:00 +0800", CAT_A if i % 2 else CAT_B,
+                info_code=f"NW2022010{i:011d}",
+            ),
+        )  # fmt: skip
+
+    def cached_build() -> pipeline.BuildReport:
+        with Store(settings.state_path) as db:
+            return pipeline.build(settings, store=db)
+
+    def full_build() -> dict[str, bytes]:
+        reference = tmp_path / "reference"
+        shutil.rmtree(reference, ignore_errors=True)
+        pipeline.build(replace(settings, output=replace(settings.output, dir=reference)))  # no store: reads all
+        return _snapshot(reference)
+
+    first = cached_build()
+    assert first.posts_cached == 0 and first.posts_read == 30
+    steps = [
+        lambda: site.add("2022/02/2022-02-01-new.md", post_text("新文章", "2022-02-01 10:00:00 +0800", CAT_A,
+                                                               info_code="NW202202010000000001")),
+        lambda: site.add("2022/01/2022-01-03-p2.md", post_text("改过的文章", "2022-01-03 02:00:00 +0800", CAT_A,
+                                                              info_code="NW20220100000000002")),
+        lambda: (site.posts / "2022/01/2022-01-05-p4.md").unlink(),
+        lambda: os.utime(site.posts / "2022/01/2022-01-07-p6.md", ns=(1, 1)),  # touched: read again, same
+        lambda: shutil.rmtree(site.posts / "2022/02"),
+    ]  # fmt: skip
+    for step in steps:
+        step()
+        report = cached_build()
+        assert report.posts_cached >= report.posts_read - 1
+        assert _snapshot(site.out) == full_build()
+    titles = [e.title for e in site.feed("rss.xml").entries]
+    assert "改过的文章" in titles and "文章4" not in titles and "新文章" not in titles and len(titles) == 29
