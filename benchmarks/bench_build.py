@@ -264,6 +264,21 @@ def summarize(runs: list[Run]) -> tuple[str, str, str]:
     return f"{wall:.2f}", f"{peak:.1f}", f"{maxrss:.1f}"
 
 
+def cells(runs: list[Run]) -> tuple[str, str, str, str]:
+    """(median s, largest MB, largest ru_maxrss MB, every run's s) or the failure."""
+    failed = [r for r in runs if not r.ok]
+    if failed:
+        cell = f"failed ({failed[0].note})"
+        return cell, cell, "-", "-"
+    each = ", ".join(f"{r.wall:.2f}" for r in runs)
+    return (
+        f"{statistics.median(r.wall for r in runs):.2f}",
+        f"{max(r.peak for r in runs) / MB:.1f}",
+        f"{max(r.maxrss for r in runs) / MB:.1f}",
+        each,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--measure"]:  # internal: python bench_build.py --measure LOG TIMEOUT -- CMD...

@@ -30,14 +30,13 @@ import argparse
 import hashlib
 import os
 import random
-import statistics
 import sys
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench_build import HERE, MB, PROJECT, Run, clean, ensure_corpus, log_tail, machine_line, run_measured
+from bench_build import HERE, MB, PROJECT, Run, cells, clean, ensure_corpus, log_tail, machine_line, run_measured
 from bench_poll import provenance
 from corpus import PREDICATES, SUBJECTS, TAILS, Writer
 
@@ -139,21 +138,6 @@ def contains(path: Path, code: str) -> bool:
 class Step:
     runs: list[Run] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
-
-
-def cells(runs: list[Run]) -> tuple[str, str, str, str]:
-    """(median s, largest MB, largest ru_maxrss MB, every run's s) or the failure."""
-    failed = [r for r in runs if not r.ok]
-    if failed:
-        cell = f"failed ({failed[0].note})"
-        return cell, cell, "-", "-"
-    each = ", ".join(f"{r.wall:.2f}" for r in runs)
-    return (
-        f"{statistics.median(r.wall for r in runs):.2f}",
-        f"{max(r.peak for r in runs) / MB:.1f}",
-        f"{max(r.maxrss for r in runs) / MB:.1f}",
-        each,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import select
-import statistics
 import subprocess
 import sys
 import time
@@ -43,7 +42,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench_build import CORPUS_ROOT, HERE, MB, PROJECT, Run, clean, log_tail, machine_line, run_measured
+from bench_build import CORPUS_ROOT, HERE, MB, PROJECT, Run, cells, clean, log_tail, machine_line, run_measured
 from corpus import categories, toml_str
 
 RESULTS = HERE / "results" / "poll.md"
@@ -246,22 +245,16 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[str] = []
     for name, label, _ in STEPS:
         step = steps[name]
-        failed = [r for r in step.runs if not r.ok]
-        if failed:
-            seconds = megabytes = maxrss = f"failed ({failed[0].note})"
-        else:
-            seconds = f"{statistics.median(r.wall for r in step.runs):.2f}"
-            megabytes = f"{max(r.peak for r in step.runs) / MB:.1f}"
-            maxrss = f"{max(r.maxrss for r in step.runs) / MB:.1f}"
+        seconds, megabytes, maxrss, each = cells(step.runs)
         answers = " / ".join(
             sorted({f"{c.get('200', 0)}× 200, {c.get('304', 0)}× 304, {c.get('404', 0)}× 404" for c in step.counts})
         )
         check = "ok" if all(counts_ok(name, args.feeds, c) for c in step.counts) else "**unexpected**"
-        rows.append(f"| {label} | {seconds} | {megabytes} | {maxrss} | {answers} ({check}) |")
+        rows.append(f"| {label} | {seconds} | {each} | {megabytes} | {maxrss} | {answers} ({check}) |")
     table = "\n".join(
         [
-            "| build | s | MB (PSS sum) | ru_maxrss MB | server answers |",
-            "|---|---:|---:|---:|---|",
+            "| build | s | each run s | MB (PSS sum) | ru_maxrss MB | server answers |",
+            "|---|---:|---|---:|---:|---|",
             *rows,
         ]
     )
