@@ -252,18 +252,6 @@ def log_tail(log: Path, lines: int = 15) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def summarize(runs: list[Run]) -> tuple[str, str, str]:
-    """(seconds, MB, ru_maxrss MB) cells: median time, largest peaks; or the failure."""
-    failed = [r for r in runs if not r.ok]
-    if failed:
-        cell = f"failed ({failed[0].note})"
-        return cell, cell, "-"
-    wall = statistics.median(r.wall for r in runs)
-    peak = max(r.peak for r in runs) / MB
-    maxrss = max(r.maxrss for r in runs) / MB
-    return f"{wall:.2f}", f"{peak:.1f}", f"{maxrss:.1f}"
-
-
 def cells(runs: list[Run]) -> tuple[str, str, str, str]:
     """(median s, largest MB, largest ru_maxrss MB, every run's s) or the failure."""
     failed = [r for r in runs if not r.ok]
@@ -323,8 +311,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {n:>7} {name} run {i + 1}: {status}", flush=True)
                 if not run.ok:
                     failures.append(f"### {name}, {n} posts, run {i + 1}: {run.note}\n\n```\n{log_tail(log)}\n```")
-        naive_s, naive_mb, naive_rss = summarize(results["naive"])
-        feeds_s, feeds_mb, feeds_rss = summarize(results["feeds"])
+        naive_s, naive_mb, naive_rss, _ = cells(results["naive"])
+        feeds_s, feeds_mb, feeds_rss, _ = cells(results["feeds"])
         rows.append(f"| {n} | {naive_s} | {naive_mb} | {feeds_s} | {feeds_mb} |")
         cross.append(f"| {n} | {naive_rss} | {feeds_rss} |")
 

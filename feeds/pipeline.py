@@ -16,7 +16,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -28,7 +28,18 @@ from feeds import __version__, posts, write
 from feeds import merge as merging
 from feeds.config import Settings
 from feeds.errors import FeedParseError, FetchError
-from feeds.models import BuildReport, Entry, FeedSpec, Item, Merged, ParsedFeed, PostIndex, Source, instant
+from feeds.models import (
+    BuildReport,
+    Entry,
+    FeedSpec,
+    Item,
+    Merged,
+    ParsedFeed,
+    PostIndex,
+    PostRecord,
+    Source,
+    instant,
+)
 from feeds.parallel import Workers
 from feeds.posts import PostContext
 from feeds.store import Store
@@ -237,6 +248,11 @@ async def poll(
 # ---------------------------------------------------------------- local posts
 
 
+def context_fingerprint(ctx: PostContext) -> str:
+    """Changes whenever what a post is read into may change: the settings it is read with, feeds' version."""
+    return _hash(__version__, ctx)
+
+
 def post_context(settings: Settings, source: Source) -> PostContext:
     return PostContext(
         site_url=settings.site.url,
@@ -301,7 +317,7 @@ def scan_posts(
             continue
         ctx = scan.contexts[source.name] = post_context(settings, source)
         paths = posts.discover(source.path)
-        fingerprint = _hash(__version__, ctx)
+        fingerprint = context_fingerprint(ctx)
         # Every file is stat'ed (on the workers) while the cache loads.
         warm = store is not None and store.has_post_cache(source.name, fingerprint)
         stats = posts.stat_many(paths, workers=workers) if warm else None
@@ -370,12 +386,54 @@ def materialize(merged: Merged, full: Mapping[object, Item]) -> Item:
     )
 
 
+def load_posts(
+    rows: Mapping[tuple[str, str], PostIndex],
+    contexts: Mapping[str, PostContext],
+    store: Store | None,
+    workers: Workers | None,
+    keep: Collection[tuple[str, str]] = (),
+) -> list[tuple[PostRecord, str, str]]:
+    """:func:`posts.load_full` of every row, in order; with a store, a post read for an
+    earlier build and unchanged since (same size, mtime and settings) is not read again.
+
+    ``keep``: every (source, path) in some feed now; the store forgets the others.
+    """
+    if store is None:
+        return posts.load_many(list(rows.values()), contexts, workers=workers)
+    fingerprints = {name: context_fingerprint(ctx) for name, ctx in contexts.items()}
+
+    def stamp(source: str, size: int, mtime_ns: int) -> str:
+        return f"{size}:{mtime_ns}:{fingerprints[source]}"
+
+    held = store.rendered({key: stamp(row.source, row.size, row.mtime_ns) for key, row in rows.items()})
+    todo = [row for key, row in rows.items() if key not in held]
+    fresh = iter(posts.load_many(todo, contexts, workers=workers))
+    out: list[tuple[PostRecord, str, str]] = []
+    save: list[tuple[str, str, str, tuple[object, ...]]] = []
+    make = tuple.__new__
+    for key, row in rows.items():
+        value = held.get(key)
+        if value is not None:
+            out.append((make(PostRecord, value[0]), value[1], value[2]))
+            continue
+        record, html, summary = next(fresh)
+        if record.status == "ok":  # stamped as read: a file that changed meanwhile is read again next time
+            save.append(
+                (row.source, row.path, stamp(row.source, record.size, record.mtime_ns), (tuple(record), html, summary))
+            )
+        out.append((record, html, summary))
+    if save:
+        store.save_rendered(save, keep)
+    return out
+
+
 def load_versions(
     chosen: Iterable[Merged],
     contexts: Mapping[str, PostContext],
     store: Store | None,
     report: Report,
     workers: Workers | None,
+    keep: Collection[tuple[str, str]] = (),
 ) -> dict[object, Item]:
     """Every version of ``chosen`` in full: local posts read again (bodies rendered), remote items loaded."""
     rows: dict[tuple[str, str], PostIndex] = {}
@@ -390,7 +448,7 @@ def load_versions(
     full: dict[object, Item] = {}
     if ids and store is not None:
         full.update(store.load_items(ids))
-    loaded = posts.load_many(list(rows.values()), contexts, workers=workers)
+    loaded = load_posts(rows, contexts, store, workers, keep)
     for (key, row), (record, html, summary) in zip(rows.items(), loaded, strict=True):
         item = record.item
         if item is None or record.key != row.key:
@@ -475,7 +533,14 @@ def render_outputs(
     for _, _, _, picked, _ in stale:
         for merged in picked:
             chosen.setdefault(merged.key, merged)
-    full = load_versions(chosen.values(), contexts, store, report, workers)
+    keep = {
+        (version.ref.source, version.ref.path)
+        for _, _, _, picked, _ in plans
+        for merged in picked
+        for version in merged.versions
+        if isinstance(version.ref, PostIndex)
+    }
+    full = load_versions(chosen.values(), contexts, store, report, workers, keep)
     items = {key: materialize(m, full) for key, m in chosen.items()}
 
     files: list[tuple[str, bytes | None]] = []

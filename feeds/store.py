@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import marshal
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from feeds.errors import StoreError
 from feeds.models import Item, PostIndex, instant, stamp
@@ -68,6 +69,12 @@ MIGRATIONS: tuple[str, ...] = (
     # 3: post cache changes since its blob was written (data NULL: the file is gone)
     """
     CREATE TABLE post_delta (source TEXT NOT NULL, path TEXT NOT NULL, data BLOB, PRIMARY KEY (source, path));
+    """,
+    # 4: posts read in full for the feeds, so an unchanged post is not rendered again
+    """
+    CREATE TABLE rendered (
+        source TEXT NOT NULL, path TEXT NOT NULL, stamp TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (source, path)
+    );
     """,
 )
 # The post cache's changes are kept apart from its blob until there are this
@@ -383,6 +390,44 @@ class Store:
             db.execute(
                 "INSERT OR REPLACE INTO post_cache (source, context, data) VALUES (?, ?, ?)", (source, context, data)
             )
+
+    # ------------------------------------------------------------ rendered posts
+
+    def rendered(self, wanted: Mapping[tuple[str, str], str]) -> dict[tuple[str, str], tuple[Any, ...]]:
+        """The stored full reads of the posts ``wanted`` ((source, path) -> stamp) whose stamp matches."""
+        by_path: dict[str, list[tuple[str, str]]] = {}
+        for source, path in wanted:
+            by_path.setdefault(path, []).append((source, path))
+        paths = list(by_path)
+        found: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for start in range(0, len(paths), 500):
+            chunk = paths[start : start + 500]
+            for source, path, held, data in self._execute(
+                f"SELECT source, path, stamp, data FROM rendered WHERE path IN ({','.join('?' * len(chunk))})", chunk
+            ):
+                if wanted.get((source, path)) == held:
+                    with suppress(EOFError, ValueError, TypeError):  # damaged: read the post again
+                        found[(source, path)] = marshal.loads(data)
+        return found
+
+    def save_rendered(
+        self, rows: Sequence[tuple[str, str, str, tuple[Any, ...]]], keep: Collection[tuple[str, str]]
+    ) -> None:
+        """Store full reads ((source, path, stamp, value)); drop those not in ``keep`` once they are many."""
+        with self.transaction() as db:
+            if rows:
+                db.executemany(
+                    "INSERT OR REPLACE INTO rendered (source, path, stamp, data) VALUES (?, ?, ?, ?)",
+                    [(source, path, mark, marshal.dumps(value)) for source, path, mark, value in rows],
+                )
+            held = db.execute("SELECT count(*) FROM rendered").fetchone()[0]
+            if held > 2 * len(keep) + 100:
+                stale = [
+                    (source, path)
+                    for source, path in db.execute("SELECT source, path FROM rendered")
+                    if (source, path) not in keep
+                ]
+                db.executemany("DELETE FROM rendered WHERE source = ? AND path = ?", stale)
 
     def meta(self, key: str) -> str | None:
         row = self._execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

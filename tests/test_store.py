@@ -51,7 +51,7 @@ def test_a_state_file_of_schema_2_is_migrated(tmp_path: Path) -> None:
     raw.commit()
     raw.close()
     with Store(path) as db:
-        assert db.schema_version == len(store.MIGRATIONS) == 3
+        assert db.schema_version == len(store.MIGRATIONS) == 4
         db.save_posts("posts", "ctx", [row("/p/a.md")])
         db.save_posts("posts", "ctx", [], changed=[], removed=["/p/a.md"])
         assert db.post_cache("posts", "ctx") == {}
@@ -103,3 +103,42 @@ def test_incremental_builds_equal_a_full_build(site: Site, tmp_path: Path) -> No
         assert _snapshot(site.out) == full_build()
     titles = [e.title for e in site.feed("rss.xml").entries]
     assert "改过的文章" in titles and "文章4" not in titles and "新文章" not in titles and len(titles) == 29
+
+
+def test_rendered_posts_are_reused_only_while_unchanged(tmp_path: Path) -> None:
+    with Store(tmp_path / "state.db") as db:
+        db.save_rendered(
+            [("posts", "/p/a.md", "10:1:ctx", (("/p/a.md",), "<p>a</p>", "a"))], keep={("posts", "/p/a.md")}
+        )
+        assert db.rendered({("posts", "/p/a.md"): "10:1:ctx"}) == {
+            ("posts", "/p/a.md"): (("/p/a.md",), "<p>a</p>", "a")
+        }
+        assert db.rendered({("posts", "/p/a.md"): "11:1:ctx"}) == {}  # the file changed
+        assert db.rendered({("posts", "/p/a.md"): "10:1:other settings"}) == {}
+        assert db.rendered({("other", "/p/a.md"): "10:1:ctx"}) == {}
+        # once they are many, the posts no longer in any feed are forgotten
+        many = [("posts", f"/p/{i}.md", "1:1:ctx", ((), "", "")) for i in range(150)]
+        db.save_rendered(many, keep={("posts", "/p/7.md")})
+        assert db.db.execute("SELECT path FROM rendered").fetchall() == [("/p/7.md",)]
+
+
+def test_settings_change_renders_posts_again(site: Site) -> None:
+    site.add("2022-01-25-a.md", post_text("甲", "2022-01-25 20:54:37 +0800", CAT_A, info_code="NW202201250000000001"))
+    settings = site.settings()
+    with Store(settings.state_path) as db:
+        pipeline.build(settings, store=db)
+        assert db.db.execute("SELECT count(*) FROM rendered").fetchone()[0] == 1
+    site.config_path.write_text(
+        site.config_path.read_text(encoding="utf-8").replace(
+            "https://finews.example.com/", "https://news2.example.org/"
+        ),
+        encoding="utf-8",
+    )
+    settings = site.settings()
+    with Store(settings.state_path) as db:
+        pipeline.build(settings, store=db)
+    entry = site.feed("atom.xml").entries[0]
+    assert entry.link.startswith("https://news2.example.org/")
+    # the body's protocol-relative and site links follow the new settings too
+    assert "//finews.example.com/category" in entry.content[0].value  # written so in the post itself
+    assert entry.content[0].value.count("https://") >= 1
