@@ -70,21 +70,32 @@ def discover(root: Path) -> list[str]:
     """
     found: list[str] = []
     stack = [str(root)]
+    try:
+        top = os.stat(root)
+    except OSError:
+        return found
+    seen = {(top.st_dev, top.st_ino)}  # every folder once, even through symlinks (and their loops)
     while stack:
         folder = stack.pop()
         try:
             entries = os.scandir(folder)
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
+        except OSError:
             continue
         with entries:
             for entry in entries:
                 name = entry.name
                 if name[0] in ".#_" or name[-1] == "~":
                     continue
-                if entry.is_dir():
-                    stack.append(entry.path)
-                elif "." + name.rpartition(".")[2].lower() in SUFFIXES:
-                    found.append(entry.path)
+                try:
+                    if entry.is_dir():
+                        info = entry.stat()
+                        if (info.st_dev, info.st_ino) not in seen:
+                            seen.add((info.st_dev, info.st_ino))
+                            stack.append(entry.path)
+                    elif "." + name.rpartition(".")[2].lower() in SUFFIXES:
+                        found.append(entry.path)
+                except OSError:
+                    continue
     found.sort()
     return found
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -192,3 +193,29 @@ def test_fast_front_matter_reader_agrees_with_yaml(header: str) -> None:
         assert fast[key] == (None if value is None else str(value) if not isinstance(value, bool) else fast[key])
         if isinstance(value, str):
             assert fast[key] == value
+
+
+def test_discover_finds_posts_once_and_survives_symlink_loops(tmp_path: Path) -> None:
+    from feeds.posts import discover, stat_many
+
+    root = tmp_path / "posts"
+    for rel in ("2022/01/a.md", "2022/01/b.HTML", "2022/02/c.markdown", "top.md", "x/y/z/deep.htm"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("---\ntitle: t\n---\n", encoding="utf-8")
+    for rel in (".hidden.md", "_drafts/d.md", "2022/a.md~", "2022/#a.md#", "2022/notes.pdf", ".git/x.md"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x", encoding="utf-8")
+    (root / "2022" / "loop").symlink_to(root, target_is_directory=True)  # a loop back to the top
+    (root / "2022" / "01" / "again").symlink_to(root / "2022" / "01", target_is_directory=True)
+    (root / "broken").symlink_to(tmp_path / "nowhere")
+    expected = sorted(
+        str(root / rel) for rel in ("2022/01/a.md", "2022/01/b.HTML", "2022/02/c.markdown", "top.md", "x/y/z/deep.htm")
+    )
+    assert discover(root) == expected
+    (root / "top.md").unlink()
+    info = os.stat(expected[0])
+    assert list(stat_many(expected)()) == [
+        (info.st_size, info.st_mtime_ns), *[(os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in expected[1:3]],
+        (-1, -1), (os.stat(expected[4]).st_size, os.stat(expected[4]).st_mtime_ns),
+    ]  # fmt: skip
+    assert discover(tmp_path / "missing") == []
