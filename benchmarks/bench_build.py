@@ -169,14 +169,20 @@ def measure(cmd: list[str], cwd: Path, log: Path, timeout: float) -> dict[str, f
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        timed_out = False
-        try:
-            returncode = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        expired = threading.Event()
+
+        def kill() -> None:
+            expired.set()
             os.killpg(proc.pid, signal.SIGKILL)  # the session we started for this command
-            returncode = proc.wait()
+
+        # A blocking wait (Popen.wait(timeout) polls in steps of up to 50 ms,
+        # which would round every time up); a timer kills a command that hangs.
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        returncode = proc.wait()
         wall = time.perf_counter() - start
+        timer.cancel()
+        timed_out = expired.is_set()
         done.set()
         sampler.join()
     # ru_maxrss is in KiB on Linux.
