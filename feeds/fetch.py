@@ -10,7 +10,8 @@ No httpx exception (nor any other transport error) leaves this module.
 Limits: a total deadline of ``FetchSettings.timeout`` seconds per fetch (on top of
 httpx's connect/read timeouts, so a server dripping one byte at a time still
 fails), at most ``max_bytes`` of decoded body (checked while streaming), at most
-``max_redirects`` redirects, ``concurrency`` fetches at once overall and
+``max_redirects`` redirects (followed here, each closed without reading its
+body), ``concurrency`` fetches at once overall and
 ``per_host`` at once per host name.  The deadline starts once both slots are held:
 waiting in the queue does not count.
 """
@@ -82,8 +83,7 @@ class Fetcher:
                 pool=s.timeout,
             ),
             limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
-            follow_redirects=True,
-            max_redirects=s.max_redirects,
+            follow_redirects=False,  # followed by _get, closing each redirect unread
             headers={
                 "User-Agent": self.user_agent,
                 "Accept": ACCEPT,
@@ -164,8 +164,22 @@ class Fetcher:
         last_modified: str | None,
         started: float,
     ) -> FetchResult:
-        assert self._client is not None
-        async with self._client.stream("GET", url, headers=headers) as response:
+        client = self._client
+        assert client is not None
+        request = client.build_request("GET", url, headers=headers)
+        # Redirects are followed here, not by httpx: it reads every redirect's body
+        # whole (no max_bytes); here a redirect is closed unread.
+        hops = 0
+        while True:
+            response = await client.send(request, stream=True, follow_redirects=False)
+            if response.next_request is None:
+                break
+            await response.aclose()
+            hops += 1
+            if hops > self.settings.max_redirects:
+                raise FetchError(url, f"too many redirects (more than {self.settings.max_redirects})")
+            request = response.next_request
+        try:
             status = response.status_code
             final_url = str(response.url)
             kept = _kept_headers(response.headers)
@@ -191,6 +205,8 @@ class Fetcher:
                 headers=kept,
                 elapsed_ms=_elapsed_ms(started),
             )
+        finally:
+            await response.aclose()
 
     async def _read_body(self, url: str, response: httpx.Response) -> bytes:
         """Stream the decoded body, giving up as soon as it passes ``max_bytes``."""
@@ -303,8 +319,6 @@ def _reason(exc: BaseException, settings: FetchSettings) -> str:
         return f"timed out after {_seconds(settings.timeout)} waiting for a free connection"
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
-    if isinstance(exc, httpx.TooManyRedirects):
-        return f"too many redirects (more than {settings.max_redirects})"
     if isinstance(exc, httpx.UnsupportedProtocol):
         target = _request_url(exc)
         scheme = urlsplit(target).scheme if target else ""

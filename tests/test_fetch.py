@@ -298,6 +298,24 @@ def test_redirect_reports_final_url(server: FeedServer) -> None:
     assert server.headers("/new.xml")[1]["x-token"] == "t"
 
 
+def test_redirect_bodies_are_not_read(server: FeedServer) -> None:
+    # A redirect whose body would take 500 s to drip, or is far over max_bytes, is closed unread.
+    server.routes["/slow"] = Route(redirect="/big", body=b"x" * 1000, drip=0.5)
+    server.routes["/big"] = Route(status=301, redirect="/feed.xml", body=b"y" * 5_000_000)
+    server.routes["/feed.xml"] = Route(body=RSS)
+    started = time.monotonic()
+    result = fetch(server.url("/slow"))
+    assert result.body == RSS and result.url == server.url("/feed.xml")
+    assert time.monotonic() - started < 3
+
+
+def test_conditional_headers_follow_a_redirect(server: FeedServer) -> None:
+    server.routes["/moved"] = Route(status=308, redirect="/feed.xml")
+    server.routes["/feed.xml"] = Route(body=RSS, etag='"v2"')
+    result = fetch(server.url("/moved"), etag='"v2"')
+    assert result.status == 304 and result.body is None and result.etag == '"v2"'
+
+
 def test_redirect_loop(server: FeedServer) -> None:
     server.routes["/a"] = Route(redirect="/b")
     server.routes["/b"] = Route(redirect="/a")
