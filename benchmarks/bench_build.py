@@ -273,6 +273,15 @@ def cells(runs: list[Run]) -> tuple[str, str, str, str]:
     )
 
 
+def write_report(path: Path, lines: list[str], extra: list[str]) -> None:
+    """Write a benchmark's Markdown report: ``lines``, then each of ``extra`` as its own paragraph."""
+    for text in extra:
+        lines += [text, ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    print(f"\nwritten to {path.relative_to(PROJECT)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--measure"]:  # internal: python bench_build.py --measure LOG TIMEOUT -- CMD...
@@ -348,11 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         cross_table,
         "",
     ]
-    for failure in failures:
-        report += [failure, ""]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(report), encoding="utf-8")
-    print(f"\nwritten to {RESULTS.relative_to(PROJECT)}")
+    write_report(RESULTS, report, failures)
     return 0
 
 

@@ -36,7 +36,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench_build import HERE, MB, PROJECT, Run, cells, clean, ensure_corpus, log_tail, machine_line, run_measured
+from bench_build import (
+    HERE,
+    MB,
+    Run,
+    cells,
+    clean,
+    ensure_corpus,
+    log_tail,
+    machine_line,
+    run_measured,
+    write_report,
+)
 from bench_poll import provenance
 from corpus import PREDICATES, SUBJECTS, TAILS, Writer
 
@@ -250,11 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         "Output of `feeds build`:",
         "",
     ]
-    for text in [*outputs, *failures]:
-        report += [text, ""]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(report), encoding="utf-8")
-    print(f"\nwritten to {RESULTS.relative_to(PROJECT)}")
+    write_report(RESULTS, report, [*outputs, *failures])
     return 1 if failures or problems else 0
 
 

@@ -42,7 +42,19 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench_build import CORPUS_ROOT, HERE, MB, PROJECT, Run, cells, clean, log_tail, machine_line, run_measured
+from bench_build import (
+    CORPUS_ROOT,
+    HERE,
+    MB,
+    PROJECT,
+    Run,
+    cells,
+    clean,
+    log_tail,
+    machine_line,
+    run_measured,
+    write_report,
+)
 from corpus import categories, toml_str
 
 RESULTS = HERE / "results" / "poll.md"
@@ -290,11 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         *outputs,
         "",
     ]
-    for failure in failures:
-        report += [failure, ""]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(report), encoding="utf-8")
-    print(f"\nwritten to {RESULTS.relative_to(PROJECT)}")
+    write_report(RESULTS, report, failures)
     return 1 if failures else 0
 
 

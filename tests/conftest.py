@@ -94,18 +94,25 @@ def run_cli(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedP
     )
 
 
+POSTS_SOURCE = """
+[[sources]]
+name = "posts"
+type = "posts"
+path = "../posts"
+"""
+
+
+def feed_source(name: str, url: str, category: str = CAT_B, interval: str | None = None) -> str:
+    """A ``[[sources]]`` entry of type feed, as config TOML."""
+    every = f'interval = "{interval}"\n' if interval else ""
+    return f'\n[[sources]]\nname = "{name}"\ntype = "feed"\nurl = "{url}"\ncategory = "{category}"\n{every}'
+
+
 def write_config(root: Path, extra: str = "", *, limit: int = 50, sources: str | None = None) -> Path:
     cfg = root / "config" / "feeds.toml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
     if sources is None:
-        sources = textwrap.dedent(
-            """
-            [[sources]]
-            name = "posts"
-            type = "posts"
-            path = "../posts"
-            """
-        )
+        sources = POSTS_SOURCE
     cfg.write_text(
         textwrap.dedent(
             f"""

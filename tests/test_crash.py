@@ -8,12 +8,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import feedparser
-from conftest import CAT_A, CAT_B, post_text, write_config
+from conftest import CAT_A, CAT_B, POSTS_SOURCE, feed_source, post_text, write_config
 from servers import FeedServer, Route
 
 POSTS = 2500
@@ -34,21 +33,7 @@ def remote_feed(count: int) -> bytes:
 
 
 def make_site(root: Path, url: str) -> Path:
-    sources = textwrap.dedent(
-        f"""
-        [[sources]]
-        name = "posts"
-        type = "posts"
-        path = "../posts"
-
-        [[sources]]
-        name = "remote"
-        type = "feed"
-        url = "{url}"
-        category = "{CAT_B}"
-        """
-    )
-    config = write_config(root, sources=sources)
+    config = write_config(root, sources=POSTS_SOURCE + feed_source("remote", url))
     posts = root / "posts"
     for i in range(POSTS):
         month, day = 1 + i % 12, 1 + i % 28

@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 import feedparser
 import pytest
-from conftest import CAT_A, CAT_B, post_text, run_cli, write_config
+from conftest import CAT_A, CAT_B, POSTS_SOURCE, feed_source, post_text, run_cli, write_config
 from servers import FeedServer, Route
 
 CST = timezone(timedelta(hours=8))
@@ -27,12 +27,6 @@ FEED_PATH = "/rss/news.xml"
 RSS_TYPE = {"Content-Type": "application/rss+xml; charset=utf-8"}
 POST_TITLE = "本地文章：沪指震荡收涨"
 LATER_TITLE = "新增文章：两市成交额回升"
-POSTS_SOURCE = """
-[[sources]]
-name = "posts"
-type = "posts"
-path = "../posts"
-"""
 TRACEBACK = "Traceback"
 STOP_SECONDS = 5.0  # a stopped daemon must be gone within this
 
@@ -80,11 +74,6 @@ def rss_feed(numbers: Iterable[int]) -> bytes:
         + "".join(items)
         + "</channel></rss>"
     ).encode()
-
-
-def feed_source(name: str, url: str, category: str = CAT_B, interval: str | None = None) -> str:
-    every = f'interval = "{interval}"\n' if interval else ""
-    return f'\n[[sources]]\nname = "{name}"\ntype = "feed"\nurl = "{url}"\ncategory = "{category}"\n{every}'
 
 
 def make_site(root: Path, sources: str = "", extra: str = "") -> Path:

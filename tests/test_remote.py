@@ -9,7 +9,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import CAT_A, Site, post_text, write_config
+from conftest import CAT_A, POSTS_SOURCE, Site, feed_source, post_text, write_config
 from servers import FeedServer, Route
 
 from feeds import config, pipeline
@@ -42,22 +42,7 @@ E3 = ("远端三", code_link("NW202201250000000103"), "Tue, 25 Jan 2022 10:00:00
 
 
 def remote_site(tmp_path: Path, url: str, *, extra: str = "", interval: str = "15m") -> Site:
-    sources = textwrap.dedent(
-        f"""
-        [[sources]]
-        name = "posts"
-        type = "posts"
-        path = "../posts"
-
-        [[sources]]
-        name = "remote"
-        type = "feed"
-        url = "{url}"
-        category = "{CAT_A}"
-        interval = "{interval}"
-        """
-    )
-    cfg = write_config(tmp_path, extra, sources=sources)
+    cfg = write_config(tmp_path, extra, sources=POSTS_SOURCE + feed_source("remote", url, CAT_A, interval))
     (tmp_path / "posts").mkdir(exist_ok=True)
     return Site(tmp_path, tmp_path / "posts", tmp_path / "out", cfg)
 
