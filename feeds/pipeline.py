@@ -318,13 +318,14 @@ def scan_posts(
         ctx = scan.contexts[source.name] = post_context(settings, source)
         paths = posts.discover(source.path)
         fingerprint = context_fingerprint(ctx)
-        # Every file is stat'ed (on the workers) while the cache loads.
         warm = store is not None and store.has_post_cache(source.name, fingerprint)
-        stats = posts.stat_many(paths, workers=workers) if warm else None
-        cache = store.post_cache(source.name, fingerprint) if store is not None and warm else {}
+        cache: dict[str, PostIndex] = {}
         rows: dict[str, PostIndex] = {}
         todo: list[str] = []
-        if stats is None or not cache:
+        if store is not None and warm:
+            stats = posts.stat_many(paths, workers=workers)  # on the workers while the cache loads
+            cache = store.post_cache(source.name, fingerprint)
+        if not cache:
             todo = paths
         else:
             get = cache.get
@@ -344,9 +345,11 @@ def scan_posts(
         # A cached path not seen now: its file was removed (or vanished while listed).
         removed = sorted(cache.keys() - rows.keys()) if len(rows) - added != len(cache) else []
         results = [rows[p] for p in paths if p in rows]
-        if store is not None and (fresh or removed or not cache):
-            delta = fresh if cache else None
-            store.save_posts(source.name, fingerprint, results, changed=delta, removed=removed)
+        if store is not None:
+            if not warm or (not cache and results):  # no usable cache yet: write it whole
+                store.save_posts(source.name, fingerprint, results)
+            elif fresh or removed:
+                store.save_posts(source.name, fingerprint, results, changed=fresh, removed=removed)
         scan.read += len(fresh)
         scan.results.extend(results)
     return scan

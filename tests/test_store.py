@@ -142,3 +142,16 @@ def test_settings_change_renders_posts_again(site: Site) -> None:
     # the body's protocol-relative and site links follow the new settings too
     assert "//finews.example.com/category" in entry.content[0].value  # written so in the post itself
     assert entry.content[0].value.count("https://") >= 1
+
+
+def test_an_unchanged_posts_folder_is_not_written_again_even_when_empty(site: Site) -> None:
+    settings = site.settings()
+    for posts in (0, 1):
+        if posts:
+            site.add("2022-01-25-a.md", post_text("甲", info_code="NW202201250000000001"))
+        with Store(settings.state_path) as db:
+            pipeline.build(settings, store=db)
+            generation = db.meta("posts_generation")
+            again = pipeline.build(settings, store=db)
+            assert db.meta("posts_generation") == generation  # nothing recorded: the publish was skipped
+            assert again.written == () and again.posts_cached == again.posts_read == posts
