@@ -395,10 +395,7 @@ class Store:
 
     def rendered(self, wanted: Mapping[tuple[str, str], str]) -> dict[tuple[str, str], tuple[Any, ...]]:
         """The stored full reads of the posts ``wanted`` ((source, path) -> stamp) whose stamp matches."""
-        by_path: dict[str, list[tuple[str, str]]] = {}
-        for source, path in wanted:
-            by_path.setdefault(path, []).append((source, path))
-        paths = list(by_path)
+        paths = list(dict.fromkeys(path for _, path in wanted))
         found: dict[tuple[str, str], tuple[Any, ...]] = {}
         for start in range(0, len(paths), 500):
             chunk = paths[start : start + 500]
