@@ -18,7 +18,8 @@ from feeds import __version__, pipeline
 from feeds.config import DEFAULT_CONFIG, Settings, load
 from feeds.errors import ConfigError, FeedsError
 from feeds.lock import OutputLock
-from feeds.store import Store
+from feeds.status import status_table
+from feeds.store import open_store
 
 config_option = click.option(
     "-c",
@@ -77,7 +78,7 @@ def build(config_path: Path, force: bool) -> None:
     settings = _settings(config_path)
     progress, on_total, close = _progress_bar()
     try:
-        with OutputLock(settings.output.dir), Store(settings.state_path) as store:
+        with OutputLock(settings.output.dir), open_store(settings.state_path) as store:
             report = pipeline.build(
                 settings, store=store, force=force, report=_err, progress=progress, on_total=on_total
             )
@@ -118,7 +119,7 @@ def run(config_path: Path, log_level: str) -> None:
     from feeds import daemon
 
     try:
-        with OutputLock(settings.output.dir), Store(settings.state_path) as store:
+        with OutputLock(settings.output.dir), open_store(settings.state_path) as store:
             daemon.run(settings, store)
     except FeedsError as exc:
         _fail(str(exc), 1)
@@ -138,8 +139,8 @@ def status(config_path: Path) -> None:
         click.echo(f"no state yet at {settings.state_path}: run `feeds build` or `feeds run` first")
         return
     try:
-        with Store(settings.state_path) as store:
-            click.echo(pipeline.status_table(settings, store))
+        with open_store(settings.state_path) as store:
+            click.echo(status_table(settings, store))
     except FeedsError as exc:
         _fail(str(exc), 1)
 

@@ -21,11 +21,13 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from feeds import pipeline
 from feeds.config import Settings
 from feeds.fetch import Fetcher
 from feeds.models import Source
 from feeds.parallel import Workers
+from feeds.publish import publish
+from feeds.sources import remote
+from feeds.sources.posts import PostScan, scan_posts
 from feeds.store import Store
 
 log = logging.getLogger("feeds")
@@ -39,7 +41,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.publish_lock = asyncio.Lock()
         self.dirty = False
-        self.scan: pipeline.PostScan | None = None
+        self.scan: PostScan | None = None
         self.fetcher: Fetcher | None = None
         self.running: set[asyncio.Task[None]] = set()
 
@@ -64,7 +66,7 @@ class Daemon:
     async def poll_source(self, source: Source) -> None:
         if self.stopping.is_set() or self.fetcher is None:
             return
-        outcome = await pipeline.refresh_source(
+        outcome = await remote.refresh_contained(
             source, settings=self.settings, store=self.store, fetcher=self.fetcher, workers=self.workers
         )
         (log.warning if outcome.error else log.info)("poll %s", outcome.line())
@@ -75,7 +77,7 @@ class Daemon:
         if self.stopping.is_set():
             return
         started = time.perf_counter()
-        scan = await asyncio.to_thread(pipeline.scan_posts, self.settings, self.store, workers=self.workers)
+        scan = await asyncio.to_thread(scan_posts, self.settings, self.store, workers=self.workers)
         previous = self.scan
         self.scan = scan
         for line in scan.problems() if previous is None else []:
@@ -91,16 +93,16 @@ class Daemon:
         async with self.publish_lock:  # one write at a time; a stop waits for it
             if self.scan is None:
                 self.scan = await asyncio.to_thread(
-                    pipeline.scan_posts, self.settings, self.store, workers=self.workers
+                    scan_posts, self.settings, self.store, workers=self.workers
                 )
             started = time.perf_counter()
             # shielded: a stop does not interrupt a write in progress (asyncio.run waits for the thread)
-            written, unchanged, items = await asyncio.shield(asyncio.to_thread(
-                pipeline.publish, self.settings, self.store, self.scan, now=time.time(), report=log.warning,
+            done = await asyncio.shield(asyncio.to_thread(
+                publish, self.settings, self.store, self.scan.contexts, now=time.time(), report=log.warning,
                 workers=self.workers,
             ))  # fmt: skip
-            log.info("publish (%s): %d items, %d files written, %d unchanged, %.0f ms", why, items, len(written),
-                     len(unchanged), (time.perf_counter() - started) * 1000)  # fmt: skip
+            log.info("publish (%s): %d items, %d files written, %d unchanged, %.0f ms", why, done.items,
+                     len(done.written), len(done.unchanged), (time.perf_counter() - started) * 1000)  # fmt: skip
 
     # ------------------------------------------------------------ running
 
@@ -127,7 +129,7 @@ class Daemon:
         ) as fetcher:
             self.fetcher = fetcher
             # Build once at start: every due source, then all the posts.
-            due = pipeline.due_sources(self.settings, self.store, time.time())
+            due = remote.due_sources(self.settings, self.store, time.time())
             await asyncio.gather(*(self.poll_source(s) for s in due))
             for source in self.settings.sources:
                 if source.type == "posts":

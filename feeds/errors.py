@@ -8,7 +8,8 @@ The tree::
     ├── SourceError               one remote source failed this time (it backs off, others go on)
     │   ├── FetchError            HTTP: DNS, refused, timeout, TLS, status, too large, redirects
     │   └── FeedParseError        the body is not a feed that yields any entry
-    ├── StoreError                the SQLite state store cannot be opened or migrated
+    ├── StoreError                the state store cannot be opened, migrated, read or written
+    ├── OutputError               a file of the output folder cannot be written or removed
     └── LockError                 another feeds process is writing the same output folder
 
 Errors from third-party libraries (httpx, feedparser, sqlite3, tomllib, yaml) are
@@ -89,8 +90,27 @@ class StoreError(FeedsError):
         super().__init__(f"{path}: {reason}")
 
 
+class OutputError(FeedsError):
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
 class LockError(FeedsError):
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+def display(path: object) -> str:
+    """A path as the user would like to read it: relative to the cwd when below it."""
+    import os
+
+    text = str(path)
+    try:
+        rel = os.path.relpath(text)
+    except ValueError:
+        return text
+    return text if rel.startswith("..") else rel

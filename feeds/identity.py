@@ -127,3 +127,8 @@ def stable_id(key: str, authority: str) -> str:
     else:
         specific = f"{kind}:{hashlib.sha1(value.encode()).hexdigest()[:24]}"
     return f"tag:{authority},2000:{specific}"
+
+
+def fingerprint(*parts: object) -> str:
+    """A stable digest of ``parts`` (their ``str``): what changes when any of them does."""
+    return hashlib.sha1("\x1e".join(map(str, parts)).encode()).hexdigest()

@@ -253,3 +253,5 @@ class BuildReport:
     seconds: float = 0.0
     polled: int = 0
     poll_failures: int = 0
+    removed: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()  # why the build is not complete (a posts folder missing…): exit 1

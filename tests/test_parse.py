@@ -11,7 +11,7 @@ import pytest
 from feeds.errors import FeedParseError, FeedsError
 from feeds.identity import Identity
 from feeds.models import ParsedFeed, Source
-from feeds.parse import clean_text, parse_feed, sanitize_html
+from feeds.sources.feedparse import clean_text, parse_feed, sanitize_html
 
 URL = "https://feeds.example.com/news/rss.xml"
 NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)

@@ -10,8 +10,10 @@ import pytest
 import yaml
 from conftest import CAT_A, CAT_B, post_text
 
+from feeds.dates import parse_date
 from feeds.identity import DEFAULT_PATTERNS
-from feeds.posts import PostContext, _fast_header, _Slow, load_full, parse_date, read_post
+from feeds.sources.frontmatter import _fast_header, _Slow
+from feeds.sources.postfile import PostContext, load_full, read_post
 
 CTX = PostContext(
     site_url="https://finews.example.com/",
@@ -196,7 +198,7 @@ def test_fast_front_matter_reader_agrees_with_yaml(header: str) -> None:
 
 
 def test_discover_finds_posts_once_and_survives_symlink_loops(tmp_path: Path) -> None:
-    from feeds.posts import discover, stat_many
+    from feeds.sources.posts import discover, stat_many
 
     root = tmp_path / "posts"
     for rel in ("2022/01/a.md", "2022/01/b.HTML", "2022/02/c.markdown", "top.md", "x/y/z/deep.htm"):

@@ -14,7 +14,8 @@ from servers import FeedServer, Route
 
 from feeds import config, pipeline
 from feeds.fetch import Fetcher
-from feeds.store import Store
+from feeds.sources import remote
+from feeds.store import open_store as Store
 
 
 def rss(entries: list[tuple[str, str, str]], encoding: str = "utf-8") -> bytes:
@@ -95,7 +96,7 @@ def test_same_body_without_validators_is_not_parsed_again(tmp_path: Path) -> Non
 async def _refresh(settings: config.Settings, store: Store, name: str, now: float | None = None):
     source = next(s for s in settings.sources if s.name == name)
     async with Fetcher(settings.fetch) as fetcher:
-        return await pipeline.refresh_source(source, settings=settings, store=store, fetcher=fetcher, now=now)
+        return await remote.refresh_source(source, settings=settings, store=store, fetcher=fetcher, now=now)
 
 
 def test_local_post_and_remote_entry_merge(tmp_path: Path) -> None:

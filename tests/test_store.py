@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import CAT_A, CAT_B, Site, post_text
 
-from feeds import pipeline, store
+from feeds import pipeline
 from feeds.models import PostIndex
-from feeds.store import Store
+from feeds.store import open_store as Store
+from feeds.store import schema as store
 
 
 def row(path: str, size: int = 1, key: str = "k") -> PostIndex:
@@ -33,12 +34,12 @@ def test_changes_are_kept_apart_until_the_limit(tmp_path: Path, monkeypatch: pyt
         db.save_posts("posts", "ctx", [b2, c], changed=[], removed=["/p/a.md"])
     with Store(path) as db:  # reopened: the changes were kept
         assert db.post_cache("posts", "ctx") == {"/p/b.md": b2, "/p/c.md": c}
-        held = db.db.execute("SELECT count(*) FROM post_delta").fetchone()[0]
+        held = db._db().execute("SELECT count(*) FROM post_delta").fetchone()[0]
         assert held == 3
         # one more change passes the limit: the blob is written anew, the changes dropped
         d = row("/p/d.md")
         db.save_posts("posts", "ctx", [b2, c, d], changed=[d], removed=[])
-        assert db.db.execute("SELECT count(*) FROM post_delta").fetchone()[0] == 0
+        assert db._db().execute("SELECT count(*) FROM post_delta").fetchone()[0] == 0
         assert db.post_cache("posts", "ctx") == {"/p/b.md": b2, "/p/c.md": c, "/p/d.md": d}
 
 
@@ -51,7 +52,7 @@ def test_a_state_file_of_schema_2_is_migrated(tmp_path: Path) -> None:
     raw.commit()
     raw.close()
     with Store(path) as db:
-        assert db.schema_version == len(store.MIGRATIONS) == 4
+        assert db.schema_version == len(store.MIGRATIONS) == 5
         db.save_posts("posts", "ctx", [row("/p/a.md")])
         db.save_posts("posts", "ctx", [], changed=[], removed=["/p/a.md"])
         assert db.post_cache("posts", "ctx") == {}
@@ -107,19 +108,22 @@ def test_incremental_builds_equal_a_full_build(site: Site, tmp_path: Path) -> No
 
 def test_rendered_posts_are_reused_only_while_unchanged(tmp_path: Path) -> None:
     with Store(tmp_path / "state.db") as db:
-        db.save_rendered(
-            [("posts", "/p/a.md", "10:1:ctx", (("/p/a.md",), "<p>a</p>", "a"))], keep={("posts", "/p/a.md")}
-        )
+        db.save_rendered([("posts", "/p/a.md", "10:1:ctx", (("/p/a.md",), "<p>a</p>", "a"))])
         assert db.rendered({("posts", "/p/a.md"): "10:1:ctx"}) == {
             ("posts", "/p/a.md"): (("/p/a.md",), "<p>a</p>", "a")
         }
         assert db.rendered({("posts", "/p/a.md"): "11:1:ctx"}) == {}  # the file changed
         assert db.rendered({("posts", "/p/a.md"): "10:1:other settings"}) == {}
         assert db.rendered({("other", "/p/a.md"): "10:1:ctx"}) == {}
-        # once they are many, the posts no longer in any feed are forgotten
-        many = [("posts", f"/p/{i}.md", "1:1:ctx", ((), "", "")) for i in range(150)]
-        db.save_rendered(many, keep={("posts", "/p/7.md")})
-        assert db.db.execute("SELECT path FROM rendered").fetchall() == [("/p/7.md",)]
+        # a post's read is forgotten with the post
+        many = [("posts", f"/p/{i}.md", "1:1:ctx", ((), "", "")) for i in range(3)]
+        rows = [PostIndex(f"/p/{i}.md", 1, 1, "ok", None, f"k{i}", 1.0, 0, (), "posts") for i in range(3)]
+        db.save_posts("posts", "ctx", rows)
+        db.save_rendered(many)
+        db.save_posts("posts", "ctx", rows[1:], changed=[], removed=["/p/0.md"])
+        assert db._db().execute("SELECT path FROM rendered WHERE path LIKE '/p/_.md' ORDER BY path").fetchall() == [
+            ("/p/1.md",), ("/p/2.md",)
+        ]
 
 
 def test_settings_change_renders_posts_again(site: Site) -> None:
@@ -127,7 +131,7 @@ def test_settings_change_renders_posts_again(site: Site) -> None:
     settings = site.settings()
     with Store(settings.state_path) as db:
         pipeline.build(settings, store=db)
-        assert db.db.execute("SELECT count(*) FROM rendered").fetchone()[0] == 1
+        assert db._db().execute("SELECT count(*) FROM rendered").fetchone()[0] == 1
     site.config_path.write_text(
         site.config_path.read_text(encoding="utf-8").replace(
             "https://finews.example.com/", "https://news2.example.org/"
@@ -151,7 +155,7 @@ def test_an_unchanged_posts_folder_is_not_written_again_even_when_empty(site: Si
             site.add("2022-01-25-a.md", post_text("甲", info_code="NW202201250000000001"))
         with Store(settings.state_path) as db:
             pipeline.build(settings, store=db)
-            generation = db.meta("posts_generation")
+            generation = db.generation()
             again = pipeline.build(settings, store=db)
-            assert db.meta("posts_generation") == generation  # nothing recorded: the publish was skipped
+            assert db.generation() == generation  # nothing recorded: the publish was skipped
             assert again.written == () and again.posts_cached == again.posts_read == posts

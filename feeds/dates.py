@@ -1,0 +1,68 @@
+"""Dates as posts and feeds write them -> aware datetimes.
+
+Every form Jekyll accepts (``2022-01-25 20:54:37 +0800`` stays a string in YAML
+and is parsed here), YAML timestamps, a date alone, RFC 2822.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from email.utils import parsedate_to_datetime
+from functools import cache
+
+_DATE = re.compile(
+    r"\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})"
+    r"(?:(?:[Tt]|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?\s*\Z"
+)
+
+
+@cache
+def _offset(text: str) -> tzinfo:
+    if text in ("Z", "z", "UTC", "GMT"):
+        return UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def parse_date(value: object, tz: tzinfo) -> datetime:
+    """A front-matter date in any form Jekyll accepts -> aware datetime.
+
+    Raises ValueError with a reason.
+    """
+    if isinstance(value, datetime):
+        # PyYAML gives aware datetimes for timestamps with an offset, naive ones without.
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=tz)
+    if not isinstance(value, str):
+        raise ValueError(f"date {value!r} is not a date")
+    match = _DATE.match(value)
+    if match:
+        y, mo, d, h, mi, s, frac, off = match.groups()
+        micro = int((frac or "0")[:6].ljust(6, "0"))
+        try:
+            return datetime(
+                int(y),
+                int(mo),
+                int(d),
+                int(h or 0),
+                int(mi or 0),
+                int(s or 0),
+                micro,
+                tzinfo=_offset(off) if off else tz,
+            )
+        except ValueError as exc:
+            raise ValueError(f"date {value!r} is not a valid date: {exc}") from None
+    try:
+        parsed = parsedate_to_datetime(value)  # RFC 2822: "Tue, 25 Jan 2022 20:54:37 +0800"
+    except (TypeError, ValueError, IndexError):
+        parsed = None
+    if parsed is None:
+        raise ValueError(f"date {value!r} is not a date Jekyll understands (e.g. 2022-01-25 20:54:37 +0800)")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+

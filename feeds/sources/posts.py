@@ -1,0 +1,276 @@
+"""A posts folder: find the post files, read the new and changed ones, remember them.
+
+:func:`scan_posts` lists every post of the posts sources and reads only the files
+that are new or changed since the last scan (same size and mtime: the cached
+index row is used).  Reading is done on all cores (:mod:`feeds.parallel`);
+one file -> record is :mod:`feeds.sources.postfile`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from feeds import __version__
+from feeds.config import Settings
+from feeds.errors import display
+from feeds.identity import fingerprint
+from feeds.models import PostIndex, PostRecord, Source
+from feeds.parallel import Workers
+from feeds.sources.postfile import SUFFIXES, PostContext, load_full, read_post
+from feeds.store import Store
+
+
+def discover(root: Path) -> list[str]:
+    """Every post file below ``root``, sorted by path.
+
+    Hidden files and folders (``.x``), ``_x`` folders and files, editor backups
+    (``x~``, ``#x#``) and files of other types are passed over, as Jekyll does.
+    No file is opened or stat'ed here: the readers do that, on all cores.
+    """
+    found: list[str] = []
+    stack = [str(root)]
+    try:
+        top = os.stat(root)
+    except OSError:
+        return found
+    seen = {(top.st_dev, top.st_ino)}  # every folder once, even through symlinks (and their loops)
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if name[0] in ".#_" or name[-1] == "~":
+                    continue
+                try:
+                    if entry.is_dir():
+                        info = entry.stat()
+                        if (info.st_dev, info.st_ino) not in seen:
+                            seen.add((info.st_dev, info.st_ino))
+                            stack.append(entry.path)
+                    elif "." + name.rpartition(".")[2].lower() in SUFFIXES:
+                        found.append(entry.path)
+                except OSError:
+                    continue
+    found.sort()
+    return found
+
+
+class _IndexChunk:
+    """Picklable ``paths -> index rows`` for the worker processes."""
+
+    def __init__(self, ctx: PostContext) -> None:
+        self.ctx = ctx
+
+    def __call__(self, paths: list[str]) -> list[PostIndex]:
+        out = []
+        for path in paths:
+            row = read_post(path, self.ctx).index()
+            # One string object per category name: the rows of a chunk share them.
+            out.append(row._replace(categories=tuple(sys.intern(c) for c in row.categories)))
+        return out
+
+
+def index_posts(
+    paths: Sequence[str],
+    ctx: PostContext,
+    *,
+    workers: Workers | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[PostIndex]:
+    """Read many posts into index rows, on all cores when there are enough; in input order."""
+    pool = workers or Workers(1)
+    for rows in pool.map_chunks(_IndexChunk(ctx), paths, min_parallel=2000, chunk=2000):
+        yield from rows
+        if progress:
+            progress(len(rows))
+
+
+def _stat_chunk(paths: list[str]) -> array[int]:
+    out = array("q")
+    stat = os.stat
+    for path in paths:
+        try:
+            st = stat(path)
+        except OSError:
+            out.extend((-1, -1))  # vanished since it was listed
+        else:
+            out.extend((st.st_size, st.st_mtime_ns))
+    return out
+
+
+def stat_many(paths: Sequence[str], *, workers: Workers | None = None) -> Callable[[], Iterator[tuple[int, int]]]:
+    """Start reading (size, mtime_ns) of every path, on all cores; call the result to get them, in order.
+
+    A file that is gone gives ``(-1, -1)``.  The work starts at once, so the
+    caller can load its cache meanwhile.
+    """
+    pool = workers or Workers(1)
+    chunks = pool.map_chunks(_stat_chunk, paths, min_parallel=5000, chunk=10000)
+
+    def results() -> Iterator[tuple[int, int]]:
+        for values in chunks:
+            it = iter(values)
+            yield from zip(it, it, strict=True)
+
+    return results
+
+
+class _FullChunk:
+    def __init__(self, contexts: Mapping[str, PostContext]) -> None:
+        self.contexts = contexts
+
+    def __call__(self, rows: list[PostIndex]) -> list[tuple[PostRecord, str, str]]:
+        return [load_full(row.path, self.contexts[row.source]) for row in rows]
+
+
+def load_many(
+    rows: Sequence[PostIndex], contexts: Mapping[str, PostContext], *, workers: Workers | None = None
+) -> list[tuple[PostRecord, str, str]]:
+    """:func:`load_full` for many posts (``contexts`` by source name), on all cores when worth it."""
+    pool = workers or Workers(1)
+    chunks = pool.map_chunks(_FullChunk(contexts), rows, min_parallel=200, chunk=100)
+    return [result for chunk in chunks for result in chunk]
+
+
+def context_fingerprint(ctx: PostContext) -> str:
+    """Changes whenever what a post is read into may change: the settings it is read with, feeds' version."""
+    return fingerprint(__version__, ctx)
+
+
+def post_context(settings: Settings, source: Source) -> PostContext:
+    return PostContext(
+        site_url=settings.site.url,
+        timezone=settings.site.timezone,
+        permalink=settings.site.permalink,
+        patterns=settings.identity_patterns,
+        source=source.name,
+    )
+
+
+@dataclass
+class PostScan:
+    """Every post of the scanned posts sources (index rows), and what was read anew."""
+
+    results: list[PostIndex] = field(default_factory=list)
+    contexts: dict[str, PostContext] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # folders that are missing or unreadable: one line each
+    fresh: list[PostIndex] = field(default_factory=list)  # rows read this time (the rest came from the cache)
+    removed: int = 0  # files gone since the last scan
+
+    @property
+    def read(self) -> int:
+        return len(self.fresh)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.fresh or self.removed)
+
+    @property
+    def errors(self) -> list[PostIndex]:
+        return [r for r in self.results if r.status == "error"]
+
+    def problems(self, rows: Iterable[PostIndex] | None = None) -> list[str]:
+        """One line per problem: the missing folders, then each bad post (of ``rows``, default all)."""
+        lines = list(self.missing)
+        for row in self.results if rows is None else rows:
+            if row.status == "error":
+                lines.append(f"{display(row.path)}: {row.message}")
+            elif row.message:
+                lines.append(f"{display(row.path)}: warning: {row.message}")
+        return lines
+
+
+def posts_sources(settings: Settings) -> list[Source]:
+    return [s for s in settings.sources if s.type == "posts" and s.path is not None]
+
+
+def _folder_problem(source: Source) -> str | None:
+    """Why a posts folder cannot be scanned, or None.  Missing is an error, never "no posts"."""
+    assert source.path is not None
+    try:
+        with os.scandir(source.path):
+            pass
+    except FileNotFoundError:
+        reason = "does not exist"
+    except NotADirectoryError:
+        reason = "is not a folder"
+    except OSError as exc:
+        reason = f"cannot be read: {exc.strerror or exc}"
+    else:
+        return None
+    return (
+        f"{display(source.path)}: posts folder of source {source.name!r} {reason};"
+        " its posts' last known items are kept"
+    )
+
+
+def scan_posts(
+    settings: Settings,
+    store: Store | None = None,
+    *,
+    sources: Iterable[Source] | None = None,
+    workers: Workers | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> PostScan:
+    """Index every post (of ``sources``, default every posts source).
+
+    With a store, only new and changed files are read (the rest is cached)
+    and the store's entries follow the folder.  A folder that is missing or
+    unreadable is reported and its stored posts are left as they were.
+    """
+    scan = PostScan()
+    for source in posts_sources(settings) if sources is None else sources:
+        assert source.path is not None
+        problem = _folder_problem(source)
+        if problem:
+            scan.missing.append(problem)
+            continue
+        ctx = scan.contexts[source.name] = post_context(settings, source)
+        paths = discover(source.path)
+        context = context_fingerprint(ctx)
+        warm = store is not None and store.has_post_cache(source.name, context)
+        cache: dict[str, PostIndex] = {}
+        rows: dict[str, PostIndex] = {}
+        todo: list[str] = []
+        if store is not None and warm:
+            stats = stat_many(paths, workers=workers)  # on the workers while the cache loads
+            cache = store.post_cache(source.name, context)
+        if not cache:
+            todo = paths
+        else:
+            get = cache.get
+            for path, (size, mtime_ns) in zip(paths, stats(), strict=True):
+                cached = get(path)
+                if cached is not None and size == cached.size and mtime_ns == cached.mtime_ns:
+                    rows[path] = cached
+                elif size >= 0:  # (else it vanished since it was listed)
+                    todo.append(path)
+        if on_total:
+            on_total(len(todo))
+        fresh = list(index_posts(todo, ctx, progress=progress, workers=workers))
+        added = 0
+        for row in fresh:
+            added += row.path not in cache
+            rows[row.path] = row
+        # A cached path not seen now: its file was removed (or vanished while listed).
+        removed = sorted(cache.keys() - rows.keys()) if len(rows) - added != len(cache) else []
+        results = [rows[p] for p in paths if p in rows]
+        if store is not None:
+            if not warm or (not cache and results):  # no usable cache yet: write it whole
+                store.save_posts(source.name, context, results)
+            elif fresh or removed:
+                store.save_posts(source.name, context, results, changed=fresh, removed=removed)
+        scan.fresh.extend(fresh)
+        scan.removed += len(removed)
+        scan.results.extend(results)
+    return scan

@@ -1,0 +1,126 @@
+"""The state store: what feeds remembers between runs, behind one small interface.
+
+What is kept:
+
+* **sources**: each remote source's fetch state (validators, failures, next due);
+* **items**: every entry fetched from a remote source, in full;
+* **post cache**: one index row per post file (size, mtime, key, date…), so a
+  rescan reads only new and changed files; and the posts read in full for a feed;
+* **entries** and **articles**: every version of every article (a remote item
+  or a post), and each article merged from its versions, indexed by date and
+  by category.  A change marks the article *dirty*; :meth:`Store.settle`
+  merges the dirty ones again (and only them), so a publish costs what
+  changed, not everything ever stored;
+* **outputs**: the files feeds wrote, with the fingerprint of what is in them.
+
+Every method is one transaction, atomic and isolated whoever calls it, from
+any thread: an implementation never shares a connection between threads.
+Backends: :class:`feeds.store.sqlite.SQLiteStore` (the embedded default).
+Only the types below and those of :mod:`feeds.models` cross this boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+from feeds.models import Entry, Item, Merged, PostIndex
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the store remembers of one remote source."""
+
+    name: str
+    url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_attempt: float | None = None
+    last_success: float | None = None
+    failures: int = 0
+    next_due: float | None = None
+    last_error: str | None = None
+    items: int = 0
+
+
+class PostRef(NamedTuple):
+    """The ``ref`` of an :class:`~feeds.models.Entry` that is a local post."""
+
+    source: str
+    path: str
+    stamp: str  # "size:mtime_ns" of the file the entry was read from
+
+
+class Article(NamedTuple):
+    """One merged article as stored: enough to pick a feed's items and fingerprint them."""
+
+    id: str  # the article's identity (its key)
+    timestamp: float  # published: the earliest version's date
+    utcoffset: int
+    categories: tuple[str, ...]
+    sig: str  # changes whenever anything a feed shows of it may change
+
+
+Combine = Callable[[Sequence[Entry]], Merged]
+
+
+class Store(Protocol):
+    """The interface every backend implements (see the module docstring)."""
+
+    # lifecycle
+    def close(self) -> None: ...
+    def __enter__(self) -> Store: ...
+    def __exit__(self, *exc: object) -> None: ...
+    @property
+    def schema_version(self) -> int: ...
+
+    # remote sources and their items
+    def source_state(self, name: str) -> SourceState: ...
+    def source_states(self) -> dict[str, SourceState]: ...
+    def save_source(self, state: SourceState) -> None: ...
+    def save_poll(
+        self, state: SourceState, items: Sequence[Item], undated: Iterable[str], now: float
+    ) -> tuple[int, int]: ...
+    def load_items(self, ids: Iterable[int]) -> dict[int, Item]: ...
+    def forget_sources(self, keep: Iterable[str]) -> None: ...
+
+    # posts
+    def has_post_cache(self, source: str, context: str) -> bool: ...
+    def post_cache(self, source: str, context: str) -> dict[str, PostIndex]: ...
+    def save_posts(
+        self,
+        source: str,
+        context: str,
+        rows: Sequence[PostIndex],
+        *,
+        changed: Sequence[PostIndex] | None = None,
+        removed: Sequence[str] = (),
+    ) -> None: ...
+    def post_counts(self) -> dict[str, int]: ...
+    def rendered(self, wanted: Mapping[tuple[str, str], str]) -> dict[tuple[str, str], tuple[Any, ...]]: ...
+    def save_rendered(self, rows: Sequence[tuple[str, str, str, tuple[Any, ...]]]) -> None: ...
+
+    # articles
+    def settle(self, combine: Combine) -> int: ...
+    def generation(self) -> int: ...
+    def categories(self) -> list[str]: ...
+    def top(self, category: str | None, now: float, limit: int) -> list[Article]: ...
+    def versions(self, articles: Iterable[str]) -> dict[str, list[Entry]]: ...
+    def next_due(self, now: float) -> float | None: ...
+    def count_articles(self, now: float) -> int: ...
+
+    # outputs and small values
+    def output_fingerprints(self) -> dict[str, tuple[str, int]]: ...
+    def save_outputs(self, fingerprints: Mapping[str, tuple[str, int]]) -> None: ...
+    def meta(self, key: str) -> str | None: ...
+    def set_meta(self, values: Mapping[str, str]) -> None: ...
+
+
+def open_store(path: Path) -> Store:
+    """The store at ``path`` (SQLite), created or migrated as needed; raises StoreError."""
+    from feeds.store.sqlite import SQLiteStore
+
+    return SQLiteStore(path)

@@ -1,0 +1,133 @@
+"""SQLite plumbing: one connection per thread, transactions, errors, migrations.
+
+A connection is never shared between threads: each thread that touches the
+store gets its own (WAL mode: readers never block the writer, and a reader
+sees one consistent snapshot per transaction).  Writes are ``BEGIN IMMEDIATE``
+transactions: two writers queue on SQLite's lock (``busy_timeout``) instead of
+failing.  A nested :meth:`Database.write` joins the outer transaction.
+sqlite3 objects never leave the store package; errors become StoreError.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
+
+from feeds.errors import StoreError
+from feeds.store.schema import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 120_000  # a writer waits this long for another to commit before giving up
+
+
+class Database:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        self._closed = False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = self._db()
+            db.execute("PRAGMA journal_mode=WAL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            self.close()
+            raise StoreError(str(path), f"cannot open the state store: {exc}") from None
+        except StoreError:
+            self.close()
+            raise
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            if self._closed:
+                raise StoreError(str(self.path), "the state store is closed")
+            # check_same_thread=False only so that close() may close it from another thread.
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                 check_same_thread=False)  # fmt: skip
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+            self._local.depth = 0
+            with self._guard:
+                self._connections.append(db)
+        return db
+
+    def _fail(self, exc: sqlite3.Error) -> StoreError:
+        return StoreError(str(self.path), f"state store error: {exc}")
+
+    def _execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        try:
+            return self._db().execute(sql, params)
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        if self._local.depth:  # nested: part of the transaction already open on this thread
+            self._local.depth += 1
+            try:
+                yield db
+            finally:
+                self._local.depth -= 1
+            return
+        try:
+            db.execute(begin)
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+        self._local.depth = 1
+        try:
+            yield db
+        except BaseException as exc:
+            with suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._fail(exc) from None
+            raise
+        else:
+            try:
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise self._fail(exc) from None
+        finally:
+            self._local.depth = 0
+
+    def write(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): all or nothing, isolated from other threads."""
+        return self._transaction("BEGIN IMMEDIATE")
+
+    def read(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A read transaction: every query in it sees the same snapshot."""
+        return self._transaction("BEGIN")
+
+    def _migrate(self) -> None:
+        version = self._execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                str(self.path), f"written by a newer feeds (schema {version} > {len(MIGRATIONS)}); upgrade feeds"
+            )
+        for number in range(version, len(MIGRATIONS)):
+            with self.write() as db:
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        self._closed = True
+        with self._guard:
+            connections, self._connections = self._connections, []
+        for db in connections:
+            with suppress(sqlite3.Error):
+                db.close()

@@ -1,0 +1,134 @@
+"""SQLite: merged articles, indexed by date and by category; outputs; small values.
+
+A change to an entry marks its article dirty; :meth:`ArticleTables.settle`
+merges only the dirty articles again.  A feed's newest items are then one
+index range read (``article_cats_ts`` / ``articles_ts``), whatever the number
+of articles stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+
+from feeds.models import Entry
+from feeds.store import Article, Combine, PostRef
+from feeds.store.db import Database
+from feeds.store.schema import SEP
+
+_ENTRY = "SELECT article, key, ts, off, cats, origin, source, ref, stamp FROM entries"
+
+
+def _entry(row: tuple) -> Entry:
+    _, key, ts, off, cats, origin, source, ref, mark = row
+    # A post's ref is its (absolute) path; a remote item's is its id.
+    target: object = PostRef(source, ref, mark) if ref[:1] == "/" else int(ref)
+    return Entry(key, ts, off, tuple(cats.split(SEP)) if cats else (), origin, target)
+
+
+def _sig(rows: list[tuple], merged_ts: float, merged_off: int, cats: str, best: Entry) -> str:
+    parts = [repr(merged_ts), str(merged_off), cats, repr(best.ref)]
+    parts.extend(sorted(f"{r[6]}\x1f{r[7]}\x1f{r[8]}\x1f{r[2]!r}" for r in rows))
+    return hashlib.sha1("\x1e".join(parts).encode()).hexdigest()
+
+
+class ArticleTables(Database):
+    def settle(self, combine: Combine) -> int:
+        """Merge every dirty article again from its entries; returns how many were."""
+        with self.write() as db:
+            dirty = [row[0] for row in db.execute("SELECT article FROM dirty")]
+            if not dirty:
+                return 0
+            for start in range(0, len(dirty), 500):
+                chunk = dirty[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                groups: dict[str, list[tuple]] = {}
+                for row in db.execute(f"{_ENTRY} WHERE article IN ({marks})", chunk):
+                    groups.setdefault(row[0], []).append(row)
+                db.execute(f"DELETE FROM articles WHERE article IN ({marks})", chunk)
+                db.execute(f"DELETE FROM article_cats WHERE article IN ({marks})", chunk)
+                articles: list[tuple] = []
+                cats: list[tuple] = []
+                for article, rows in groups.items():
+                    merged = combine([_entry(r) for r in rows])
+                    joined = SEP.join(merged.categories)
+                    sig = _sig(rows, merged.timestamp, merged.utcoffset, joined, merged.best)
+                    articles.append((article, merged.timestamp, merged.utcoffset, joined, sig))
+                    cats.extend((slug, article, merged.timestamp) for slug in merged.categories)
+                db.executemany("INSERT INTO articles (article, ts, off, cats, sig) VALUES (?, ?, ?, ?, ?)", articles)
+                db.executemany("INSERT OR IGNORE INTO article_cats (slug, article, ts) VALUES (?, ?, ?)", cats)
+            db.execute("DELETE FROM dirty")
+            db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+        return len(dirty)
+
+    def generation(self) -> int:
+        """Goes up whenever :meth:`settle` changed any article."""
+        return int(self.meta("generation") or 0)
+
+    def categories(self) -> list[str]:
+        """Every category any article carries, sorted (a skip-scan: one index probe per category)."""
+        with self.read() as db:
+            rows = db.execute(
+                "WITH RECURSIVE s(slug) AS (SELECT min(slug) FROM article_cats UNION ALL"
+                " SELECT (SELECT min(slug) FROM article_cats WHERE slug > s.slug) FROM s WHERE s.slug IS NOT NULL)"
+                " SELECT slug FROM s WHERE slug IS NOT NULL"
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def top(self, category: str | None, now: float, limit: int) -> list[Article]:
+        """The newest ``limit`` articles dated up to ``now`` (of ``category``, or of all): newest first."""
+        with self.read() as db:
+            if category is None:
+                rows = db.execute(
+                    "SELECT article, ts, off, cats, sig FROM articles WHERE ts <= ? ORDER BY ts DESC, article LIMIT ?",
+                    (now, limit),
+                ).fetchall()
+            else:
+                rows = db.execute(
+                    "SELECT a.article, a.ts, a.off, a.cats, a.sig FROM article_cats c"
+                    " JOIN articles a ON a.article = c.article"
+                    " WHERE c.slug = ? AND c.ts <= ? ORDER BY c.ts DESC, c.article LIMIT ?",
+                    (category, now, limit),
+                ).fetchall()
+        return [Article(r[0], r[1], r[2], tuple(r[3].split(SEP)) if r[3] else (), r[4]) for r in rows]
+
+    def versions(self, articles: Iterable[str]) -> dict[str, list[Entry]]:
+        """Every version (entry) of each of ``articles``."""
+        wanted = list(dict.fromkeys(articles))
+        out: dict[str, list[Entry]] = {}
+        with self.read() as db:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                for row in db.execute(f"{_ENTRY} WHERE article IN ({','.join('?' * len(chunk))})", chunk):
+                    out.setdefault(row[0], []).append(_entry(row))
+        return out
+
+    def next_due(self, now: float) -> float | None:
+        """The date of the next article dated after ``now``."""
+        row = self._execute("SELECT min(ts) FROM articles WHERE ts > ?", (now,)).fetchone()
+        return row[0]
+
+    def count_articles(self, now: float) -> int:
+        return int(self._execute("SELECT count(*) FROM articles WHERE ts <= ?", (now,)).fetchone()[0])
+
+    # ------------------------------------------------------------ outputs and small values
+
+    def output_fingerprints(self) -> dict[str, tuple[str, int]]:
+        rows = self._execute("SELECT path, fingerprint, size FROM outputs").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def save_outputs(self, fingerprints: Mapping[str, tuple[str, int]]) -> None:
+        with self.write() as db:
+            db.execute("DELETE FROM outputs")
+            db.executemany(
+                "INSERT INTO outputs (path, fingerprint, size) VALUES (?, ?, ?)",
+                ((path, fp, size) for path, (fp, size) in fingerprints.items()),
+            )
+
+    def meta(self, key: str) -> str | None:
+        row = self._execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, values: Mapping[str, str]) -> None:
+        with self.write() as db:
+            db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", values.items())

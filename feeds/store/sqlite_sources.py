@@ -1,0 +1,209 @@
+"""SQLite: remote sources' fetch state and the items fetched from them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from feeds.models import Item, instant, stamp
+from feeds.store import SourceState
+from feeds.store.db import Database
+from feeds.store.schema import SEP
+
+_STATE_COLUMNS = (
+    "name, url, etag, last_modified, body_hash, last_attempt, last_success, failures, next_due, last_error"
+)
+
+
+class SourceTables(Database):
+    def source_state(self, name: str) -> SourceState:
+        with self.read() as db:
+            row = db.execute(f"SELECT {_STATE_COLUMNS} FROM sources WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return SourceState(name=name)
+            count = db.execute("SELECT count(*) FROM items WHERE source = ?", (name,)).fetchone()[0]
+        return SourceState(*row, items=count)
+
+    def source_states(self) -> dict[str, SourceState]:
+        with self.read() as db:
+            counts = dict(db.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall())
+            rows = db.execute(f"SELECT {_STATE_COLUMNS} FROM sources").fetchall()
+        return {row[0]: SourceState(*row, items=counts.get(row[0], 0)) for row in rows}
+
+    def save_source(self, state: SourceState) -> None:
+        with self.write() as db:
+            _save_source(db, state)
+
+    def save_poll(
+        self, state: SourceState, items: Sequence[Item], undated: Iterable[str], now: float
+    ) -> tuple[int, int]:
+        """Store a successful poll's items and the source's state in one transaction.
+
+        Items already held keep their ``first_seen``; an entry that had no date
+        keeps the date it was first seen with.  Items the source no longer lists
+        are kept.  New and changed items mark their article dirty.  Returns
+        (new, updated) counts.
+        """
+        undated = set(undated)
+        held: dict[str, tuple] = {}
+        inserts: list[tuple] = []
+        changes: list[tuple] = []
+        seen: list[tuple[float, int]] = []
+        with self.write() as db:
+            keys = [item.key for item in items]
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                held.update(
+                    (row[0], row[1:])
+                    for row in db.execute(
+                        "SELECT key, id, title, link, content, categories, published, published_offset, updated"
+                        f" FROM items WHERE source = ? AND key IN ({','.join('?' * len(chunk))})",
+                        (state.name, *chunk),
+                    )
+                )
+            for item in items:
+                published, published_offset = stamp(item.published)
+                updated_at, updated_offset = stamp(item.updated)
+                categories = SEP.join(item.categories)
+                row = held.get(item.key)
+                if row is None:
+                    inserts.append(
+                        (
+                            state.name, item.key, item.title, item.link, published, published_offset,
+                            updated_at, updated_offset, categories, json.dumps(list(item.tags), ensure_ascii=False),
+                            item.author, item.content, item.summary, item.origin, now, now,
+                        )
+                    )  # fmt: skip
+                    continue
+                if item.key in undated:  # keep the first-seen date
+                    published, published_offset = row[5], row[6]
+                    updated_at, updated_offset = row[7], row[6]
+                if (item.title, item.link, item.content, categories, published, updated_at) == (
+                    row[1], row[2], row[3], row[4], row[5], row[7]
+                ):  # fmt: skip
+                    seen.append((now, row[0]))
+                    continue
+                changes.append(
+                    (
+                        item.title, item.link, published, published_offset, updated_at, updated_offset,
+                        categories, json.dumps(list(item.tags), ensure_ascii=False), item.author,
+                        item.content, item.summary, item.origin, now, row[0],
+                    )
+                )  # fmt: skip
+            db.executemany(
+                "INSERT INTO items (source, key, title, link, published, published_offset, updated,"
+                " updated_offset, categories, tags, author, content, summary, origin, first_seen, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                inserts,
+            )
+            db.executemany(
+                "UPDATE items SET title = ?, link = ?, published = ?, published_offset = ?, updated = ?,"
+                " updated_offset = ?, categories = ?, tags = ?, author = ?, content = ?, summary = ?,"
+                " origin = ?, last_seen = ?, rev = rev + 1 WHERE id = ?",
+                changes,
+            )
+            db.executemany("UPDATE items SET last_seen = ? WHERE id = ?", seen)
+            touched = [row[-1] for row in changes] + _inserted_ids(db, state.name, [row[1] for row in inserts])
+            _save_entries(db, touched)
+            _save_source(db, state)
+        return len(inserts), len(changes)
+
+    def load_items(self, ids: Iterable[int]) -> dict[int, Item]:
+        """Full items by id."""
+        wanted = list(ids)
+        out: dict[int, Item] = {}
+        with self.read() as db:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in db.execute(
+                    "SELECT id, key, title, link, published, published_offset, updated, updated_offset, categories,"
+                    f" tags, author, content, summary, source, origin FROM items WHERE id IN ({marks})",
+                    chunk,
+                ):
+                    out[row[0]] = Item(
+                        key=row[1],
+                        title=row[2],
+                        link=row[3],
+                        published=instant(row[4], row[5]),
+                        updated=instant(row[6], row[7]),
+                        categories=tuple(row[8].split(SEP)) if row[8] else (),
+                        tags=tuple(json.loads(row[9])),
+                        author=row[10],
+                        content=row[11],
+                        summary=row[12],
+                        source=row[13],
+                        origin=row[14],
+                    )
+        return out
+
+    def forget_sources(self, keep: Iterable[str]) -> None:
+        """Drop the state and items of remote sources no longer in the config."""
+        names = list(keep)
+        marks = ",".join("?" * len(names)) or "''"
+        with self.write() as db:
+            gone = [r[0] for r in db.execute(f"SELECT name FROM sources WHERE name NOT IN ({marks})", names)]
+            gone += [
+                r[0] for r in db.execute(f"SELECT DISTINCT source FROM items WHERE source NOT IN ({marks})", names)
+            ]
+            for name in dict.fromkeys(gone):
+                db.execute(
+                    "INSERT OR IGNORE INTO dirty (article) SELECT article FROM entries"
+                    " WHERE source = ? AND ref GLOB '[0-9]*'",
+                    (name,),
+                )
+                db.execute("DELETE FROM entries WHERE source = ? AND ref GLOB '[0-9]*'", (name,))
+                db.execute("DELETE FROM items WHERE source = ?", (name,))
+                db.execute("DELETE FROM sources WHERE name = ?", (name,))
+
+
+def _save_source(db: sqlite3.Connection, state: SourceState) -> None:
+    db.execute(
+        f"INSERT INTO sources ({_STATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(name) DO UPDATE SET url = excluded.url, etag = excluded.etag,"
+        " last_modified = excluded.last_modified, body_hash = excluded.body_hash,"
+        " last_attempt = excluded.last_attempt, last_success = excluded.last_success,"
+        " failures = excluded.failures, next_due = excluded.next_due, last_error = excluded.last_error",
+        (
+            state.name, state.url, state.etag, state.last_modified, state.body_hash, state.last_attempt,
+            state.last_success, state.failures, state.next_due, state.last_error,
+        ),
+    )  # fmt: skip
+
+
+def _inserted_ids(db: sqlite3.Connection, source: str, keys: Sequence[str]) -> list[int]:
+    ids: list[int] = []
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        ids.extend(
+            row[0]
+            for row in db.execute(
+                f"SELECT id FROM items WHERE source = ? AND key IN ({','.join('?' * len(chunk))})", (source, *chunk)
+            )
+        )
+    return ids
+
+
+def _save_entries(db: sqlite3.Connection, ids: Sequence[int]) -> None:
+    """The entries (versions) of remote items ``ids``, written anew; their articles, old and new, dirty."""
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        refs = [str(i) for i in chunk]
+        marks = ",".join("?" * len(chunk))
+        db.execute(
+            "INSERT OR IGNORE INTO dirty (article) SELECT e.article FROM entries e JOIN items i"
+            f" ON e.source = i.source AND e.ref = CAST(i.id AS TEXT) WHERE i.id IN ({marks})",
+            chunk,
+        )
+        db.execute(
+            "INSERT OR REPLACE INTO entries (source, ref, key, article, ts, off, cats, origin, stamp)"
+            " SELECT source, CAST(id AS TEXT), key, key, published, published_offset, categories, origin,"
+            f" CAST(rev AS TEXT) FROM items WHERE id IN ({marks})",
+            chunk,
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO dirty (article) SELECT article FROM entries WHERE source = "
+            "(SELECT source FROM items WHERE id = ?) AND ref = ?",
+            [(i, r) for i, r in zip(chunk, refs, strict=True)],
+        )
