@@ -7,6 +7,8 @@ or bad usage.  User errors are one line on stderr, never a traceback.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,10 +18,10 @@ import click
 
 from feeds import __version__, pipeline
 from feeds.config import DEFAULT_CONFIG, Settings, load
-from feeds.errors import ConfigError, FeedsError
+from feeds.errors import ConfigError, FeedsError, LockError
 from feeds.lock import OutputLock
 from feeds.status import status_table
-from feeds.store import open_store
+from feeds.store import Store, open_store
 
 config_option = click.option(
     "-c",
@@ -78,15 +80,27 @@ def build(config_path: Path, force: bool) -> None:
     settings = _settings(config_path)
     progress, on_total, close = _progress_bar()
     try:
-        with OutputLock(settings.output.dir), open_store(settings.state_path) as store:
+        with OutputLock(settings.output.dir), _store(settings) as store:
             report = pipeline.build(
                 settings, store=store, force=force, report=_err, progress=progress, on_total=on_total
             )
+    except LockError as exc:
+        close()
+        if force and exc.holder:  # a daemon keeps this folder: ask it to poll everything now instead
+            try:
+                os.kill(exc.holder, signal.SIGUSR1)
+            except OSError as error:
+                _fail(f"{exc} (and it cannot be signalled: {error.strerror})", 1)
+            _err(f"feeds: a daemon (pid {exc.holder}) writes this output folder: asked it to poll every source now")
+            return
+        _fail(f"{exc}; `feeds build --force` asks a running daemon to poll every source now", 1)
     except FeedsError as exc:
         close()
         _fail(str(exc), 1)
     close()
     _err(pipeline.summary(report))
+    if report.failed:
+        sys.exit(1)
 
 
 @main.command()
@@ -119,7 +133,7 @@ def run(config_path: Path, log_level: str) -> None:
     from feeds import daemon
 
     try:
-        with OutputLock(settings.output.dir), open_store(settings.state_path) as store:
+        with OutputLock(settings.output.dir), _store(settings) as store:
             daemon.run(settings, store)
     except FeedsError as exc:
         _fail(str(exc), 1)
@@ -139,7 +153,7 @@ def status(config_path: Path) -> None:
         click.echo(f"no state yet at {settings.state_path}: run `feeds build` or `feeds run` first")
         return
     try:
-        with open_store(settings.state_path) as store:
+        with _store(settings) as store:
             click.echo(status_table(settings, store))
     except FeedsError as exc:
         _fail(str(exc), 1)
@@ -164,6 +178,10 @@ def check(config_path: Path) -> None:
         _err(f"{len(problems)} problem(s) found")
         sys.exit(1)
     _err("config and posts OK")
+
+
+def _store(settings: Settings) -> Store:
+    return open_store(settings.state_path, busy_timeout=settings.state_timeout)
 
 
 def _progress_bar() -> tuple[Callable[[int], None] | None, Callable[[int], None] | None, Callable[[], None]]:

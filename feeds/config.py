@@ -63,6 +63,8 @@ class ScheduleSettings:
     per_host: int = 4
     max_backoff: float = 6 * 3600.0
     jitter: float = 0.1  # fraction of the interval
+    publish_delay: float = 0.2  # the daemon waits this long after a change, to publish what changes together
+    watch: bool = True  # the daemon rescans a posts folder on a filesystem notification
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class Settings:
     schedule: ScheduleSettings
     fetch: FetchSettings
     state_path: Path
+    state_timeout: float = 120.0  # how long a store write waits for another to finish
 
     def category_title(self, slug: str) -> str:
         for key, title in self.categories:
@@ -295,6 +298,8 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         per_host=r.get("per_host", int, 4),
         max_backoff=r.convert("max_backoff", parse_duration, 6 * 3600.0),
         jitter=float(r.get("jitter", (int, float), 0.1)),
+        publish_delay=r.convert("publish_delay", parse_duration, 0.2),
+        watch=r.get("watch", bool, True),
     )
     if schedule.concurrency < 1:
         raise r.fail("concurrency", "must be at least 1")
@@ -322,6 +327,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     # [state]
     r = _Reader(file, "state", _table(file, data, "state"))
     state_path = _resolve(base, r.get("path", str, ".feeds/state.db"))
+    state_timeout = r.convert("busy_timeout", parse_duration, 120.0)
     r.done()
 
     # [[sources]]
@@ -344,6 +350,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         schedule=schedule,
         fetch=fetch,
         state_path=state_path,
+        state_timeout=state_timeout,
     )
 
 

@@ -1,12 +1,22 @@
-"""``feeds run``: keep the feeds fresh in the background (APScheduler 3.x).
+"""``feeds run``: keep the feeds fresh in the background.
 
-One job per source at its interval (with jitter, ``coalesce``, ``max_instances=1``,
-a generous ``misfire_grace_time``).  A remote source's job polls it with
-:func:`~feeds.pipeline.refresh_source`; a posts source's job rescans its folder
-(only new/changed/removed files are read).  After a job that changed anything
-the feeds are published again; only files whose content changed are rewritten.
-SIGTERM/SIGINT stop the scheduler, let the write in progress finish, close the
-store and exit 0.
+Three kinds of work, each calling the same stage functions as ``feeds build``:
+
+* **polls** — one APScheduler 3 job per remote source at its interval (with
+  jitter); a poll only stores what it fetched (:func:`refresh_contained`) and
+  tells the publisher; it never waits for a publish;
+* **post scans** — on a filesystem notification from a posts folder
+  (watchfiles), and at the source's interval as a fallback; only new and
+  changed files are read;
+* **the publisher** — one task that writes the feeds when something changed,
+  coalescing everything that changed since its last run (``schedule.publish_delay``);
+  a publish costs what changed (:func:`feeds.publish.publish`).
+
+Failures are contained: an error in one poll, scan or publish is logged once
+with its source and reason, and that job runs again at its next time.
+Signals: SIGTERM/SIGINT stop (a write in progress finishes; exit 0); SIGHUP
+reloads the config (a bad one is logged and the old one kept); SIGUSR1 polls
+every source and rescans every posts folder now (``feeds build --force`` sends it).
 """
 
 from __future__ import annotations
@@ -16,21 +26,32 @@ import contextlib
 import logging
 import signal
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from feeds import config
 from feeds.config import Settings
+from feeds.errors import ConfigError, FeedsError, display
 from feeds.fetch import Fetcher
 from feeds.models import Source
 from feeds.parallel import Workers
 from feeds.publish import publish
 from feeds.sources import remote
-from feeds.sources.posts import PostScan, scan_posts
+from feeds.sources.posts import PostContext, post_context, posts_sources, scan_posts
 from feeds.store import Store
 
 log = logging.getLogger("feeds")
+RETRY_PUBLISH = 5.0  # seconds before a failed publish is tried again
+MAX_SLEEP = 60.0  # the publisher looks at the clock at least this often (future-dated items)
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, FeedsError) else f"unexpected error: {type(exc).__name__}: {exc}"
 
 
 class Daemon:
@@ -39,139 +60,272 @@ class Daemon:
         self.store = store
         self.workers = workers
         self.stopping = asyncio.Event()
-        self.publish_lock = asyncio.Lock()
-        self.dirty = False
-        self.scan: PostScan | None = None
+        self.changed = asyncio.Event()  # something to publish
+        self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 4,
+                                                                      "misfire_grace_time": 3600})  # fmt: skip
         self.fetcher: Fetcher | None = None
-        self.running: set[asyncio.Task[None]] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.polling: set[str] = set()  # sources with a poll in flight
+        self.scan_lock = asyncio.Lock()
+        self.publish_lock = asyncio.Lock()
+        self.contexts: dict[str, PostContext] = {}
+        self.scanned = False  # the first scan names every bad post; later ones the changed files
+        self.folder_problems: set[str] = set()
+        self.watcher: asyncio.Task[None] | None = None
+        self.published_once = False
 
-    # ------------------------------------------------------------ jobs
+    # ------------------------------------------------------------ helpers
 
-    async def job(self, source: Source) -> None:
-        """A scheduled job; a stop cancels it quietly (the write in progress still finishes)."""
-        task = asyncio.current_task()
-        assert task is not None
-        self.running.add(task)
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def poke(self) -> None:
+        self.changed.set()
+
+    # ------------------------------------------------------------ polls
+
+    async def poll_job(self, name: str, force: bool = False) -> None:
+        """A remote source's scheduled job: poll it unless it is backing off (or already polling)."""
+        source = next((s for s in remote.remote_sources(self.settings) if s.name == name), None)
+        if source is None or self.fetcher is None or self.stopping.is_set() or name in self.polling:
+            return
+        self.polling.add(name)
         try:
-            if source.type == "feed":
-                await self.poll_due(source)
-            else:
-                await self.rescan_posts(source)
+            if not force:
+                state = await asyncio.to_thread(self.store.source_state, name)
+                if state.failures and state.next_due is not None and state.next_due > time.time() + 1:
+                    return  # failing: wait for the backoff / Retry-After
+            outcome = await remote.refresh_contained(
+                source, settings=self.settings, store=self.store, fetcher=self.fetcher, workers=self.workers
+            )
+            (log.warning if outcome.error else log.info)("poll %s", outcome.line())
+            if outcome.changed:
+                self.poke()
         except asyncio.CancelledError:
             if not self.stopping.is_set():
                 raise
+        except Exception as exc:  # contained: this source is polled again at its next time
+            log.error("poll %s: %s", name, _reason(exc))
         finally:
-            self.running.discard(task)
+            self.polling.discard(name)
 
-    async def poll_source(self, source: Source) -> None:
-        if self.stopping.is_set() or self.fetcher is None:
-            return
-        outcome = await remote.refresh_contained(
-            source, settings=self.settings, store=self.store, fetcher=self.fetcher, workers=self.workers
-        )
-        (log.warning if outcome.error else log.info)("poll %s", outcome.line())
-        if outcome.changed:
-            await self.publish(f"source {source.name}")
+    # ------------------------------------------------------------ posts
 
-    async def rescan_posts(self, source: Source) -> None:
+    async def scan_job(self, names: list[str] | None = None, why: str = "interval") -> None:
+        """Rescan posts folders (``names``, default all); name the bad posts; tell the publisher."""
         if self.stopping.is_set():
             return
-        started = time.perf_counter()
-        scan = await asyncio.to_thread(scan_posts, self.settings, self.store, workers=self.workers)
-        previous = self.scan
-        self.scan = scan
-        for line in scan.problems() if previous is None else []:
-            log.warning("%s", line)
-        changed = scan.read > 0 or previous is None or len(previous.results) != len(scan.results)
-        log.info("scan %s: %d posts, %d read, %.0f ms", source.name, len(scan.results), scan.read,
-                 (time.perf_counter() - started) * 1000)  # fmt: skip
-        due = scan.next_due(time.time())
-        if changed or (previous is not None and previous.next_due(time.time() - source.interval) != due):
-            await self.publish(f"posts {source.name}")
-
-    async def publish(self, why: str) -> None:
-        async with self.publish_lock:  # one write at a time; a stop waits for it
-            if self.scan is None:
-                self.scan = await asyncio.to_thread(
-                    scan_posts, self.settings, self.store, workers=self.workers
-                )
+        async with self.scan_lock:
+            sources = [s for s in posts_sources(self.settings) if names is None or s.name in names]
             started = time.perf_counter()
-            # shielded: a stop does not interrupt a write in progress (asyncio.run waits for the thread)
-            done = await asyncio.shield(asyncio.to_thread(
-                publish, self.settings, self.store, self.scan.contexts, now=time.time(), report=log.warning,
-                workers=self.workers,
-            ))  # fmt: skip
-            log.info("publish (%s): %d items, %d files written, %d unchanged, %.0f ms", why, done.items,
-                     len(done.written), len(done.unchanged), (time.perf_counter() - started) * 1000)  # fmt: skip
+            try:
+                scan = await asyncio.to_thread(scan_posts, self.settings, self.store, sources=sources,
+                                               workers=self.workers)  # fmt: skip
+            except Exception as exc:
+                log.error("scan %s: %s", ", ".join(s.name for s in sources), _reason(exc))
+                return
+            self.contexts.update(scan.contexts)
+            for source in sources:  # a missing folder: logged when it goes missing, and when it is back
+                line = scan.missing.get(source.name)
+                if line and source.name not in self.folder_problems:
+                    log.error("%s", line)
+                elif not line and source.name in self.folder_problems:
+                    log.info("%s: posts folder is back", display(source.path))
+                self.folder_problems.discard(source.name)
+                if line:
+                    self.folder_problems.add(source.name)
+            for line in scan.problems(None if not self.scanned else scan.fresh)[len(scan.missing):]:
+                log.warning("%s", line)
+            self.scanned = True
+            if scan.changed or why == "start":
+                log.info("scan %s: %d posts, %d read, %.0f ms (%s, %d removed)",
+                         ",".join(s.name for s in sources), len(scan.results), scan.read,
+                         (time.perf_counter() - started) * 1000, why, scan.removed)  # fmt: skip
+            if scan.changed:
+                self.poke()
+
+    async def watch(self) -> None:
+        """Rescan a posts folder as soon as a file in it changes (the interval rescan stays as fallback)."""
+        folders = {str(s.path): s.name for s in posts_sources(self.settings) if s.path and s.path.is_dir()}
+        if not folders or not self.settings.schedule.watch:
+            return
+        try:
+            from watchfiles import awatch
+
+            # Its own stop event: watchfiles sets it when the watch is cancelled (a reload restarts it).
+            done = asyncio.Event()
+            self.spawn(self._stop_with_daemon(done))
+            async for changes in awatch(*folders, stop_event=done, debounce=150, step=30,
+                                        recursive=True, ignore_permission_denied=True):  # fmt: skip
+                touched = {name for folder, name in folders.items() for _, path in changes
+                           if path == folder or path.startswith(folder.rstrip("/") + "/")}  # fmt: skip
+                if touched:
+                    await self.scan_job(sorted(touched), why="changed")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("file notifications unavailable (%s); posts folders are rescanned at their interval",
+                        _reason(exc))  # fmt: skip
+
+    async def _stop_with_daemon(self, done: asyncio.Event) -> None:
+        stopping = asyncio.ensure_future(self.stopping.wait())
+        finished = asyncio.ensure_future(done.wait())
+        try:
+            await asyncio.wait({stopping, finished}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            finished.cancel()
+        done.set()
+
+    # ------------------------------------------------------------ publishing
+
+    async def publisher(self) -> None:
+        """Publish whenever something changed, coalescing changes; at a future item's date too."""
+        delay = self.settings.schedule.publish_delay
+        while not self.stopping.is_set():
+            due = await asyncio.to_thread(self.store.meta, "next_due")
+            wait = MAX_SLEEP
+            with contextlib.suppress(TypeError, ValueError):
+                wait = min(MAX_SLEEP, max(0.0, float(due or "inf") - time.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), timeout=wait)
+            if self.stopping.is_set():
+                break
+            await asyncio.sleep(delay)  # let what changes together arrive together
+            self.changed.clear()
+            if not await self.publish_now():
+                await asyncio.sleep(RETRY_PUBLISH)
+                self.poke()
+
+    async def publish_now(self) -> bool:
+        async with self.publish_lock:  # one write at a time; a stop waits for it
+            started = time.perf_counter()
+            contexts = {s.name: self.contexts.get(s.name) or post_context(self.settings, s)
+                        for s in posts_sources(self.settings)}  # fmt: skip
+            try:
+                # shielded: a stop does not interrupt a write in progress (asyncio.run waits for the thread)
+                done = await asyncio.shield(asyncio.to_thread(
+                    publish, self.settings, self.store, contexts, now=time.time(), report=log.warning,
+                    workers=self.workers,
+                ))  # fmt: skip
+            except Exception as exc:
+                log.error("publish: %s", _reason(exc))
+                return False
+            self.published_once = True
+            if done.written or done.removed or done.settled:
+                log.info("publish: %d items, %d files written, %d unchanged, %d removed, %.0f ms", done.items,
+                         len(done.written), len(done.unchanged), len(done.removed),
+                         (time.perf_counter() - started) * 1000)  # fmt: skip
+            return True
+
+    # ------------------------------------------------------------ scheduling
+
+    def schedule(self, sources: list[Source], states: dict[str, Any]) -> None:
+        now = time.time()
+        jitter = self.settings.schedule.jitter
+        for source in sources:
+            if source.type == "feed":
+                first = max(now, remote.due_at(source, states.get(source.name)))
+                func, args = self.poll_job, (source.name,)
+            else:
+                first = now + source.interval
+                func, args = self.scan_job, ([source.name],)
+            self.scheduler.add_job(
+                func,
+                IntervalTrigger(
+                    seconds=source.interval,
+                    start_date=datetime.fromtimestamp(first, UTC),
+                    jitter=source.interval * jitter or None,
+                ),
+                args=args,
+                id=source.name,
+                name=f"{source.type} {source.name}",
+                replace_existing=True,
+                next_run_time=datetime.fromtimestamp(first, UTC),
+            )
+
+    def force(self) -> None:
+        """SIGUSR1: poll every remote source and rescan every posts folder now."""
+        log.info("received SIGUSR1: polling every source now")
+        for source in remote.remote_sources(self.settings):
+            self.spawn(self.poll_job(source.name, force=True))
+        self.spawn(self.scan_job(why="forced"))
+
+    def reload(self, path: Path) -> None:
+        """SIGHUP: read the config again; sources added, removed or changed; a bad config is ignored."""
+        try:
+            new = config.load(path)
+        except ConfigError as exc:
+            log.error("reload: %s; keeping the running config", exc)
+            return
+        if new.output.dir != self.settings.output.dir or new.state_path != self.settings.state_path:
+            log.error("reload: output.dir and state.path cannot change while running; restart feeds run")
+            return
+        old = {s.name: s for s in self.settings.sources}
+        fresh = {s.name: s for s in new.sources}
+        for name in old.keys() - fresh.keys():
+            with contextlib.suppress(Exception):
+                self.scheduler.remove_job(name)
+        changed = [s for s in new.sources if old.get(s.name) != s]
+        self.settings = new
+        self.contexts = {}
+        self.spawn(self._apply_reload(changed))
+        log.info("reload: %d sources (%d added, %d removed, %d changed)", len(fresh), len(fresh.keys() - old.keys()),
+                 len(old.keys() - fresh.keys()), len([s for s in changed if s.name in old]))  # fmt: skip
+
+    async def _apply_reload(self, changed: list[Source]) -> None:
+        try:
+            await asyncio.to_thread(self.store.forget_sources, [s.name for s in remote.remote_sources(self.settings)])
+            states = await asyncio.to_thread(self.store.source_states)
+        except Exception as exc:
+            log.error("reload: %s", _reason(exc))
+            states = {}
+        self.schedule(changed, states)
+        if self.watcher is not None:
+            self.watcher.cancel()
+        self.watcher = asyncio.get_running_loop().create_task(self.watch())
+        await self.scan_job(why="reload")
+        self.poke()
 
     # ------------------------------------------------------------ running
 
-    async def run(self) -> None:
+    async def run(self, config_path: Path) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, sig)
-        serving = asyncio.create_task(self.serve())
-        stopped = asyncio.create_task(self.stopping.wait())
-        await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        if not serving.done():  # stopped during the first build: drop it (a write in progress finishes)
-            serving.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
-        stopped.cancel()
-        async with self.publish_lock:  # let the write in progress finish
-            pass
-        log.info("stopped")
-
-    async def serve(self) -> None:
+        loop.add_signal_handler(signal.SIGHUP, self.reload, config_path)
+        loop.add_signal_handler(signal.SIGUSR1, self.force)
         schedule = self.settings.schedule
-        async with Fetcher(
-            self.settings.fetch, concurrency=schedule.concurrency, per_host=schedule.per_host
-        ) as fetcher:
-            self.fetcher = fetcher
-            # Build once at start: every due source, then all the posts.
-            due = remote.due_sources(self.settings, self.store, time.time())
-            await asyncio.gather(*(self.poll_source(s) for s in due))
-            for source in self.settings.sources:
-                if source.type == "posts":
-                    await self.rescan_posts(source)
-            await self.publish("start")
-
-            scheduler = AsyncIOScheduler(
-                timezone=UTC,
-                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
-            )
-            states = self.store.source_states()
-            now = datetime.now(UTC)
-            for source in self.settings.sources:
-                jitter = source.interval * schedule.jitter
-                start = now + timedelta(seconds=source.interval)
-                state = states.get(source.name)
-                if source.type == "feed" and state is not None and state.next_due is not None:
-                    start = max(now, datetime.fromtimestamp(state.next_due, UTC))
-                scheduler.add_job(
-                    self.job,
-                    IntervalTrigger(seconds=source.interval, start_date=start, jitter=jitter or None),
-                    args=(source,),
-                    id=source.name,
-                    name=f"{source.type} {source.name}",
-                )
-            scheduler.start()
-            log.info("running: %d sources; SIGTERM or Ctrl-C stops", len(self.settings.sources))
+        async with Fetcher(self.settings.fetch, concurrency=schedule.concurrency, per_host=schedule.per_host) as f:
+            self.fetcher = f
+            try:
+                await asyncio.to_thread(self.store.forget_sources,
+                                        [s.name for s in remote.remote_sources(self.settings)])  # fmt: skip
+                states = await asyncio.to_thread(self.store.source_states)
+            except FeedsError as exc:
+                log.error("%s", exc)
+                states = {}
+            self.schedule(list(self.settings.sources), states)
+            self.scheduler.start()
+            publisher = loop.create_task(self.publisher())
+            self.watcher = loop.create_task(self.watch())
+            self.spawn(self.scan_job(why="start"))
+            self.poke()  # publish what the store holds at once, whatever the polls bring later
+            log.info("running: %d sources; SIGTERM or Ctrl-C stops, SIGHUP reloads, SIGUSR1 polls now",
+                     len(self.settings.sources))  # fmt: skip
             try:
                 await self.stopping.wait()
             finally:
-                scheduler.pause()
-                for task in list(self.running):  # polls in flight: dropped quietly
+                self.scheduler.shutdown(wait=False)
+                running = [*self.tasks, publisher, self.watcher]
+                for task in running:  # polls and scans in flight are dropped quietly
                     task.cancel()
-                await asyncio.gather(*self.running, return_exceptions=True)
-                scheduler.shutdown(wait=False)
-
-    async def poll_due(self, source: Source) -> None:
-        """The scheduled job of a remote source: poll unless it is backing off."""
-        state = self.store.source_state(source.name)
-        if state.next_due is not None and state.next_due > time.time() + 1:
-            return  # failing: wait for the backoff / Retry-After
-        await self.poll_source(source)
+                await asyncio.gather(*running, return_exceptions=True)
+                async with self.publish_lock:  # a write in progress finishes
+                    pass
+        log.info("stopped")
 
     def stop(self, sig: int) -> None:
         if not self.stopping.is_set():
@@ -182,4 +336,6 @@ class Daemon:
 def run(settings: Settings, store: Store) -> None:
     with Workers() as workers:
         workers.start()
-        asyncio.run(Daemon(settings, store, workers).run())
+        asyncio.run(Daemon(settings, store, workers).run(settings.path))
+    log.debug("workers closed")
+

@@ -98,9 +98,10 @@ class OutputError(FeedsError):
 
 
 class LockError(FeedsError):
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, holder: int | None = None) -> None:
         self.path = path
         self.reason = reason
+        self.holder = holder  # the pid of the process holding the lock, when known
         super().__init__(f"{path}: {reason}")
 
 

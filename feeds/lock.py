@@ -7,12 +7,23 @@ The kernel drops the lock when the process dies, even by ``kill -9``.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
 
 from feeds.errors import LockError
+
+_HELD: set[int] = set()  # descriptors of the locks this process holds
+
+
+def close_inherited() -> None:
+    """In a forked child: close the lock descriptors inherited from the parent (the lock stays the parent's)."""
+    for fd in list(_HELD):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
 
 
 class OutputLock:
@@ -26,7 +37,7 @@ class OutputLock:
     def acquire(self) -> OutputLock:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
             raise LockError(str(self.path), f"cannot create the lock file: {exc.strerror or exc}") from None
         try:
@@ -35,15 +46,19 @@ class OutputLock:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
             os.close(fd)
             raise LockError(
-                str(self.out_dir), f"another feeds process (pid {holder}) is writing this output folder"
+                str(self.out_dir),
+                f"another feeds process (pid {holder}) is writing this output folder",
+                int(holder) if holder.isdigit() else None,
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self.fd = fd
+        _HELD.add(fd)
         return self
 
     def release(self) -> None:
         if self.fd is not None:
+            _HELD.discard(self.fd)
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None

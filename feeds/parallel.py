@@ -18,13 +18,37 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _worker_init() -> None:
-    """Workers leave signals to their parent: Ctrl-C (to the whole process group) is
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel to kill this process when its parent dies, even by ``kill -9`` (Linux)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the pool's own checks still end idle workers
+        pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _worker_init(parent: int) -> None:
+    """Workers die with their parent and hold none of its locks.
+
+    They leave signals to the parent: Ctrl-C (to the whole process group) is
     ignored here, SIGTERM ends just the worker, and nothing is forwarded to the
-    parent's event loop through an inherited wakeup fd."""
+    parent's event loop through an inherited wakeup fd.  The output lock's file
+    descriptor, inherited through fork, is closed: a worker outliving its
+    parent must never keep the output folder locked.
+    """
+    _die_with_parent(parent)
+    from feeds.lock import close_inherited
+
+    close_inherited()
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
 
 
 class Workers:
@@ -38,8 +62,12 @@ class Workers:
         if self.count > 1 and self._pool is None:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self._pool = ProcessPoolExecutor(
-                max_workers=self.count, mp_context=multiprocessing.get_context(method), initializer=_worker_init
+                max_workers=self.count, mp_context=multiprocessing.get_context(method), initializer=_worker_init,
+                initargs=(os.getpid(),),
             )
+            # The pool forks its workers at the first task: do it now, while this process is
+            # small and has no other threads (forking a threaded process can deadlock the child).
+            self._pool.submit(int).result()
         return self
 
     def restart(self) -> None:

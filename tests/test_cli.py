@@ -103,7 +103,7 @@ def test_toml_error_names_the_line(tmp_path: Path) -> None:
 def test_missing_posts_folder_is_reported(tmp_path: Path) -> None:
     write_config(tmp_path)
     proc = run_cli("build", "-c", "config/feeds.toml", cwd=tmp_path)
-    assert proc.returncode == 0
+    assert proc.returncode == 1  # never "no posts": a missing folder is an error
     assert "posts folder of source 'posts' does not exist" in proc.stderr
     proc = run_cli("check", "-c", "config/feeds.toml", cwd=tmp_path)
     assert proc.returncode == 1

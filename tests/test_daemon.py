@@ -283,8 +283,10 @@ def test_sigint_stops_with_exit_0(tmp_path: Path, to_group: bool) -> None:
     with FeedServer({FEED_PATH: Route(body=rss_feed([1]), headers=RSS_TYPE)}) as server:
         make_site(tmp_path, feed_source("remote", server.url(FEED_PATH)))
         with daemon(tmp_path) as running:
-            wait_until(lambda: "running:" in running.log(), "the daemon to be running", running)
-            assert titles(tmp_path / "out" / "rss.xml") == {remote_title(1), POST_TITLE}
+            wait_until(
+                lambda: titles(tmp_path / "out" / "rss.xml") == {remote_title(1), POST_TITLE}, "the first publish",
+                running,
+            )
             assert running.stop(signal.SIGINT, to_group=to_group) == 0
         log = running.log()
         assert TRACEBACK not in log and "KeyboardInterrupt" not in log, log
@@ -343,7 +345,7 @@ def test_second_writer_is_refused_while_running(tmp_path: Path) -> None:
     make_site(tmp_path)
     out = tmp_path / "out"
     with daemon(tmp_path) as running:
-        wait_until(lambda: "running:" in running.log(), "the daemon to be running", running)
+        wait_until(lambda: POST_TITLE in titles(out / "rss.xml"), "the first publish", running)
         before = snapshot(out)
         assert before
 
@@ -372,7 +374,7 @@ def test_kill_9_releases_the_lock(tmp_path: Path) -> None:
     """A daemon killed outright (OOM killer, kill -9) does not leave the output folder locked."""
     make_site(tmp_path)
     with daemon(tmp_path) as running:
-        wait_until(lambda: "running:" in running.log(), "the daemon to be running", running)
+        wait_until(lambda: POST_TITLE in titles(tmp_path / "out" / "rss.xml"), "the first publish", running)
         assert running.stop(signal.SIGKILL, to_group=True) == -signal.SIGKILL
     build = run_cli("build", "-c", "config/feeds.toml", cwd=tmp_path, timeout=20)
     assert build.returncode == 0, build.stderr

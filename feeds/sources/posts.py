@@ -162,7 +162,7 @@ class PostScan:
 
     results: list[PostIndex] = field(default_factory=list)
     contexts: dict[str, PostContext] = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)  # folders that are missing or unreadable: one line each
+    missing: dict[str, str] = field(default_factory=dict)  # source -> why its folder cannot be read
     fresh: list[PostIndex] = field(default_factory=list)  # rows read this time (the rest came from the cache)
     removed: int = 0  # files gone since the last scan
 
@@ -180,7 +180,7 @@ class PostScan:
 
     def problems(self, rows: Iterable[PostIndex] | None = None) -> list[str]:
         """One line per problem: the missing folders, then each bad post (of ``rows``, default all)."""
-        lines = list(self.missing)
+        lines = list(self.missing.values())
         for row in self.results if rows is None else rows:
             if row.status == "error":
                 lines.append(f"{display(row.path)}: {row.message}")
@@ -233,7 +233,7 @@ def scan_posts(
         assert source.path is not None
         problem = _folder_problem(source)
         if problem:
-            scan.missing.append(problem)
+            scan.missing[source.name] = problem
             continue
         ctx = scan.contexts[source.name] = post_context(settings, source)
         paths = discover(source.path)

@@ -119,8 +119,11 @@ class Store(Protocol):
     def set_meta(self, values: Mapping[str, str]) -> None: ...
 
 
-def open_store(path: Path) -> Store:
-    """The store at ``path`` (SQLite), created or migrated as needed; raises StoreError."""
+def open_store(path: Path, *, busy_timeout: float = 120.0) -> Store:
+    """The store at ``path`` (SQLite), created or migrated as needed; raises StoreError.
+
+    ``busy_timeout``: how long (seconds) a write waits for another process's write to finish.
+    """
     from feeds.store.sqlite import SQLiteStore
 
-    return SQLiteStore(path)
+    return SQLiteStore(path, busy_timeout=busy_timeout)

@@ -19,12 +19,11 @@ from pathlib import Path
 from feeds.errors import StoreError
 from feeds.store.schema import MIGRATIONS
 
-BUSY_TIMEOUT_MS = 120_000  # a writer waits this long for another to commit before giving up
-
 
 class Database:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 120.0) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout  # seconds a writer waits for another to commit before giving up
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
@@ -47,9 +46,9 @@ class Database:
             if self._closed:
                 raise StoreError(str(self.path), "the state store is closed")
             # check_same_thread=False only so that close() may close it from another thread.
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
                                  check_same_thread=False)  # fmt: skip
-            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
             self._local.depth = 0
