@@ -53,37 +53,32 @@ _EMPTY = _MASK64  # a bin of an empty text
 # ------------------------------------------------------------------ normalising
 
 _URL = re.compile(r"(?:https?:)?//[^\s<>\"'()（）]+|www\.[^\s<>\"'()（）]+", re.IGNORECASE)
-# After NFKC "（文章来源：…）" reads "(文章来源:…)"; 【】 are not folded.
-_SOURCE_BRACKET = re.compile(r"[(\[【]\s*(?:文章来源|来源|责任编辑|编辑|原标题|作者|记者)\s*:[^)\]】\n]*[)\]】]")
+# The patterns accept both widths ("（文章来源：…）" and "(文章来源:…)"): the text is folded
+# to NFKC only after the punctuation is gone (see _fold).
+_SOURCE_BRACKET = re.compile(
+    r"[(（\[【]\s*(?:文章来源|来源|责任编辑|编辑|原标题|作者|记者)\s*[:：][^)）\]】\n]*[)）\]】]"
+)
 # A label at the start of a line or after a sentence, then ONE name (no spaces or sentence
 # punctuation: a whitespace-joined article must not lose its next sentence), then a date/time.
 _SOURCE_LINE = re.compile(
-    r"(?:^|(?<=[\s。.!?！？]))(?:文章来源|本文来源|来源|责任编辑|编辑|原标题|校对|审核)\s*:\s*"
-    r"[^\s,，。;；!?！？]{1,30}(?:\s*\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?)?",
+    r"(?:^|(?<=[\s。.!?！？]))(?:文章来源|本文来源|来源|责任编辑|编辑|原标题|校对|审核)\s*[:：]\s*"
+    r"[^\s,，。;；!?！？]{1,30}(?:\s*\d{4}[-/－／年]\d{1,2}[-/－／月]\d{1,2}日?(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?)?",
     re.MULTILINE,
 )
-_TITLE_SUFFIX = re.compile(r"\s*[|_—–\-]+\s*[^|_—–\-\d]{1,12}$")
-_NOT_WORD = re.compile(r"[\W_]+")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-
-
-# NFKC maps the full-width forms U+FF01-FF5E to ASCII and U+3000 to a space; doing
-# that with str.translate and NFKC only when something else is left is 2x faster on
-# Chinese text (full-width punctuation everywhere) and gives the same string.
-_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _SOURCE_LABELS = ("来源", "编辑", "原标题", "校对", "审核", "作者", "记者")
-
-
-def _nfkc(text: str) -> str:
-    text = text.translate(_FULL_WIDTH)
-    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+_TITLE_SUFFIX = re.compile(r"\s*[|｜_＿—–\-－]+\s*[^|｜_＿—–\-－\d]{1,12}$")
+_NOT_WORD = re.compile(r"[\W_]+")
+_NUMBER = re.compile(r"\d+(?:[.,．，]\d+)*")  # \d: any Unicode digit, full-width ones included
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+# NFKC maps the full-width forms U+FF01-FF5E to ASCII and U+3000 to a space.
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_FULL_WIDTH_WORD = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 
 
 def _prepare(title: str, text: str) -> str:
-    """NFKC, lower case, no URLs, no source lines, no headline suffix; punctuation kept."""
-    title = _TITLE_SUFFIX.sub("", _nfkc(title).lower().strip())
-    body = _nfkc(text).lower()
+    """Lower case, no URLs, no source lines, no headline suffix; punctuation and widths kept."""
+    title = _TITLE_SUFFIX.sub("", title.lower().strip())
+    body = text.lower()
     if "//" in body or "www." in body:
         body = _URL.sub(" ", body)
     if any(label in body for label in _SOURCE_LABELS):
@@ -92,12 +87,29 @@ def _prepare(title: str, text: str) -> str:
     return f"{title}\n{body}"
 
 
+def _fold(words: str) -> str:
+    """NFKC of a text that has only word characters left.
+
+    Speed trick: Chinese text is full of full-width punctuation, so NFKC of a whole
+    article is never a no-op and costs ~40 µs; once punctuation is stripped, the
+    rest is nearly always NFKC already (a 0.5 µs check), and full-width digits and
+    letters are mapped with str.translate only when there are any.
+    """
+    if _FULL_WIDTH_WORD.search(words):
+        words = words.translate(_FULL_WIDTH)
+    if unicodedata.is_normalized("NFKC", words):
+        return words
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", words))  # "½" → "1⁄2" → "12"
+
+
 def normalise(title: str, text: str) -> str:
     """The comparable text of an article: see the module docstring."""
-    return _NOT_WORD.sub("", _prepare(title, text))
+    return _fold(_NOT_WORD.sub("", _prepare(title, text)))
 
 
 def _number_token(raw: str) -> str:
+    if not raw.isascii():
+        raw = unicodedata.normalize("NFKC", raw)  # "１２．５" → "12.5"
     if _THOUSANDS.fullmatch(raw):
         raw = raw.replace(",", "")
     parts = raw.split(",")  # "1,2" is a list, not a number
@@ -237,7 +249,7 @@ def _minhash(shingles: set[int]) -> tuple[int, ...]:
 def sketch(title: str, text: str) -> Sketch:
     """The sketch of an article (``text`` is plain text: see :func:`html_to_text`)."""
     prepared = _prepare(title, text)
-    shingles = _shingles(_NOT_WORD.sub("", prepared))
+    shingles = _shingles(_fold(_NOT_WORD.sub("", prepared)))
     return Sketch(_minhash(shingles), len(shingles), tuple(sorted(_numbers_of(prepared))))
 
 
