@@ -215,9 +215,9 @@ class Daemon:
                 return False
             self.published_once = True
             if done.written or done.removed or done.settled:
-                log.info("publish: %d items, %d files written, %d unchanged, %d removed, %.0f ms", done.items,
-                         len(done.written), len(done.unchanged), len(done.removed),
-                         (time.perf_counter() - started) * 1000)  # fmt: skip
+                log.info("publish: %d items, %d files written, %d unchanged, %.0f ms, %d removed, %d merged",
+                         done.items, len(done.written), len(done.unchanged), (time.perf_counter() - started) * 1000,
+                         len(done.removed), done.settled)  # fmt: skip
             return True
 
     # ------------------------------------------------------------ scheduling
