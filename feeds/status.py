@@ -19,7 +19,7 @@ def _when(stamp: float | None, now: float) -> str:
 def status_table(settings: Settings, store: Store) -> str:
     """A plain-text table of the sources and what the store knows of them."""
     now = time.time()
-    states = store.source_states()
+    states = store.source_states(counts=True)
     posts_counts: dict[str, int] = {}
     for source, count in store.post_counts().items():
         posts_counts[source] = count

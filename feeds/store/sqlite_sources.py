@@ -25,11 +25,12 @@ class SourceTables(Database):
             count = db.execute("SELECT count(*) FROM items WHERE source = ?", (name,)).fetchone()[0]
         return SourceState(*row, items=count)
 
-    def source_states(self) -> dict[str, SourceState]:
+    def source_states(self, *, counts: bool = False) -> dict[str, SourceState]:
+        """Every remote source's state; with ``counts``, how many items each holds (a full count)."""
         with self.read() as db:
-            counts = dict(db.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall())
+            held = dict(db.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall()) if counts else {}
             rows = db.execute(f"SELECT {_STATE_COLUMNS} FROM sources").fetchall()
-        return {row[0]: SourceState(*row, items=counts.get(row[0], 0)) for row in rows}
+        return {row[0]: SourceState(*row, items=held.get(row[0], 0)) for row in rows}
 
     def save_source(self, state: SourceState) -> None:
         with self.write() as db:
@@ -143,11 +144,9 @@ class SourceTables(Database):
         names = list(keep)
         marks = ",".join("?" * len(names)) or "''"
         with self.write() as db:
+            # (every item's source has a row in sources: save_poll writes both)
             gone = [r[0] for r in db.execute(f"SELECT name FROM sources WHERE name NOT IN ({marks})", names)]
-            gone += [
-                r[0] for r in db.execute(f"SELECT DISTINCT source FROM items WHERE source NOT IN ({marks})", names)
-            ]
-            for name in dict.fromkeys(gone):
+            for name in gone:
                 db.execute(
                     "INSERT OR IGNORE INTO dirty (article) SELECT article FROM entries"
                     " WHERE source = ? AND ref GLOB '[0-9]*'",
