@@ -26,7 +26,7 @@ from feeds import __version__, files, layout
 from feeds import merge as merging
 from feeds.config import Settings
 from feeds.errors import OutputError, display
-from feeds.formats import index, opml, rss_atom
+from feeds.formats import index, jsonfeed, opml, rss_atom
 from feeds.identity import fingerprint
 from feeds.models import Entry, FeedSpec, Item, Merged, PostRecord, instant
 from feeds.parallel import Workers
@@ -134,15 +134,21 @@ class _Plan:
 
 def _plans(settings: Settings, picks: Mapping[str | None, list[Article]]) -> tuple[list[FeedSpec], list[_Plan]]:
     specs = layout.plan(settings, [slug for slug in picks if slug is not None])
-    settings_fp = fingerprint(__version__, settings.site, settings.output, settings.categories)
+    settings_fp = fingerprint(__version__, settings.site, settings.output, settings.categories, settings.websub)
     plans: list[_Plan] = []
     for spec in specs:
         picked = picks[spec.slug]
         for fmt in settings.output.formats:
-            path = spec.rss_path if fmt == "rss" else spec.atom_path
+            path = spec.path(fmt)
             fp = fingerprint(settings_fp, spec, fmt, *(f"{a.id}\x1f{a.sig}" for a in picked))
             plans.append(_Plan(path, spec, fmt, picked, fp))
     return specs, plans
+
+
+def _render(plan: _Plan, items: Sequence[Item], settings: Settings) -> bytes:
+    if plan.fmt == "json":
+        return jsonfeed.render_json(plan.spec, items, settings)
+    return rss_atom.render_feed(plan.spec, items, settings, plan.fmt)
 
 
 def _current(out_dir: os.PathLike[str] | str, path: str, size: int) -> bool:
@@ -198,8 +204,7 @@ def publish(
     stale_paths = {p.path for p in stale}
     for plan in plans:
         if plan.path in stale_paths:
-            data = rss_atom.render_feed(plan.spec, [items[a.id] for a in plan.picked if a.id in items],
-                                        settings, plan.fmt)  # fmt: skip
+            data = _render(plan, [items[a.id] for a in plan.picked if a.id in items], settings)
             rendered.append((plan.path, data))
             fingerprints[plan.path] = (plan.fingerprint, len(data))
         else:
