@@ -67,7 +67,7 @@ async def start_server(
     Raises OSError when the address cannot be bound.
     """
     app = _App(settings, OutputFiles(settings.output.dir, files), health, metrics)
-    runner = web.ServerRunner(web.Server(app.handle, access_log=None), handle_signals=False)
+    runner = web.ServerRunner(web.Server(app.handle, access_log=None), handle_signals=False, shutdown_timeout=2.0)
     await runner.setup()
     host, port = split_listen(listen)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -80,7 +80,7 @@ async def start_server(
         sock.close()
         await runner.cleanup()
         raise
-    site = web.SockSite(runner, sock, shutdown_timeout=2.0)
+    site = web.SockSite(runner, sock)
     await site.start()
     return ServerHandle(runner, host, sock.getsockname()[1])
 
