@@ -170,7 +170,8 @@ def test_traversal_hidden_and_unlisted_files_are_404(hostile: Site) -> None:
     files = set(outputs(hostile).files()) | {"link.xml", "evil/outside.txt", "evil/config/feeds.toml"}
     with ServerThread(hostile.settings(), lambda: files) as server:
         for target in [*ATTACKS, b"/evil/outside.txt", b"/evil/config/feeds.toml"]:
-            assert raw_get(server.port, target) == 404, target
+            # a target that is no URL at all ("*", a backslash first) is refused by the HTTP parser: 400
+            assert raw_get(server.port, target) == (400 if target[:1] in (b"\\", b"*") else 404), target
         assert raw_get(server.port, b"/rss.xml") == 200
         assert raw_get(server.port, b"/rss.xml?x=/../../etc") == 200
 
