@@ -22,7 +22,8 @@
    wrong length, or a transport error counts as an error.
 
 Prints, and writes to ``benchmarks/results/serve.md``: requests/s of 200s and
-of 304s, latency p50/p99/max, errors.  Client and server share the machine's
+of 304s, latency p50/p99/max, errors, and the target's CPU use during the run
+(user + system time of its process over the run; 100% = one core busy).  Client and server share the machine's
 cores; the client is one process (one core at most).
 """
 
@@ -89,6 +90,15 @@ def served_paths(out: Path) -> list[str]:
         if path.is_file() and not any(part.startswith(".") for part in rel.split("/")):
             paths.append(rel)
     return paths
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -198,7 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         paths = served_paths(folder / "out")
         print(f"target up: {command}\n{len(paths)} files; {args.clients} clients for {args.duration:.0f} s ...",
               flush=True)  # fmt: skip
+        load_before = Path("/proc/loadavg").read_text().split()[0]
+        cpu_before = cpu_seconds(proc.pid)
         tally, elapsed = asyncio.run(load(base, paths, args))
+        server_cpu = (cpu_seconds(proc.pid) - cpu_before) / elapsed
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -213,13 +226,13 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"{machine_line()}; target `{args.target}`; {args.clients} concurrent clients (aiohttp, keep-alive) "
         f"for {elapsed:.1f} s from one separate process; {args.conditional:.0%} conditional (If-None-Match), "
-        f"{args.gzip:.0%} accepting gzip.",
+        f"{args.gzip:.0%} accepting gzip; load average before the run {load_before}.",
         "",
-        "| 200/s | 304/s | total/s | p50 ms | p99 ms | max ms | errors |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| 200/s | 304/s | total/s | p50 ms | p99 ms | max ms | errors | server CPU |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {tally.ok200 / elapsed:,.0f} | {tally.ok304 / elapsed:,.0f} | "
         f"{(tally.ok200 + tally.ok304) / elapsed:,.0f} | {percentile(lat, 0.5) * 1000:.1f} | "
-        f"{percentile(lat, 0.99) * 1000:.1f} | {max(lat, default=0) * 1000:.1f} | {tally.errors} |",
+        f"{percentile(lat, 0.99) * 1000:.1f} | {max(lat, default=0) * 1000:.1f} | {tally.errors} | {server_cpu:.0%} |",
         "",
     ]
     print("\n".join(lines))

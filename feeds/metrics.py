@@ -36,6 +36,7 @@ class Metrics:
         self._sources_failing = Gauge("feeds_sources_failing", "Remote sources whose last poll failed",
                                       registry=r)  # fmt: skip
         self._http = Counter("feeds_http_requests", "HTTP requests answered, by status", ["status"], registry=r)
+        self._http_children: dict[int, Counter] = {}
         self._pings = Counter("feeds_websub_pings", "WebSub publish pings, by outcome", ["outcome"], registry=r)
 
     # ------------------------------------------------------------ the daemon calls these
@@ -67,7 +68,10 @@ class Metrics:
     # ------------------------------------------------------------ the server calls these
 
     def http_request(self, status: int) -> None:
-        self._http.labels(str(status)).inc()
+        child = self._http_children.get(status)
+        if child is None:
+            child = self._http_children[status] = self._http.labels(str(status))
+        child.inc()
 
     def render(self) -> bytes:
         """Everything in the Prometheus text format (:attr:`content_type`)."""

@@ -3,8 +3,8 @@
 Only the files feeds wrote are served: a request path is decoded once, must be
 a plain relative path (no ``.``/``..`` segment, no hidden segment, no backslash,
 NUL or control character, valid UTF-8) and must be one of ``files()``, the
-paths the store recorded as written.  The file must be a regular file (not a
-symlink) in a folder that really is inside the output folder.
+paths the store recorded as written.  The file must be a regular file, and it and
+every folder between it and the output folder must not be a symlink.
 
 A version of a file is keyed by (path, size, mtime_ns, inode): it is read once,
 whole, from one open file descriptor (files are replaced by rename, so that is
@@ -51,10 +51,10 @@ class Version:
     content_type: str
     gz: bytes | None = None
     gz_etag: str = ""
+    last_modified: str = ""
 
-    @property
-    def last_modified(self) -> str:
-        return formatdate(self.mtime, usegmt=True)
+    def __post_init__(self) -> None:
+        self.last_modified = formatdate(self.mtime, usegmt=True)
 
     def gzipped(self) -> tuple[bytes, str]:
         """The gzip representation and its ETag, compressed on first use (deterministic bytes)."""
@@ -107,7 +107,7 @@ class OutputFiles:
             st = os.lstat(full)
         except (OSError, ValueError):
             return None
-        if not stat.S_ISREG(st.st_mode) or not self._inside(full):
+        if not stat.S_ISREG(st.st_mode) or not self._inside(rel):
             return None
         cached = self._cache.get(rel)
         if cached is not None and cached.key == (st.st_size, st.st_mtime_ns, st.st_ino):
@@ -128,17 +128,24 @@ class OutputFiles:
         key = (st.st_size, st.st_mtime_ns, st.st_ino)
         if cached is not None and cached.data == data:  # same bytes, new file (a restore, a touch)
             cached.key, cached.mtime = key, int(st.st_mtime)
+            cached.last_modified = formatdate(cached.mtime, usegmt=True)
             return cached
         etag = '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
         version = Version(key, data, etag, int(st.st_mtime), content_type(rel))
         self._cache[rel] = version
         return version
 
-    def _inside(self, full: str) -> bool:
-        """The file's folder, symlinks resolved, is the output folder or inside it."""
-        folder = os.path.realpath(os.path.dirname(full))
-        root = os.path.realpath(self.root)
-        return folder == root or folder.startswith(root + os.sep)
+    def _inside(self, rel: str) -> bool:
+        """Every folder between the output folder and the file is a real folder, not a symlink."""
+        folder = self.root
+        for part in rel.split("/")[:-1]:
+            folder = folder / part
+            try:
+                if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                    return False
+            except OSError:
+                return False
+        return True
 
 
 def _read_all(fd: int, size: int) -> bytes:
