@@ -20,6 +20,7 @@ from feeds import __version__, pipeline
 from feeds.config import DEFAULT_CONFIG, Settings, load
 from feeds.errors import ConfigError, FeedsError, LockError
 from feeds.lock import OutputLock
+from feeds.serveconfig import DEFAULT_LISTEN, with_listen
 from feeds.status import status_table
 from feeds.store import Store, open_store
 
@@ -43,11 +44,31 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-def _settings(path: Path) -> Settings:
+def _settings(path: Path, listen: str | None = None) -> Settings:
     try:
-        return load(path)
+        settings = load(path)
     except ConfigError as exc:
         _fail(f"config error: {exc}", 2)
+    try:
+        return with_listen(settings, listen)
+    except ValueError as exc:
+        _fail(f"--listen: {exc}", 2)
+
+
+listen_option = click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    default=None,
+    help="Serve the output folder at this address (default: [serve] listen).",
+)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -112,31 +133,54 @@ def build(config_path: Path, force: bool) -> None:
     show_default=True,
     help="How much to log on stderr.",
 )
-def run(config_path: Path, log_level: str) -> None:
+@listen_option
+def run(config_path: Path, log_level: str, listen: str | None) -> None:
     """Run as a daemon: build once, then poll each source at its interval.
 
     One log line per poll on stderr.  SIGTERM or Ctrl-C stops it cleanly (exit 0).
-    A second process writing the same output folder is refused.
+    A second process writing the same output folder is refused.  With --listen
+    (or [serve] listen) it also serves the output folder over HTTP.
 
     \b
     Example:
-        feeds run -c config/feeds.toml --log-level info
+        feeds run -c config/feeds.toml --log-level info --listen 127.0.0.1:8080
     """
-    settings = _settings(config_path)
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper()),
-        format="%(asctime)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    settings = _settings(config_path, listen)
+    _logging(log_level)
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, getattr(logging, log_level.upper())))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     from feeds import daemon
 
     try:
         with OutputLock(settings.output.dir), _store(settings) as store:
-            daemon.run(settings, store)
+            daemon.run(settings, store, listen=settings.serve.listen)
     except FeedsError as exc:
         _fail(str(exc), 1)
+
+
+@main.command()
+@config_option
+@listen_option
+def serve(config_path: Path, listen: str | None) -> None:
+    """Serve the output folder over HTTP (only the files feeds wrote), with /healthz and /metrics.
+
+    The address is --listen, else [serve] listen, else 127.0.0.1:8080.  Another
+    process (feeds run, or feeds build from cron) publishes; this one serves.
+    SIGTERM or Ctrl-C stops it (exit 0).
+
+    \b
+    Example:
+        feeds serve -c config/feeds.toml --listen 127.0.0.1:8080
+    """
+    settings = _settings(config_path, listen)
+    _logging("info")
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    from feeds import standalone
+
+    try:
+        standalone.run(settings)
+    except OSError as exc:
+        _fail(f"cannot serve at {settings.serve.listen or DEFAULT_LISTEN}: {exc.strerror or exc}", 1)
 
 
 @main.command()

@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,11 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from feeds.errors import ConfigError
 from feeds.identity import DEFAULT_PATTERNS
 from feeds.models import Source
+from feeds.serveconfig import ServeSettings, WebSubSettings, parse_listen, served_url
 
 DEFAULT_CONFIG = Path("config/feeds.toml")
 DEFAULT_PERMALINK = "/:categories/:year/:month/:day/:title.html"
 DEFAULT_CATEGORY_URL = "/category/:slug.html"
-FORMATS = ("rss", "atom")
+FORMATS = ("rss", "atom", "json")
+DEFAULT_FORMATS = ("rss", "atom")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +54,9 @@ class SiteSettings:
 class OutputSettings:
     dir: Path
     url: str
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     limit: int = 50
+    url_set: bool = True  # False: url was derived (site.url, or the served address when [serve] listen is set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,8 @@ class Settings:
     fetch: FetchSettings
     state_path: Path
     state_timeout: float = 120.0  # how long a store write waits for another to finish
+    serve: ServeSettings = field(default_factory=ServeSettings)
+    websub: WebSubSettings = field(default_factory=WebSubSettings)
 
     def category_title(self, slug: str) -> str:
         for key, title in self.categories:
@@ -221,7 +226,8 @@ def load(path: str | Path = DEFAULT_CONFIG) -> Settings:
 def parse(data: Mapping[str, Any], path: Path) -> Settings:
     file = str(path)
     base = path.parent
-    known_tables = {"site", "output", "categories", "sources", "identity", "schedule", "fetch", "state"}
+    known_tables = {"site", "output", "categories", "sources", "identity", "schedule", "fetch", "state", "serve",
+                    "websub"}  # fmt: skip
     for name in data:
         if name not in known_tables:
             raise ConfigError(file, f"unknown key (known: {', '.join(sorted(known_tables))})", key=name)
@@ -250,20 +256,44 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     )
     r.done()
 
+    # [serve]
+    r = _Reader(file, "serve", _table(file, data, "serve"))
+    serve = ServeSettings(
+        listen=r.convert("listen", parse_listen, None),
+        max_age=r.get("max_age", int, 60),
+        health=r.get("health", bool, True),
+        metrics=r.get("metrics", bool, True),
+        stale_after=r.convert("stale_after", parse_duration, None),
+    )
+    if serve.max_age < 0:
+        raise r.fail("max_age", "must not be negative")
+    r.done()
+
+    # [websub]
+    r = _Reader(file, "websub", _table(file, data, "websub"))
+    hubs = r.get("hubs", list, [])
+    for i, hub in enumerate(hubs):
+        if not isinstance(hub, str) or urlsplit(hub).scheme not in ("http", "https") or not urlsplit(hub).netloc:
+            raise r.fail(f"hubs[{i}]", f"must be an absolute http(s) URL, got {hub!r}")
+    websub = WebSubSettings(hubs=tuple(dict.fromkeys(hubs)))
+    r.done()
+
     # [output]
     r = _Reader(file, "output", _table(file, data, "output"))
     out_dir = _resolve(base, r.get("dir", str, "out"))
-    out_url = r.convert("url", _url, site.url)
-    formats = r.get("formats", list, list(FORMATS))
+    url_set = "url" in r.table
+    out_url = r.convert("url", _url, served_url(serve.listen) if serve.listen else site.url)
+    formats = r.get("formats", list, list(DEFAULT_FORMATS))
     for fmt in formats:
         if fmt not in FORMATS:
-            raise r.fail("formats", f'unknown format {fmt!r} (choose from "rss", "atom")')
+            raise r.fail("formats", f'unknown format {fmt!r} (choose from "rss", "atom", "json")')
     if not formats:
         raise r.fail("formats", "must name at least one format")
     limit = r.get("limit", int, 50)
     if limit < 1:
         raise r.fail("limit", f"must be at least 1, got {limit}")
-    output = OutputSettings(dir=out_dir, url=out_url, formats=tuple(dict.fromkeys(formats)), limit=limit)
+    output = OutputSettings(dir=out_dir, url=out_url, formats=tuple(dict.fromkeys(formats)), limit=limit,
+                            url_set=url_set)  # fmt: skip
     r.done()
 
     # [categories]
@@ -351,6 +381,8 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         fetch=fetch,
         state_path=state_path,
         state_timeout=state_timeout,
+        serve=serve,
+        websub=websub,
     )
 
 

@@ -38,12 +38,16 @@ from feeds import config
 from feeds.config import Settings
 from feeds.errors import ConfigError, FeedsError, display
 from feeds.fetch import Fetcher
+from feeds.health import HealthMonitor
+from feeds.metrics import Metrics
 from feeds.models import Source
 from feeds.parallel import Workers
 from feeds.publish import publish
+from feeds.serve import start_server
 from feeds.sources import remote
 from feeds.sources.posts import PostContext, post_context, posts_sources, scan_posts
 from feeds.store import Store
+from feeds.websub import HubNotifier, changed_feed_urls
 
 log = logging.getLogger("feeds")
 RETRY_PUBLISH = 5.0  # seconds before a failed publish is tried again
@@ -55,8 +59,13 @@ def _reason(exc: BaseException) -> str:
 
 
 class Daemon:
-    def __init__(self, settings: Settings, store: Store, workers: Workers) -> None:
+    def __init__(self, settings: Settings, store: Store, workers: Workers, listen: str | None = None) -> None:
         self.settings = settings
+        self.listen = listen
+        self.metrics = Metrics() if listen and settings.serve.metrics else None
+        self.health = HealthMonitor(settings.serve.stale_seconds(settings.schedule.interval))
+        self.outputs: frozenset[str] = frozenset()  # the files feeds wrote: what the server may serve
+        self.hubs: HubNotifier | None = None
         self.store = store
         self.workers = workers
         self.stopping = asyncio.Event()
@@ -101,6 +110,9 @@ class Daemon:
                 source, settings=self.settings, store=self.store, fetcher=self.fetcher, workers=self.workers
             )
             (log.warning if outcome.error else log.info)("poll %s", outcome.line())
+            self.health.polled(name, ok=outcome.error is None, next_due=outcome.next_due)
+            if self.metrics:
+                self.metrics.poll(outcome.outcome.replace(" ", "_"), outcome.ms / 1000)
             if outcome.changed:
                 self.poke()
         except asyncio.CancelledError:
@@ -184,11 +196,13 @@ class Daemon:
     async def publisher(self) -> None:
         """Publish whenever something changed, coalescing changes; at a future item's date too."""
         delay = self.settings.schedule.publish_delay
+        # A publish that finds nothing to do is cheap: do one often enough that /healthz stays fresh.
+        heartbeat = min(MAX_SLEEP, self.health.stale_after / 3)
         while not self.stopping.is_set():
             due = await asyncio.to_thread(self.store.meta, "next_due")
-            wait = MAX_SLEEP
+            wait = heartbeat
             with contextlib.suppress(TypeError, ValueError):
-                wait = min(MAX_SLEEP, max(0.0, float(due or "inf") - time.time()))
+                wait = min(heartbeat, max(0.0, float(due or "inf") - time.time()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout=wait)
             if self.stopping.is_set():
@@ -212,8 +226,17 @@ class Daemon:
                 ))  # fmt: skip
             except Exception as exc:
                 log.error("publish: %s", _reason(exc))
+                if self.metrics:
+                    self.metrics.publish_failed()
                 return False
-            self.published_once = True
+            seconds = time.perf_counter() - started
+            self.outputs = frozenset(done.files)
+            self.health.published(done.items)
+            if self.metrics:
+                self.metrics.publish(seconds, written=len(done.written), at=time.time())
+                self.metrics.items_stored(done.items)
+            if self.hubs is not None and done.written:
+                self.hubs.notify(changed_feed_urls(self.settings, done.written))
             if done.written or done.removed or done.settled:
                 log.info("publish: %d items, %d files written, %d unchanged, %.0f ms, %d removed, %d merged",
                          done.items, len(done.written), len(done.unchanged), (time.perf_counter() - started) * 1000,
@@ -292,6 +315,23 @@ class Daemon:
     # ------------------------------------------------------------ running
 
     async def run(self, config_path: Path) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            if self.settings.websub.hubs:
+                self.hubs = await stack.enter_async_context(HubNotifier.from_settings(self.settings,
+                                                                                      metrics=self.metrics))
+            if self.listen:
+                self.outputs = frozenset(await asyncio.to_thread(self.store.output_fingerprints))
+                try:
+                    server = await start_server(self.settings, listen=self.listen, files=lambda: self.outputs,
+                                                health=self.health if self.settings.serve.health else None,
+                                                metrics=self.metrics)  # fmt: skip
+                except OSError as exc:
+                    raise FeedsError(f"cannot serve at {self.listen}: {exc.strerror or exc}") from None
+                stack.push_async_callback(server.close)
+                log.info("serving %s at %s", display(self.settings.output.dir), server.url)
+            await self._run(config_path)
+
+    async def _run(self, config_path: Path) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, sig)
@@ -333,9 +373,10 @@ class Daemon:
         self.stopping.set()
 
 
-def run(settings: Settings, store: Store) -> None:
+def run(settings: Settings, store: Store, *, listen: str | None = None) -> None:
+    """``feeds run``; with ``listen`` ("host:port") the output folder is served too."""
     with Workers() as workers:
         workers.start()
-        asyncio.run(Daemon(settings, store, workers).run(settings.path))
+        asyncio.run(Daemon(settings, store, workers, listen).run(settings.path))
     log.debug("workers closed")
 

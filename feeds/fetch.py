@@ -24,7 +24,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -207,6 +207,21 @@ class Fetcher:
             )
         finally:
             await response.aclose()
+
+    async def post_form(self, url: str, form: Mapping[str, str]) -> int:
+        """POST ``form`` form-encoded to ``url`` (a WebSub ping) within ``timeout``; the 2xx status, or FetchError."""
+        if self._client is None:
+            raise RuntimeError("Fetcher.post_form() called outside 'async with Fetcher(...)'")
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                response = await self._client.post(url, data=dict(form), headers={"Accept": "*/*"})
+        except TimeoutError:
+            raise FetchError(url, f"timed out after {_seconds(self.settings.timeout)}") from None
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, UnicodeError, OverflowError) as exc:
+            raise FetchError(url, _reason(exc, self.settings)) from None
+        if not 200 <= response.status_code < 300:
+            raise _status_error(url, response)
+        return response.status_code
 
     async def _read_body(self, url: str, response: httpx.Response) -> bytes:
         """Stream the decoded body, giving up as soon as it passes ``max_bytes``."""

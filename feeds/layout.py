@@ -1,7 +1,7 @@
 """Which feeds exist and where they live (as jekyll-feed's generator decides it).
 
-The combined feed at ``rss.xml`` / ``atom.xml`` and one pair per category at
-``category/<slug>/rss.xml`` / ``atom.xml``; every path relative to the output
+The combined feed at ``rss.xml`` / ``atom.xml`` / ``feed.json`` and one set per
+category at ``category/<slug>/rss.xml`` / ``atom.xml`` / ``feed.json``; every path relative to the output
 folder, every URL absolute against ``output.url``.
 """
 
@@ -54,6 +54,7 @@ def plan(settings: Settings, slugs: Sequence[str]) -> list[FeedSpec]:
     def spec(slug: str | None, folder: str) -> FeedSpec:
         rss_path = f"{folder}rss.xml"
         atom_path = f"{folder}atom.xml"
+        json_path = f"{folder}feed.json"
         if slug is None:
             title, html_url = site.title, site.url
             description = site.description or site.title
@@ -72,6 +73,8 @@ def plan(settings: Settings, slugs: Sequence[str]) -> list[FeedSpec]:
             atom_path=atom_path,
             rss_url=urljoin(output.url, quote(rss_path)),
             atom_url=urljoin(output.url, quote(atom_path)),
+            json_path=json_path,
+            json_url=urljoin(output.url, quote(json_path)),
         )
 
     specs = [spec(None, "")]

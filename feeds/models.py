@@ -237,6 +237,28 @@ class FeedSpec:
     atom_path: str
     rss_url: str  # public URLs (self links)
     atom_url: str
+    json_path: str = ""  # JSON Feed, when "json" is among output.formats
+    json_url: str = ""
+
+    def path(self, fmt: str) -> str:
+        """The file of this feed in ``fmt`` ("rss", "atom" or "json")."""
+        return {"rss": self.rss_path, "atom": self.atom_path, "json": self.json_path}[fmt]
+
+    def url(self, fmt: str) -> str:
+        """The public URL (self link) of this feed in ``fmt``."""
+        return {"rss": self.rss_url, "atom": self.atom_url, "json": self.json_url}[fmt]
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What ``GET /healthz`` reports: ``ok`` False (503) with ``reason`` when feeds is not publishing."""
+
+    ok: bool
+    reason: str = ""
+    last_publish: float | None = None  # epoch seconds of the last successful publish
+    items: int = 0
+    sources_failing: int = 0
+    oldest_due: float | None = None  # the earliest next-due time of a source, epoch seconds
 
 
 @dataclass(frozen=True, slots=True)

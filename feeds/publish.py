@@ -26,7 +26,7 @@ from feeds import __version__, files, layout
 from feeds import merge as merging
 from feeds.config import Settings
 from feeds.errors import OutputError, display
-from feeds.formats import index, opml, rss_atom
+from feeds.formats import index, jsonfeed, opml, rss_atom
 from feeds.identity import fingerprint
 from feeds.models import Entry, FeedSpec, Item, Merged, PostRecord, instant
 from feeds.parallel import Workers
@@ -49,6 +49,7 @@ class Published:
     removed: tuple[str, ...] = ()
     items: int = 0
     settled: int = 0  # articles merged again
+    files: tuple[str, ...] = ()  # every file feeds keeps in the output folder now
 
 
 def materialize(merged: Merged, full: Mapping[object, Item]) -> Item:
@@ -134,15 +135,21 @@ class _Plan:
 
 def _plans(settings: Settings, picks: Mapping[str | None, list[Article]]) -> tuple[list[FeedSpec], list[_Plan]]:
     specs = layout.plan(settings, [slug for slug in picks if slug is not None])
-    settings_fp = fingerprint(__version__, settings.site, settings.output, settings.categories)
+    settings_fp = fingerprint(__version__, settings.site, settings.output, settings.categories, settings.websub)
     plans: list[_Plan] = []
     for spec in specs:
         picked = picks[spec.slug]
         for fmt in settings.output.formats:
-            path = spec.rss_path if fmt == "rss" else spec.atom_path
+            path = spec.path(fmt)
             fp = fingerprint(settings_fp, spec, fmt, *(f"{a.id}\x1f{a.sig}" for a in picked))
             plans.append(_Plan(path, spec, fmt, picked, fp))
     return specs, plans
+
+
+def _render(plan: _Plan, items: Sequence[Item], settings: Settings) -> bytes:
+    if plan.fmt == "json":
+        return jsonfeed.render_json(plan.spec, items, settings)
+    return rss_atom.render_feed(plan.spec, items, settings, plan.fmt)
 
 
 def _current(out_dir: os.PathLike[str] | str, path: str, size: int) -> bool:
@@ -176,7 +183,8 @@ def publish(
         and previous
         and all(_current(out_dir, p, size) for p, (_, size) in previous.items())
     ):  # nothing changed and nothing became due since the last publish: the files are current
-        return Published(unchanged=tuple(previous), items=int(store.meta("items") or 0), settled=settled)
+        return Published(unchanged=tuple(previous), items=int(store.meta("items") or 0), settled=settled,
+                         files=tuple(previous))  # fmt: skip
 
     limit = settings.output.limit
     picks: dict[str | None, list[Article]] = {None: store.top(None, now, limit)}
@@ -198,8 +206,7 @@ def publish(
     stale_paths = {p.path for p in stale}
     for plan in plans:
         if plan.path in stale_paths:
-            data = rss_atom.render_feed(plan.spec, [items[a.id] for a in plan.picked if a.id in items],
-                                        settings, plan.fmt)  # fmt: skip
+            data = _render(plan, [items[a.id] for a in plan.picked if a.id in items], settings)
             rendered.append((plan.path, data))
             fingerprints[plan.path] = (plan.fingerprint, len(data))
         else:
@@ -219,7 +226,7 @@ def publish(
     due = store.next_due(now)
     upcoming = repr(due if due is not None else float("inf"))
     store.set_meta({"published": state, "items": str(count), "next_due": upcoming})
-    return Published(tuple(written), tuple(unchanged), tuple(removed), count, settled)
+    return Published(tuple(written), tuple(unchanged), tuple(removed), count, settled, tuple(fingerprints))
 
 
 def _write(out_dir: os.PathLike[str], rendered: Sequence[tuple[str, bytes | None]]) -> tuple[list[str], list[str]]:

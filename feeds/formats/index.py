@@ -11,6 +11,8 @@ from feeds.formats.rss_atom import MIME
 from feeds.models import FeedSpec
 from feeds.text import clean_line
 
+LABEL = {"rss": "RSS", "atom": "ATOM", "json": "JSON Feed"}
+
 
 def render_index(specs: Sequence[FeedSpec], settings: Settings, counts: Mapping[str | None, int]) -> bytes:
     """A small HTML page listing every feed, with autodiscovery <link> tags."""
@@ -19,13 +21,13 @@ def render_index(specs: Sequence[FeedSpec], settings: Settings, counts: Mapping[
     links: list[str] = []
     rows: list[str] = []
     for spec in specs:
-        urls = {"rss": spec.rss_url, "atom": spec.atom_url}
+        urls = {fmt: spec.url(fmt) for fmt in formats}
         for fmt in formats:
             links.append(
-                f'<link rel="alternate" type="{MIME[fmt]}" title="{escape(spec.title)} ({fmt.upper()})" '
+                f'<link rel="alternate" type="{MIME[fmt]}" title="{escape(spec.title)} ({LABEL[fmt]})" '
                 f'href="{escape(urls[fmt])}">'
             )
-        anchors = " · ".join(f'<a href="{escape(urls[fmt])}">{fmt.upper()}</a>' for fmt in formats)
+        anchors = " · ".join(f'<a href="{escape(urls[fmt])}">{LABEL[fmt]}</a>' for fmt in formats)
         rows.append(
             f'<li><a href="{escape(spec.html_url)}">{escape(spec.title)}</a> '
             f"({counts.get(spec.slug, 0)}): {anchors}</li>"

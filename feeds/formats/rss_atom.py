@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from feeds import __version__
 from feeds.config import Settings
@@ -16,8 +17,12 @@ from feeds.layout import feed_id
 from feeds.models import FeedSpec, Item
 from feeds.text import clean_line, clean_text, excerpt
 
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the date of a feed with no items
-MIME = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+MIME = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
+ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
 # ---------------------------------------------------------------- feeds
@@ -70,14 +75,27 @@ def render_feed(
             entry.dc.dc_creator(clean_line(author))
         for slug in item.categories:
             entry.category(term=clean_line(slug), label=clean_line(settings.category_title(slug)))
-    if fmt == "rss":
-        return fg.rss_str(pretty=True)
-    return fg.atom_str(pretty=True)
+    hubs = settings.websub.hubs
+    if not hubs:
+        return fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
+    return _with_hubs(fg, fmt, hubs)
 
 
-# ---------------------------------------------------------------- OPML, index
+def _with_hubs(fg: FeedGenerator, fmt: str, hubs: Sequence[str]) -> bytes:
+    """The feed with one ``<atom:link rel="hub">`` per WebSub hub after its self link
+    (feedgen writes no hub links, so they are added to its tree before serialising)."""
+    from lxml import etree
 
-
-# ---------------------------------------------------------------- files
+    _, doc = fg._create_rss() if fmt == "rss" else fg._create_atom()
+    parent = doc.getroot().find("channel") if fmt == "rss" else doc.getroot()
+    assert parent is not None
+    # feedgen's Atom tree has un-namespaced tags under an xmlns attribute; RSS has atom:link.
+    tag = f"{{{ATOM_NS}}}link" if fmt == "rss" else "link"
+    position = next((i + 1 for i, el in enumerate(parent) if el.tag == tag and el.get("rel") == "self"), len(parent))
+    for offset, hub in enumerate(hubs):
+        link = etree.Element(tag, href=hub, rel="hub")
+        parent.insert(position + offset, link)
+    data: bytes = etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+    return data
 
 
