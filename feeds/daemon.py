@@ -38,6 +38,7 @@ from feeds import config
 from feeds.config import Settings
 from feeds.errors import ConfigError, FeedsError, display
 from feeds.fetch import Fetcher
+from feeds.formats.rss_atom import Renderer
 from feeds.health import HealthMonitor
 from feeds.metrics import Metrics
 from feeds.models import Source
@@ -66,6 +67,7 @@ class Daemon:
         self.health = HealthMonitor(settings.serve.stale_seconds(settings.schedule.interval))
         self.outputs: frozenset[str] = frozenset()  # the files feeds wrote: what the server may serve
         self.hubs: HubNotifier | None = None
+        self.renderer = Renderer()  # the feeds' items as rendered, kept between publishes
         self.store = store
         self.workers = workers
         self.stopping = asyncio.Event()
@@ -222,7 +224,7 @@ class Daemon:
                 # shielded: a stop does not interrupt a write in progress (asyncio.run waits for the thread)
                 done = await asyncio.shield(asyncio.to_thread(
                     publish, self.settings, self.store, contexts, now=time.time(), report=log.warning,
-                    workers=self.workers,
+                    workers=self.workers, renderer=self.renderer,
                 ))  # fmt: skip
             except Exception as exc:
                 log.error("publish: %s", _reason(exc))

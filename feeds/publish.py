@@ -146,12 +146,6 @@ def _plans(settings: Settings, picks: Mapping[str | None, list[Article]]) -> tup
     return specs, plans
 
 
-def _render(plan: _Plan, items: Sequence[Item], settings: Settings) -> bytes:
-    if plan.fmt == "json":
-        return jsonfeed.render_json(plan.spec, items, settings)
-    return rss_atom.render_feed(plan.spec, items, settings, plan.fmt)
-
-
 def _current(out_dir: os.PathLike[str] | str, path: str, size: int) -> bool:
     try:
         return os.path.getsize(os.path.join(out_dir, path)) == size
@@ -167,12 +161,18 @@ def publish(
     now: float,
     report: Report = _quiet,
     workers: Workers | None = None,
+    renderer: rss_atom.Renderer | None = None,
 ) -> Published:
     """Bring the output folder up to date with the store (see the module docstring).
 
     ``contexts``: the settings each posts source's files are read with.
-    Raises OutputError when the output folder cannot be written.
+    ``renderer``: keeps each item's rendered RSS/Atom between publishes (the
+    daemon passes the same one every time).  Raises OutputError when the output
+    folder cannot be written.
     """
+    if renderer is None:
+        renderer = rss_atom.Renderer()
+    renderer.reset_if_changed(settings)
     out_dir = settings.output.dir
     settled = store.settle(merging.combine)
     previous = store.output_fingerprints()
@@ -195,23 +195,32 @@ def publish(
     specs, plans = _plans(settings, picks)
     stale = [p for p in plans if previous.get(p.path, ("",))[0] != p.fingerprint
              or not _current(out_dir, p.path, previous[p.path][1])]  # fmt: skip
-    wanted = {a.id: a for p in stale for a in p.picked}
+    # Items needed in full: those of stale JSON feeds, and those not rendered yet for stale RSS/Atom feeds.
+    wanted = {a.id for p in stale if p.fmt == "json" for a in p.picked}
+    wanted.update(aid for aid, _ in renderer.missing({(a.id, a.sig) for p in stale if p.fmt != "json"
+                                                       for a in p.picked}))  # fmt: skip
     by_article = store.versions(wanted)
     merged = {aid: merging.combine(vs)._replace(key=aid) for aid, vs in by_article.items()}
     full = load_versions([v for vs in by_article.values() for v in vs], contexts, store, report, workers)
     items = {aid: materialize(m, full) for aid, m in merged.items()}
+    sigs = {a.id: a.sig for p in stale for a in p.picked}
+    renderer.add([((aid, sigs[aid]), item) for aid, item in items.items() if aid in sigs], settings)
 
     rendered: list[tuple[str, bytes | None]] = []
     fingerprints: dict[str, tuple[str, int]] = {}
     stale_paths = {p.path for p in stale}
     for plan in plans:
         if plan.path in stale_paths:
-            data = _render(plan, [items[a.id] for a in plan.picked if a.id in items], settings)
+            if plan.fmt == "json":
+                data = jsonfeed.render_json(plan.spec, [items[a.id] for a in plan.picked if a.id in items], settings)
+            else:
+                data = renderer.feed(plan.spec, [(a.id, a.sig) for a in plan.picked], settings, plan.fmt)
             rendered.append((plan.path, data))
             fingerprints[plan.path] = (plan.fingerprint, len(data))
         else:
             rendered.append((plan.path, None))
             fingerprints[plan.path] = previous[plan.path]
+    renderer.keep((a.id, a.sig) for picked in picks.values() for a in picked)
     counts = {slug: len(picked) for slug, picked in picks.items()}
     for path, data in (("feeds.opml", opml.render_opml(specs, settings)),
                        ("index.html", index.render_index(specs, settings, counts))):  # fmt: skip
