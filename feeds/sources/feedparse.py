@@ -1,6 +1,6 @@
 """Remote feed bytes -> :class:`~feeds.models.ParsedFeed`.
 
-feedparser and nh3 are used only here; only our own types leave this module.
+feedparser is used only here (the sanitiser is feeds.safety); only our own types leave this module.
 Every failure to get anything usable out of a body is a
 :class:`~feeds.errors.FeedParseError`.
 """
@@ -18,42 +18,17 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
-import nh3
 from feedparser.exceptions import CharacterEncodingUnknown, ThingsNobodyCaresAboutButMe
 
 from feeds.errors import FeedParseError
 from feeds.identity import Identity, item_key
 from feeds.models import Item, ParsedFeed, Source
+from feeds.safety import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, plain_text, sanitize_html, strip_tags
 from feeds.text import clean_text, is_http_url
 
 SUMMARY_CHARS = 300  # an excerpt: the full text is in content
 
-__all__ = ["clean_text", "parse_feed", "sanitize_html"]
-
-ALLOWED_TAGS: frozenset[str] = frozenset(
-    {
-        "p", "br", "a", "img", "ul", "ol", "li", "blockquote", "pre", "code",
-        "em", "strong", "b", "i", "u", "h1", "h2", "h3", "h4", "h5", "h6",
-        "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "col", "colgroup",
-        "figure", "figcaption", "span", "div", "sup", "sub", "hr",
-    }
-)  # fmt: skip
-_CELL_ATTRS = frozenset({"colspan", "rowspan", "width", "height"})
-ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
-    "*": frozenset({"title"}),
-    "a": frozenset({"href", "title"}),
-    "img": frozenset({"src", "alt", "title", "width", "height"}),
-    "td": _CELL_ATTRS,
-    "th": _CELL_ATTRS,
-    "table": frozenset({"width"}),
-    "col": frozenset({"width"}),
-}
-URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
-_NH3_OPTIONS: dict[str, Any] = {
-    "tags": set(ALLOWED_TAGS),
-    "attributes": {tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
-    "url_schemes": set(URL_SCHEMES),
-}
+__all__ = ["ALLOWED_ATTRIBUTES", "ALLOWED_TAGS", "URL_SCHEMES", "clean_text", "parse_feed", "sanitize_html"]
 
 # Block-level tags whose boundaries become spaces when HTML is turned into text.
 _BLOCK_BOUNDARY_RE = re.compile(
@@ -70,24 +45,6 @@ _get = dict.get  # on feedparser's dicts, skipping FeedParserDict's slow aliasin
 
 def _collapse(text: str) -> str:
     return " ".join(text.split())
-
-
-def sanitize_html(html: str, base_url: str) -> str:
-    """Make links absolute against ``base_url``, then keep only safe article markup."""
-    if not html or not isinstance(html, str):
-        return ""
-    html = clean_text(html)
-    if not html.strip():
-        return ""
-    # Relative and protocol-relative URLs are resolved by nh3 itself, because
-    # most readers ignore xml:base; without an http(s) base only ``//host/``
-    # links can be made absolute (with http).
-    relative = ("rewrite_with_base", base_url) if is_http_url(base_url) else _protocol_relative
-    return nh3.clean(html, url_relative=relative, **_NH3_OPTIONS)
-
-
-def _protocol_relative(url: str) -> str:
-    return f"http:{url}" if url.startswith("//") else url
 
 
 def _html_to_text(html: str, limit: int | None = None) -> str:
@@ -110,7 +67,7 @@ def _html_to_text(html: str, limit: int | None = None) -> str:
 
 def _markup_text(html: str) -> str:
     spaced = _BLOCK_BOUNDARY_RE.sub(" ", html)
-    return _collapse(clean_text(htmllib.unescape(nh3.clean(spaced, tags=set()))))
+    return _collapse(clean_text(htmllib.unescape(strip_tags(spaced))))
 
 
 def _text_to_html(text: str) -> str:
