@@ -196,6 +196,8 @@ class Source:
     category: str | None = None  # feed: slug its items are filed under
     interval: float = 900.0  # seconds between polls / rescans
     headers: tuple[tuple[str, str], ...] = ()
+    max_bytes: int = 10 * 1024 * 1024  # posts: a larger file is refused with that reason
+    trusted_html: bool = False  # posts: keep the bodies' HTML as written (not sanitised)
 
 
 @dataclass(frozen=True, slots=True)

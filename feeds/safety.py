@@ -50,6 +50,7 @@ MAX_NESTING = 200  # deeper HTML is flattened by the sanitiser's parser anyway; 
 # Whitespace, C0/C1 controls and the invisible/bidi formatting characters a URL may be disguised with.
 _URL_JUNK = re.compile("[\x00-\x20\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 # Something that a browser would read as the start of a tag, a comment or a declaration.
+_ESCAPED_TAG = re.compile(r"&lt;(?=[A-Za-z/!?])[^<>&]*(?:&(?!gt;)[^<>&]*)*&gt;")
 _TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?])[^<>]*(?:>|\Z)")
 
 
@@ -101,7 +102,9 @@ def sanitize_html(html: str, base_url: str) -> str:
     # most readers ignore xml:base; without an http(s) base only ``//host/``
     # links can be made absolute (with http).
     relative = ("rewrite_with_base", base_url) if is_http_url(base_url) else _protocol_relative
-    return clean_text(nh3.clean(html, url_relative=relative, **_NH3_OPTIONS))
+    # Text that spells a tag (``&lt;img onerror=…&gt;``) is harmless once escaped, but it
+    # is a tag again wherever a reader unescapes it once too often: it is dropped.
+    return _ESCAPED_TAG.sub("", clean_text(nh3.clean(html, url_relative=relative, **_NH3_OPTIONS)))
 
 
 def _protocol_relative(url: str) -> str:

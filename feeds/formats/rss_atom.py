@@ -14,6 +14,7 @@ from feeds.config import Settings
 from feeds.identity import stable_id
 from feeds.layout import feed_id
 from feeds.models import FeedSpec, Item
+from feeds.safety import plain_text, safe_url, text_as_html
 from feeds.text import clean_line, clean_text, excerpt
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the date of a feed with no items
@@ -46,30 +47,42 @@ def render_feed(
     # RSS takes the channel <link> from the last link() call: self first, page last.
     self_url = spec.rss_url if fmt == "rss" else spec.atom_url
     fg.link(href=self_url, rel="self", type=MIME[fmt])
-    fg.link(href=spec.html_url, rel="alternate", type="text/html")
+    fg.link(href=safe_url(spec.html_url) or safe_url(site.url) or self_url, rel="alternate", type="text/html")
     fg.updated(max((i.updated for i in items), default=EPOCH, key=lambda d: d.timestamp()))
+
+    titles: dict[str, str] = {}
+
+    def labels(slug: str) -> str:
+        label = titles.get(slug)
+        if label is None:
+            label = titles[slug] = clean_line(plain_text(settings.category_title(slug)))
+        return label
 
     for item in items:
         entry = fg.add_entry(order="append")
         guid = stable_id(item.key, authority)
         entry.id(guid)
         entry.guid(guid, permalink=False)
-        entry.title(clean_line(item.title) or item.link)
-        entry.link(href=item.link, rel="alternate")
+        link = safe_url(item.link)
+        entry.title(clean_line(plain_text(item.title)) or link or guid)
+        if link:
+            entry.link(href=link, rel="alternate")
         entry.published(item.published)
         entry.updated(item.updated)
         html = clean_text(item.content or "")
         if html:
             entry.content(html, type="html")  # Atom <content type="html">, RSS <content:encoded>
-        # RSS <description> and Atom <summary>: a plain-text excerpt.
+        # RSS <description> and Atom <summary>: a plain-text excerpt, which readers
+        # render as HTML (RSS) - so it is escaped as text, and declared html in Atom.
         summary = clean_line(item.summary) if item.summary else ""
-        entry.summary(summary[:300] or (excerpt(html) if html else "") or clean_line(item.title))
-        author = item.author or site.author
+        text = summary[:300] or (excerpt(html) if html else "") or clean_line(item.title)
+        entry.summary(text_as_html(text), type="html")
+        author = clean_line(plain_text(item.author or site.author))
         if author:
-            entry.author({"name": clean_line(author)})
-            entry.dc.dc_creator(clean_line(author))
-        for slug in item.categories:
-            entry.category(term=clean_line(slug), label=clean_line(settings.category_title(slug)))
+            entry.author({"name": author})
+            entry.dc.dc_creator(author)
+        if item.categories:  # one call: feedgen redoes its whole list on every call (quadratic)
+            entry.category([{"term": clean_line(slug), "label": labels(slug)} for slug in item.categories])
     if fmt == "rss":
         return fg.rss_str(pretty=True)
     return fg.atom_str(pretty=True)

@@ -44,6 +44,7 @@ from feeds.sources.frontmatter import OPENING, read_front_matter, split_front_ma
 from feeds.text import absolutize, clean_line, clean_text, excerpt, render_markdown
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+MAX_CATEGORIES = 100  # per post, and as many tags: each category is a feed of its own
 MAX_TITLE = 1000  # characters: a longer title is cut (with a warning)
 SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt"})
 
@@ -127,7 +128,7 @@ def _pluralized(data: Mapping[str, Any], singular: str, plural: str) -> tuple[st
     for v in values:
         if v is None:
             continue
-        text = clean_line(str(v))
+        text = clean_line(str(v))[:200]
         if text:
             out[text] = None
     return tuple(out)
@@ -325,6 +326,9 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
 
     categories = _pluralized(data, "category", "categories")
     tags = _pluralized(data, "tag", "tags")
+    if len(categories) > MAX_CATEGORIES or len(tags) > MAX_CATEGORIES:
+        warnings.append(f"more than {MAX_CATEGORIES} categories or tags: only the first {MAX_CATEGORIES} are used")
+        categories, tags = categories[:MAX_CATEGORIES], tags[:MAX_CATEGORIES]
     slug = _slug_from_name(stem)
     title = clean_line(plain_text(str(data["title"]))) if data.get("title") is not None else ""
     if not title:
@@ -342,7 +346,7 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
             target = permalink(target, categories=categories, when=local, slug=slug)
         link = safe_url(absolute(ctx.site_url, target))
         if link is None:
-            warnings.append(f"permalink {one_line(link_value[:200])!r} is not an http(s) URL: ignored")
+            warnings.append(f"permalink {one_line(repr(link_value[:200]))} is not an http(s) URL: ignored")
     if link is None:
         link = absolute(ctx.site_url, permalink(ctx.permalink, categories=categories, when=local, slug=slug))
 
