@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -16,7 +17,7 @@ import click
 
 from feeds import __version__, pipeline
 from feeds.config import DEFAULT_CONFIG, Settings, load
-from feeds.errors import ConfigError, FeedsError
+from feeds.errors import ConfigError, FeedsError, display, one_line
 from feeds.lock import OutputLock
 from feeds.status import status_table
 from feeds.store import open_store
@@ -39,6 +40,23 @@ def _err(message: str) -> None:
 def _fail(message: str, code: int) -> NoReturn:
     _err(f"feeds: {message}")
     sys.exit(code)
+
+
+@contextmanager
+def _one_line_errors(before: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Every failure as one line on stderr and exit 1, never a traceback."""
+    try:
+        yield
+    except FeedsError as exc:
+        before()
+        _fail(str(exc), 1)
+    except OSError as exc:  # an output or state path the layers below did not translate
+        before()
+        where = f"{display(exc.filename)}: " if exc.filename else ""
+        _fail(f"{where}{one_line(exc.strerror or exc)}", 1)
+    except (MemoryError, RecursionError) as exc:
+        before()
+        _fail(f"gave up: {type(exc).__name__} (an input too large or too deeply nested)", 1)
 
 
 def _settings(path: Path) -> Settings:
@@ -77,14 +95,8 @@ def build(config_path: Path, force: bool) -> None:
     """
     settings = _settings(config_path)
     progress, on_total, close = _progress_bar()
-    try:
-        with OutputLock(settings.output.dir), open_store(settings.state_path) as store:
-            report = pipeline.build(
-                settings, store=store, force=force, report=_err, progress=progress, on_total=on_total
-            )
-    except FeedsError as exc:
-        close()
-        _fail(str(exc), 1)
+    with _one_line_errors(close), OutputLock(settings.output.dir), open_store(settings.state_path) as store:
+        report = pipeline.build(settings, store=store, force=force, report=_err, progress=progress, on_total=on_total)
     close()
     _err(pipeline.summary(report))
 
@@ -118,11 +130,8 @@ def run(config_path: Path, log_level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     from feeds import daemon
 
-    try:
-        with OutputLock(settings.output.dir), open_store(settings.state_path) as store:
-            daemon.run(settings, store)
-    except FeedsError as exc:
-        _fail(str(exc), 1)
+    with _one_line_errors(), OutputLock(settings.output.dir), open_store(settings.state_path) as store:
+        daemon.run(settings, store)
 
 
 @main.command()
@@ -138,11 +147,8 @@ def status(config_path: Path) -> None:
     if not settings.state_path.exists():
         click.echo(f"no state yet at {settings.state_path}: run `feeds build` or `feeds run` first")
         return
-    try:
-        with open_store(settings.state_path) as store:
-            click.echo(status_table(settings, store))
-    except FeedsError as exc:
-        _fail(str(exc), 1)
+    with _one_line_errors(), open_store(settings.state_path) as store:
+        click.echo(status_table(settings, store))
 
 
 @main.command()
@@ -157,7 +163,8 @@ def check(config_path: Path) -> None:
         feeds check -c config/feeds.toml
     """
     settings = _settings(config_path)
-    problems = pipeline.check(settings)
+    with _one_line_errors():
+        problems = pipeline.check(settings)
     for line in problems:
         click.echo(line)
     if problems:
