@@ -21,7 +21,6 @@ single line shown to the user, naming the file, key or source and the reason.
 from __future__ import annotations
 
 import os
-import re
 
 
 class FeedsError(Exception):
@@ -107,22 +106,22 @@ class LockError(FeedsError):
         super().__init__(one_line(f"{path}: {reason}"))
 
 
-_ESCAPES = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    char = match.group()
+def _escape_char(char: str) -> str:
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8 (surrogateescape)
         return f"\\x{code - 0xDC00:02x}"
     if code <= 0xFF:
         return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\x{code:02x}")
-    return f"\\u{code:04x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def one_line(text: object) -> str:
     """``text`` safe to print on one line: line breaks, controls, bidi and undecodable characters escaped."""
-    return _ESCAPES.sub(_escape_char, str(text))
+    text = str(text)
+    if text.isprintable():
+        return text
+    # Line breaks, controls, bidi overrides, unassigned and undecodable characters.
+    return "".join(char if char.isprintable() else _escape_char(char) for char in text)
 
 
 def display(path: object) -> str:

@@ -135,6 +135,7 @@ def _pluralized(data: Mapping[str, Any], singular: str, plural: str) -> tuple[st
 
 
 _PLACEHOLDER = re.compile(r":(categories|year|short_year|month|i_month|day|i_day|hour|minute|second|title|slug)")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:|//")
 _URL_SAFE = "/:@!$&'()*+,;=-._~%"
 
 
@@ -342,9 +343,10 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
     link = None
     if isinstance(link_value, str) and link_value.strip():
         target = link_value.strip()
-        if ":" not in normalise_url(target).split("/", 1)[0]:  # no scheme: a template
-            target = permalink(target, categories=categories, when=local, slug=slug)
-        link = safe_url(absolute(ctx.site_url, target))
+        if _SCHEME.match(normalise_url(target)):  # a URL of its own: http(s) only
+            link = safe_url(target)
+        else:  # a template, relative to the site
+            link = safe_url(absolute(ctx.site_url, permalink(target, categories=categories, when=local, slug=slug)))
         if link is None:
             warnings.append(f"permalink {one_line(repr(link_value[:200]))} is not an http(s) URL: ignored")
     if link is None:
