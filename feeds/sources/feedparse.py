@@ -70,7 +70,8 @@ def _html_to_text(html: str, limit: int | None = None) -> str:
 
 def _markup_text(html: str) -> str:
     spaced = _BLOCK_BOUNDARY_RE.sub(" ", html)
-    return _collapse(clean_text(htmllib.unescape(strip_tags(spaced))))
+    # Plain text from here on: what spelled a tag once unescaped (``&lt;img onerror=…&gt;``) is dropped.
+    return _collapse(plain_text(clean_text(htmllib.unescape(strip_tags(spaced)))))
 
 
 def _text_to_html(text: str) -> str:
