@@ -374,6 +374,8 @@ def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: f
     name = r.get("name", str, required=True)
     if not name.strip():
         raise r.fail("name", "must not be empty")
+    if not name.isprintable() or len(name) > 200:
+        raise r.fail("name", "must be at most 200 printable characters (no line breaks or control characters)")
     if name in seen:
         raise r.fail("name", f"duplicate source name {name!r} (also sources[{seen[name]}])")
     seen[name] = i

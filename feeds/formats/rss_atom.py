@@ -82,7 +82,8 @@ def render_feed(
             entry.author({"name": author})
             entry.dc.dc_creator(author)
         if item.categories:  # one call: feedgen redoes its whole list on every call (quadratic)
-            entry.category([{"term": clean_line(slug), "label": labels(slug)} for slug in item.categories])
+            entry.category([{"term": clean_line(plain_text(slug)) or "-", "label": labels(slug) or "-"}
+                            for slug in item.categories])  # fmt: skip
     if fmt == "rss":
         return fg.rss_str(pretty=True)
     return fg.atom_str(pretty=True)

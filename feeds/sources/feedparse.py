@@ -29,6 +29,7 @@ from feeds.sources.xmlcut import complete_entries
 from feeds.text import clean_text, is_http_url
 
 SUMMARY_CHARS = 300  # an excerpt: the full text is in content
+MAX_TITLE = 1000  # characters (as for posts)
 MAX_ENTRIES = 5000  # entries read from one body (a feed has tens; the rest is an attack or a mistake)
 
 __all__ = ["ALLOWED_ATTRIBUTES", "ALLOWED_TAGS", "URL_SCHEMES", "clean_text", "parse_feed", "sanitize_html"]
@@ -252,6 +253,8 @@ def _make_item(entry: Mapping[str, Any], ctx: _Context) -> tuple[Item, bool] | N
         title = body_text[:_TITLE_FALLBACK_CHARS].strip() or link
     if not title and not link and not content:
         return None
+    if len(title) > MAX_TITLE:
+        title = title[:MAX_TITLE].rstrip() + "…"
 
     published = _entry_date(entry, "published") or _entry_date(entry, "updated") or _entry_date(entry, "created")
     updated = _entry_date(entry, "updated") or published
