@@ -10,7 +10,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,7 +19,7 @@ import click
 
 from feeds import __version__, pipeline
 from feeds.config import DEFAULT_CONFIG, Settings, load
-from feeds.errors import ConfigError, FeedsError, LockError
+from feeds.errors import ConfigError, FeedsError, LockError, display, one_line
 from feeds.lock import OutputLock
 from feeds.serveconfig import DEFAULT_LISTEN, with_listen
 from feeds.status import status_table
@@ -42,6 +43,23 @@ def _err(message: str) -> None:
 def _fail(message: str, code: int) -> NoReturn:
     _err(f"feeds: {message}")
     sys.exit(code)
+
+
+@contextmanager
+def _one_line_errors(before: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Every failure as one line on stderr and exit 1, never a traceback."""
+    try:
+        yield
+    except FeedsError as exc:
+        before()
+        _fail(str(exc), 1)
+    except OSError as exc:  # an output or state path the layers below did not translate
+        before()
+        where = f"{display(exc.filename)}: " if exc.filename else ""
+        _fail(f"{where}{one_line(exc.strerror or exc)}", 1)
+    except (MemoryError, RecursionError) as exc:
+        before()
+        _fail(f"gave up: {type(exc).__name__} (an input too large or too deeply nested)", 1)
 
 
 def _settings(path: Path, listen: str | None = None) -> Settings:
@@ -100,24 +118,20 @@ def build(config_path: Path, force: bool) -> None:
     """
     settings = _settings(config_path)
     progress, on_total, close = _progress_bar()
-    try:
-        with OutputLock(settings.output.dir), _store(settings) as store:
-            report = pipeline.build(
-                settings, store=store, force=force, report=_err, progress=progress, on_total=on_total
-            )
-    except LockError as exc:
-        close()
-        if force and exc.holder:  # a daemon keeps this folder: ask it to poll everything now instead
-            try:
-                os.kill(exc.holder, signal.SIGUSR1)
-            except OSError as error:
-                _fail(f"{exc} (and it cannot be signalled: {error.strerror})", 1)
-            _err(f"feeds: a daemon (pid {exc.holder}) writes this output folder: asked it to poll every source now")
+    with _one_line_errors(close):
+        try:
+            lock = OutputLock(settings.output.dir).acquire()
+        except LockError as exc:
+            close()
+            _busy(exc, force)
             return
-        _fail(f"{exc}; `feeds build --force` asks a running daemon to poll every source now", 1)
-    except FeedsError as exc:
-        close()
-        _fail(str(exc), 1)
+        try:
+            with _store(settings) as store:
+                report = pipeline.build(
+                    settings, store=store, force=force, report=_err, progress=progress, on_total=on_total
+                )
+        finally:
+            lock.release()
     close()
     _err(pipeline.summary(report))
     if report.failed:
@@ -151,11 +165,8 @@ def run(config_path: Path, log_level: str, listen: str | None) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     from feeds import daemon
 
-    try:
-        with OutputLock(settings.output.dir), _store(settings) as store:
-            daemon.run(settings, store, listen=settings.serve.listen)
-    except FeedsError as exc:
-        _fail(str(exc), 1)
+    with _one_line_errors(), OutputLock(settings.output.dir), _store(settings) as store:
+        daemon.run(settings, store, listen=settings.serve.listen)
 
 
 @main.command()
@@ -196,11 +207,8 @@ def status(config_path: Path) -> None:
     if not settings.state_path.exists():
         click.echo(f"no state yet at {settings.state_path}: run `feeds build` or `feeds run` first")
         return
-    try:
-        with _store(settings) as store:
-            click.echo(status_table(settings, store))
-    except FeedsError as exc:
-        _fail(str(exc), 1)
+    with _one_line_errors(), _store(settings) as store:
+        click.echo(status_table(settings, store))
 
 
 @main.command()
@@ -215,13 +223,26 @@ def check(config_path: Path) -> None:
         feeds check -c config/feeds.toml
     """
     settings = _settings(config_path)
-    problems = pipeline.check(settings)
+    with _one_line_errors():
+        problems = pipeline.check(settings)
     for line in problems:
         click.echo(line)
     if problems:
         _err(f"{len(problems)} problem(s) found")
         sys.exit(1)
     _err("config and posts OK")
+
+
+def _busy(exc: LockError, force: bool) -> None:
+    """Another process writes the output folder: with --force, ask it (a daemon) to poll now."""
+    if force and exc.holder:
+        try:
+            os.kill(exc.holder, signal.SIGUSR1)
+        except OSError as error:
+            _fail(f"{exc} (and it cannot be signalled: {error.strerror})", 1)
+        _err(f"feeds: a daemon (pid {exc.holder}) writes this output folder: asked it to poll every source now")
+        return
+    _fail(f"{exc}; `feeds build --force` asks a running daemon to poll every source now", 1)
 
 
 def _store(settings: Settings) -> Store:

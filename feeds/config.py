@@ -8,6 +8,7 @@ the config file.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feeds.config_paths import check_paths
 from feeds.errors import ConfigError
 from feeds.identity import DEFAULT_PATTERNS
 from feeds.models import Source
@@ -28,6 +30,8 @@ DEFAULT_PERMALINK = "/:categories/:year/:month/:day/:title.html"
 DEFAULT_CATEGORY_URL = "/category/:slug.html"
 FORMATS = ("rss", "atom", "json")
 DEFAULT_FORMATS = ("rss", "atom")
+MAX_BYTES = 1 << 30  # the largest max_bytes (of a fetch or a post) accepted
+DEFAULT_POST_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,7 @@ class Settings:
 # ---------------------------------------------------------------- helpers
 
 
+MAX_DURATION = 365 * 86400.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -118,8 +123,12 @@ def parse_duration(value: object) -> float:
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
     else:
         raise ValueError(f'expected a duration like "30s", "10m" or "1h", got {value!r}')
+    if not math.isfinite(seconds):
+        raise ValueError(f"a duration must be a finite number, got {value!r}")
     if seconds <= 0:
         raise ValueError(f"a duration must be positive, got {value!r}")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"a duration must be at most 365 days, got {value!r}")
     return seconds
 
 
@@ -196,6 +205,18 @@ def _url(value: Any) -> str:
     return value.rstrip("/") + "/"
 
 
+def _site_path(value: Any) -> str:
+    """A site-relative path or an absolute http(s) URL (``javascript:`` and the like are refused)."""
+    if not isinstance(value, str):
+        raise TypeError(f"must be a string, not {_type_name(type(value))}")
+    from feeds.safety import normalise_url, safe_url
+
+    text = normalise_url(value)
+    if ":" in text.split("/", 1)[0] and safe_url(text) is None:
+        raise ValueError(f"must be a site path (/category/:slug.html) or an http(s) URL, got {value!r}")
+    return value
+
+
 def _resolve(base: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return Path(os.path.abspath(path if path.is_absolute() else base / path))
@@ -243,7 +264,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise r.fail("timezone", f'unknown IANA time zone {timezone!r} (e.g. "Asia/Shanghai")') from None
-    permalink = r.get("permalink", str, DEFAULT_PERMALINK)
+    permalink = r.convert("permalink", _site_path, DEFAULT_PERMALINK)
     site = SiteSettings(
         title=title,
         url=site_url,
@@ -252,7 +273,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         timezone=timezone,
         author=r.get("author", str, ""),
         permalink=permalink,
-        category_url=r.get("category_url", str, DEFAULT_CATEGORY_URL),
+        category_url=r.convert("category_url", _site_path, DEFAULT_CATEGORY_URL),
     )
     r.done()
 
@@ -290,8 +311,8 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     if not formats:
         raise r.fail("formats", "must name at least one format")
     limit = r.get("limit", int, 50)
-    if limit < 1:
-        raise r.fail("limit", f"must be at least 1, got {limit}")
+    if not 1 <= limit <= 100_000:
+        raise r.fail("limit", f"must be between 1 and 100000, got {limit}")
     output = OutputSettings(dir=out_dir, url=out_url, formats=tuple(dict.fromkeys(formats)), limit=limit,
                             url_set=url_set)  # fmt: skip
     r.done()
@@ -331,11 +352,11 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         publish_delay=r.convert("publish_delay", parse_duration, 0.2),
         watch=r.get("watch", bool, True),
     )
-    if schedule.concurrency < 1:
-        raise r.fail("concurrency", "must be at least 1")
-    if schedule.per_host < 1:
-        raise r.fail("per_host", "must be at least 1")
-    if not 0 <= schedule.jitter <= 1:
+    if not 1 <= schedule.concurrency <= 1000:
+        raise r.fail("concurrency", "must be between 1 and 1000")
+    if not 1 <= schedule.per_host <= 1000:
+        raise r.fail("per_host", "must be between 1 and 1000")
+    if not 0 <= schedule.jitter <= 1:  # (NaN fails this too)
         raise r.fail("jitter", "must be between 0 and 1 (a fraction of the interval)")
     r.done()
 
@@ -348,10 +369,10 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         max_bytes=r.get("max_bytes", int, 10 * 1024 * 1024),
         max_redirects=r.get("max_redirects", int, 5),
     )
-    if fetch.max_bytes < 1:
-        raise r.fail("max_bytes", "must be positive")
-    if fetch.max_redirects < 0:
-        raise r.fail("max_redirects", "must not be negative")
+    if not 1 <= fetch.max_bytes <= MAX_BYTES:
+        raise r.fail("max_bytes", f"must be between 1 and {MAX_BYTES}")
+    if not 0 <= fetch.max_redirects <= 50:
+        raise r.fail("max_redirects", "must be between 0 and 50")
     r.done()
 
     # [state]
@@ -370,6 +391,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         if not isinstance(entry, dict):
             raise ConfigError(file, "must be a table", key=f"sources[{i}]")
         sources.append(_source(file, base, i, entry, schedule.interval, seen))
+    check_paths(file, output.dir, state_path, sources)
     return Settings(
         path=path,
         site=site,
@@ -391,6 +413,8 @@ def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: f
     name = r.get("name", str, required=True)
     if not name.strip():
         raise r.fail("name", "must not be empty")
+    if not name.isprintable() or len(name) > 200:
+        raise r.fail("name", "must be at most 200 printable characters (no line breaks or control characters)")
     if name in seen:
         raise r.fail("name", f"duplicate source name {name!r} (also sources[{seen[name]}])")
     seen[name] = i
@@ -398,7 +422,12 @@ def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: f
     every = r.convert("interval", parse_duration, interval)
     if kind == "posts":
         folder = _resolve(base, r.get("path", str, required=True))
-        source = Source(name=name, type="posts", path=folder, interval=every)
+        max_bytes = r.get("max_bytes", int, DEFAULT_POST_BYTES)
+        if not 1 <= max_bytes <= MAX_BYTES:
+            raise r.fail("max_bytes", f"must be between 1 and {MAX_BYTES}")
+        trusted = r.get("trusted_html", bool, False)
+        source = Source(name=name, type="posts", path=folder, interval=every, max_bytes=max_bytes,
+                        trusted_html=trusted)  # fmt: skip
     elif kind == "feed":
         url = r.get("url", str, required=True)
         parts = urlsplit(url)

@@ -14,6 +14,7 @@ from urllib.parse import quote, urljoin
 
 from feeds.config import Settings
 from feeds.models import FeedSpec
+from feeds.safety import plain_text, safe_url
 from feeds.text import clean_line, clean_text
 
 _UNSAFE = re.compile(r'[/\\\x00-\x1f\x7f:*?"<>|]')
@@ -62,12 +63,12 @@ def plan(settings: Settings, slugs: Sequence[str]) -> list[FeedSpec]:
             label = settings.category_title(slug)
             title = f"{site.title} · {label}" if site.title else label
             page = quote(site.category_url.lstrip("/"), safe="/:%-._~").replace(":slug", quote(slug, safe=""))
-            html_url = urljoin(site.url, page)
+            html_url = safe_url(urljoin(site.url, page)) or site.url  # (the config refuses other schemes)
             description = f"{label} — {site.description}" if site.description else label
         return FeedSpec(
             slug=slug,
-            title=clean_line(title),
-            description=clean_line(description),
+            title=clean_line(plain_text(title)),
+            description=clean_line(plain_text(description)),
             html_url=html_url,
             rss_path=rss_path,
             atom_path=atom_path,

@@ -47,8 +47,20 @@ def _fixed_zone(seconds: int) -> timezone:
     return timezone(timedelta(seconds=seconds))
 
 
+_MIN_TIMESTAMP = -62135510400.0  # 0001-01-02T00:00:00Z: any offset can still be applied
+_MAX_TIMESTAMP = 253402128000.0  # 9999-12-30T00:00:00Z
+
+
 def instant(timestamp: float, utcoffset: int) -> datetime:
-    """An aware datetime from epoch seconds and its UTC offset in seconds."""
+    """An aware datetime from epoch seconds and its UTC offset in seconds.
+
+    Never raises: an instant outside years 1..9999 (a stored value from an older
+    version, a NaN) is clamped to the supported range, an impossible offset is UTC.
+    """
+    if not -86400 < utcoffset < 86400:
+        utcoffset = 0
+    if not _MIN_TIMESTAMP <= timestamp <= _MAX_TIMESTAMP:  # also NaN
+        timestamp = _MIN_TIMESTAMP if timestamp < 0 else _MAX_TIMESTAMP
     return datetime.fromtimestamp(timestamp, _fixed_zone(utcoffset))
 
 
@@ -184,6 +196,8 @@ class Source:
     category: str | None = None  # feed: slug its items are filed under
     interval: float = 900.0  # seconds between polls / rescans
     headers: tuple[tuple[str, str], ...] = ()
+    max_bytes: int = 10 * 1024 * 1024  # posts: a larger file is refused with that reason
+    trusted_html: bool = False  # posts: keep the bodies' HTML as written (not sanitised)
 
 
 @dataclass(frozen=True, slots=True)

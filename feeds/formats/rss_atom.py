@@ -15,6 +15,7 @@ from feeds.config import Settings
 from feeds.identity import stable_id
 from feeds.layout import feed_id
 from feeds.models import FeedSpec, Item
+from feeds.safety import plain_text, safe_url, text_as_html
 from feeds.text import clean_line, clean_text, excerpt
 
 if TYPE_CHECKING:
@@ -44,33 +45,43 @@ def _generator(spec: FeedSpec, settings: Settings, fmt: str, updated: datetime) 
     # RSS takes the channel <link> from the last link() call: self first, page last.
     self_url = spec.rss_url if fmt == "rss" else spec.atom_url
     fg.link(href=self_url, rel="self", type=MIME[fmt])
-    fg.link(href=spec.html_url, rel="alternate", type="text/html")
+    fg.link(href=safe_url(spec.html_url) or safe_url(settings.site.url) or self_url, rel="alternate",
+            type="text/html")  # fmt: skip
     fg.updated(updated)
     return fg
 
 
-def _add_entry(fg: FeedGenerator, item: Item, settings: Settings) -> None:
+def _add_entry(fg: FeedGenerator, item: Item, settings: Settings, labels: dict[str, str]) -> None:
+    """One item as an entry of ``fg``; ``labels`` caches category titles as shown (across calls)."""
     site = settings.site
     entry = fg.add_entry(order="append")
     guid = stable_id(item.key, site.host)
     entry.id(guid)
     entry.guid(guid, permalink=False)
-    entry.title(clean_line(item.title) or item.link)
-    entry.link(href=item.link, rel="alternate")
+    link = safe_url(item.link)
+    entry.title(clean_line(plain_text(item.title)) or link or guid)
+    if link:
+        entry.link(href=link, rel="alternate")
     entry.published(item.published)
     entry.updated(item.updated)
     html = clean_text(item.content or "")
     if html:
         entry.content(html, type="html")  # Atom <content type="html">, RSS <content:encoded>
-    # RSS <description> and Atom <summary>: a plain-text excerpt.
+    # RSS <description> and Atom <summary>: a plain-text excerpt, which readers
+    # render as HTML (RSS) - so it is escaped as text, and declared html in Atom.
     summary = clean_line(item.summary) if item.summary else ""
-    entry.summary(summary[:300] or (excerpt(html) if html else "") or clean_line(item.title))
-    author = item.author or site.author
+    text = summary[:300] or (excerpt(html) if html else "") or clean_line(item.title)
+    entry.summary(text_as_html(text), type="html")
+    author = clean_line(plain_text(item.author or site.author))
     if author:
-        entry.author({"name": clean_line(author)})
-        entry.dc.dc_creator(clean_line(author))
-    for slug in item.categories:
-        entry.category(term=clean_line(slug), label=clean_line(settings.category_title(slug)))
+        entry.author({"name": author})
+        entry.dc.dc_creator(author)
+    if item.categories:  # one call: feedgen redoes its whole list on every call (quadratic)
+        for slug in item.categories:
+            if slug not in labels:
+                labels[slug] = clean_line(plain_text(settings.category_title(slug)))
+        entry.category([{"term": clean_line(plain_text(slug)) or "-", "label": labels[slug] or "-"}
+                        for slug in item.categories])  # fmt: skip
 
 
 def _serialise(fg: FeedGenerator, settings: Settings, fmt: str) -> bytes:
@@ -83,8 +94,9 @@ def _serialise(fg: FeedGenerator, settings: Settings, fmt: str) -> bytes:
 def render_feed(spec: FeedSpec, items: Sequence[Item], settings: Settings, fmt: str) -> bytes:
     """One feed as bytes (``fmt`` is "rss" or "atom"), every item rendered now."""
     fg = _generator(spec, settings, fmt, _newest(i.updated for i in items))
+    labels: dict[str, str] = {}
     for item in items:
-        _add_entry(fg, item, settings)
+        _add_entry(fg, item, settings, labels)
     return _serialise(fg, settings, fmt)
 
 
@@ -132,8 +144,9 @@ class Renderer:
         parts: list[list[bytes]] = []
         for fmt in ("rss", "atom"):
             fg = _generator(spec, settings, fmt, EPOCH)
+            labels: dict[str, str] = {}
             for _, item in fresh:
-                _add_entry(fg, item, settings)
+                _add_entry(fg, item, settings, labels)
             data = fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
             # Markup in text is escaped, so these only ever match the entries' own tags.
             opening, closing = _ENTRY[fmt]

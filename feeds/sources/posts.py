@@ -25,13 +25,18 @@ from feeds.sources.postfile import SUFFIXES, PostContext, load_full, read_post
 from feeds.store import Store
 
 
-def discover(root: Path) -> list[str]:
+def discover(root: Path, problems: list[str] | None = None) -> list[str]:
     """Every post file below ``root``, sorted by path.
 
     Hidden files and folders (``.x``), ``_x`` folders and files, editor backups
     (``x~``, ``#x#``) and files of other types are passed over, as Jekyll does.
-    No file is opened or stat'ed here: the readers do that, on all cores.
+    No file is opened or stat'ed here: the readers do that, on all cores.  A
+    folder below ``root`` that cannot be read is one line in ``problems``
+    (``folder: reason``); a post file that cannot be read is listed, and its
+    reader reports why.
     """
+    if problems is None:
+        problems = []
     found: list[str] = []
     stack = [str(root)]
     try:
@@ -43,12 +48,24 @@ def discover(root: Path) -> list[str]:
         folder = stack.pop()
         try:
             entries = os.scandir(folder)
-        except OSError:
+        except OSError as exc:
+            problems.append(f"{display(folder)}: folder cannot be read: {exc.strerror or exc}; its posts are left out")
             continue
         with entries:
-            for entry in entries:
+            while True:
+                try:
+                    entry = next(entries)
+                except StopIteration:
+                    break
+                except OSError as exc:
+                    problems.append(f"{display(folder)}: folder cannot be read to the end: {exc.strerror or exc}")
+                    break
                 name = entry.name
                 if name[0] in ".#_" or name[-1] == "~":
+                    continue
+                is_post = "." + name.rpartition(".")[2].lower() in SUFFIXES
+                if not name.isprintable() and _undecodable(name):
+                    problems.append(f"{display(entry.path)}: the name is not valid UTF-8: not read (rename it)")
                     continue
                 try:
                     if entry.is_dir():
@@ -56,12 +73,24 @@ def discover(root: Path) -> list[str]:
                         if (info.st_dev, info.st_ino) not in seen:
                             seen.add((info.st_dev, info.st_ino))
                             stack.append(entry.path)
-                    elif "." + name.rpartition(".")[2].lower() in SUFFIXES:
+                    elif is_post:
+                        found.append(entry.path)  # (a broken or looping symlink too: its reader says why)
+                except OSError as exc:
+                    if is_post:
                         found.append(entry.path)
-                except OSError:
-                    continue
+                    else:
+                        problems.append(f"{display(entry.path)}: cannot be read: {exc.strerror or exc}")
     found.sort()
     return found
+
+
+def _undecodable(name: str) -> bool:
+    """A name with bytes that are not UTF-8 (os gives them as lone surrogates)."""
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class _IndexChunk:
@@ -153,6 +182,8 @@ def post_context(settings: Settings, source: Source) -> PostContext:
         permalink=settings.site.permalink,
         patterns=settings.identity_patterns,
         source=source.name,
+        max_bytes=source.max_bytes,
+        trusted_html=source.trusted_html,
     )
 
 
@@ -163,6 +194,7 @@ class PostScan:
     results: list[PostIndex] = field(default_factory=list)
     contexts: dict[str, PostContext] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)  # source -> why its folder cannot be read
+    unreadable: list[str] = field(default_factory=list)  # folders below a posts folder that cannot be read
     fresh: list[PostIndex] = field(default_factory=list)  # rows read this time (the rest came from the cache)
     removed: int = 0  # files gone since the last scan
 
@@ -180,7 +212,7 @@ class PostScan:
 
     def problems(self, rows: Iterable[PostIndex] | None = None) -> list[str]:
         """One line per problem: the missing folders, then each bad post (of ``rows``, default all)."""
-        lines = list(self.missing.values())
+        lines = list(self.missing.values()) + list(self.unreadable)
         for row in self.results if rows is None else rows:
             if row.status == "error":
                 lines.append(f"{display(row.path)}: {row.message}")
@@ -236,7 +268,7 @@ def scan_posts(
             scan.missing[source.name] = problem
             continue
         ctx = scan.contexts[source.name] = post_context(settings, source)
-        paths = discover(source.path)
+        paths = discover(source.path, scan.unreadable)
         context = context_fingerprint(ctx)
         warm = store is not None and store.has_post_cache(source.name, context)
         cache: dict[str, PostIndex] = {}
@@ -253,7 +285,7 @@ def scan_posts(
                 cached = get(path)
                 if cached is not None and size == cached.size and mtime_ns == cached.mtime_ns:
                     rows[path] = cached
-                elif size >= 0:  # (else it vanished since it was listed)
+                else:  # new, changed, or it cannot be stat'ed (its reader says why)
                     todo.append(path)
         if on_total:
             on_total(len(todo))
