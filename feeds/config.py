@@ -54,6 +54,7 @@ class OutputSettings:
     url: str
     formats: tuple[str, ...] = FORMATS
     limit: int = 50
+    templates: Path | None = None  # a folder of page templates that win over the bundled ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +264,12 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     limit = r.get("limit", int, 50)
     if limit < 1:
         raise r.fail("limit", f"must be at least 1, got {limit}")
-    output = OutputSettings(dir=out_dir, url=out_url, formats=tuple(dict.fromkeys(formats)), limit=limit)
+    templates = r.get("templates", str, None)
+    templates_dir = _resolve(base, templates) if templates is not None else None
+    if templates_dir is not None and not templates_dir.is_dir():
+        raise r.fail("templates", f"{templates!r} is not a folder (it holds page templates, e.g. feed.html)")
+    output = OutputSettings(dir=out_dir, url=out_url, formats=tuple(dict.fromkeys(formats)), limit=limit,
+                            templates=templates_dir)  # fmt: skip
     r.done()
 
     # [categories]

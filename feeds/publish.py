@@ -10,6 +10,10 @@
    (:mod:`feeds.files`), and the feed files of categories that have no item any
    more are removed: only files feeds itself wrote, as the store recorded them.
 
+Each feed's HTML page (:mod:`feeds.formats.pages`) is planned like a feed file:
+its fingerprint covers its items, the list of feeds it links to and the
+templates, so it is rendered only when one of them changed.
+
 So a publish costs what changed, not everything ever stored.  ``feeds build``
 and the daemon both call :func:`publish`.
 """
@@ -26,7 +30,7 @@ from feeds import __version__, files, layout
 from feeds import merge as merging
 from feeds.config import Settings
 from feeds.errors import OutputError, display
-from feeds.formats import index, opml, rss_atom
+from feeds.formats import opml, pages, rss_atom
 from feeds.identity import fingerprint
 from feeds.models import Entry, FeedSpec, Item, Merged, PostRecord, instant
 from feeds.parallel import Workers
@@ -132,15 +136,22 @@ class _Plan:
     fingerprint: str
 
 
-def _plans(settings: Settings, picks: Mapping[str | None, list[Article]]) -> tuple[list[FeedSpec], list[_Plan]]:
+def _plans(
+    settings: Settings, picks: Mapping[str | None, list[Article]], templates: str
+) -> tuple[list[FeedSpec], list[_Plan]]:
     specs = layout.plan(settings, [slug for slug in picks if slug is not None])
     settings_fp = fingerprint(__version__, settings.site, settings.output, settings.categories)
+    # A page shows its items, links every other page and is drawn by the templates.
+    page_fp = fingerprint(settings_fp, templates, settings.sources, *specs)
     plans: list[_Plan] = []
     for spec in specs:
         picked = picks[spec.slug]
-        for fmt in settings.output.formats:
-            path = spec.rss_path if fmt == "rss" else spec.atom_path
-            fp = fingerprint(settings_fp, spec, fmt, *(f"{a.id}\x1f{a.sig}" for a in picked))
+        for fmt in (*settings.output.formats, "html"):
+            if fmt == "html":
+                path, base = layout.page_path(spec), page_fp
+            else:
+                path, base = (spec.rss_path if fmt == "rss" else spec.atom_path), settings_fp
+            fp = fingerprint(base, spec, fmt, *(f"{a.id}\x1f{a.sig}" for a in picked))
             plans.append(_Plan(path, spec, fmt, picked, fp))
     return specs, plans
 
@@ -169,7 +180,8 @@ def publish(
     out_dir = settings.output.dir
     settled = store.settle(merging.combine)
     previous = store.output_fingerprints()
-    state = fingerprint(__version__, settings, store.generation())
+    templates = pages.templates_fingerprint(settings)
+    state = fingerprint(__version__, settings, store.generation(), templates)
     if (
         store.meta("published") == state
         and now < float(store.meta("next_due") or "inf")
@@ -184,7 +196,7 @@ def publish(
         top = store.top(slug, now, limit)
         if top:
             picks[slug] = top
-    specs, plans = _plans(settings, picks)
+    specs, plans = _plans(settings, picks, templates)
     stale = [p for p in plans if previous.get(p.path, ("",))[0] != p.fingerprint
              or not _current(out_dir, p.path, previous[p.path][1])]  # fmt: skip
     wanted = {a.id: a for p in stale for a in p.picked}
@@ -198,18 +210,19 @@ def publish(
     stale_paths = {p.path for p in stale}
     for plan in plans:
         if plan.path in stale_paths:
-            data = rss_atom.render_feed(plan.spec, [items[a.id] for a in plan.picked if a.id in items],
-                                        settings, plan.fmt)  # fmt: skip
+            shown = [items[a.id] for a in plan.picked if a.id in items]
+            if plan.fmt == "html":
+                data = pages.render_page(plan.spec, shown, specs, settings)
+            else:
+                data = rss_atom.render_feed(plan.spec, shown, settings, plan.fmt)
             rendered.append((plan.path, data))
             fingerprints[plan.path] = (plan.fingerprint, len(data))
         else:
             rendered.append((plan.path, None))
             fingerprints[plan.path] = previous[plan.path]
-    counts = {slug: len(picked) for slug, picked in picks.items()}
-    for path, data in (("feeds.opml", opml.render_opml(specs, settings)),
-                       ("index.html", index.render_index(specs, settings, counts))):  # fmt: skip
-        rendered.append((path, data))
-        fingerprints[path] = (hashlib.sha1(data).hexdigest(), len(data))
+    data = opml.render_opml(specs, settings)
+    rendered.append(("feeds.opml", data))
+    fingerprints["feeds.opml"] = (hashlib.sha1(data).hexdigest(), len(data))
 
     written, unchanged = _write(out_dir, rendered)
     removed = _remove_stale(out_dir, [p for p in previous if p not in fingerprints], report)
