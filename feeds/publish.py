@@ -212,7 +212,7 @@ def publish(
         if plan.path in stale_paths:
             shown = [items[a.id] for a in plan.picked if a.id in items]
             if plan.fmt == "html":
-                data = pages.render_page(plan.spec, shown, specs, settings)
+                data = pages.render_page(plan.spec, shown, specs, settings, templates)
             else:
                 data = rss_atom.render_feed(plan.spec, shown, settings, plan.fmt)
             rendered.append((plan.path, data))

@@ -24,7 +24,7 @@ import hashlib
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -96,8 +96,10 @@ def safe_href(url: str) -> str | None:
 # ---------------------------------------------------------------- templates
 
 
-@cache
-def _environment(folder: str | None) -> Any:
+@lru_cache(maxsize=2)
+def _environment(folder: str | None, version: str) -> Any:
+    """The Jinja2 environment of ``folder``'s templates; ``version`` (their fingerprint) makes a
+    new one when a template was added, changed or removed (Jinja2's own reload misses a new override)."""
     import jinja2
 
     loaders: list[jinja2.BaseLoader] = []
@@ -185,10 +187,13 @@ def _item(item: Item, settings: Settings, pages: Mapping[str, str], page: str, s
     }
 
 
-def render_page(spec: FeedSpec, items: Sequence[Item], specs: Sequence[FeedSpec], settings: Settings) -> bytes:
+def render_page(
+    spec: FeedSpec, items: Sequence[Item], specs: Sequence[FeedSpec], settings: Settings, templates: str = ""
+) -> bytes:
     """The HTML page of the feed ``spec`` showing ``items`` (the feed's own, in its order).
 
-    ``specs``: every feed that exists now (the pages link to each other).
+    ``specs``: every feed that exists now (the pages link to each other);
+    ``templates``: :func:`templates_fingerprint` (computed when not given).
     Raises OutputError when a template cannot be read or rendered.
     """
     site = settings.site
@@ -233,7 +238,8 @@ def render_page(spec: FeedSpec, items: Sequence[Item], specs: Sequence[FeedSpec]
         import jinja2
 
         try:
-            html = _environment(str(folder) if folder else None).get_template(PAGE_TEMPLATE).render(context)
+            env = _environment(str(folder) if folder else None, templates or templates_fingerprint(settings))
+            html = env.get_template(PAGE_TEMPLATE).render(context)
         except jinja2.TemplateSyntaxError as exc:
             where = f"{display(exc.filename or exc.name or PAGE_TEMPLATE)}:{exc.lineno}"
             raise OutputError(where, f"template error: {exc.message}") from None
