@@ -92,12 +92,19 @@ def _logging(level: str) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="feeds")
 def main() -> None:
-    """Generate per-category and combined RSS 2.0 + Atom feeds from Jekyll-style
-    posts and remote feeds.
+    """Generate per-category and combined RSS 2.0 + Atom feeds, and an HTML page
+    for each, from Jekyll-style posts and remote feeds.
+
+    build, check, run and status read the config (-c, default
+    config/feeds.toml); build and run write the output folder ([output] dir)
+    and the state store ([state] path); init writes a starter site.
 
     \b
     Example:
-        feeds build -c config/feeds.toml
+        feeds init mysite && cd mysite && feeds build
+        feeds status
+    \b
+    See README.md, sections "Quick start" and "Commands".
     """
 
 
@@ -105,16 +112,23 @@ def main() -> None:
 @config_option
 @click.option("--force", is_flag=True, help="Poll every remote source now, even those not due or backing off.")
 def build(config_path: Path, force: bool) -> None:
-    """Poll the remote sources that are due, read the posts, merge, and write the feeds.
+    """Poll the remote sources that are due, read the posts, merge, and write the feeds and pages.
+
+    Reads the config, the posts folders, the remote feeds that are due and the
+    state store.  Writes into [output] dir: rss.xml, atom.xml, index.html,
+    feeds.opml and category/<slug>/{rss.xml,atom.xml,index.html}, only the files
+    whose bytes changed; and the state store (fetch validators, collected items,
+    the post cache), so running this from cron is as polite as the daemon and a
+    rebuild reads only changed posts.
 
     Bad posts and failing sources are reported with one line each on stderr; the
-    rest are built.  State (fetch validators, collected items, the post cache)
-    is kept in the state store, so running this from cron is as polite as the
-    daemon and a rebuild reads only changed posts.
+    rest are built.  A summary line ends it; a progress bar shows on a terminal.
 
     \b
     Example:
         feeds build -c config/feeds.toml
+    \b
+    See README.md, sections "Commands" and "Output".
     """
     settings = _settings(config_path)
     progress, on_total, close = _progress_bar()
@@ -151,13 +165,18 @@ def build(config_path: Path, force: bool) -> None:
 def run(config_path: Path, log_level: str, listen: str | None) -> None:
     """Run as a daemon: build once, then poll each source at its interval.
 
-    One log line per poll on stderr.  SIGTERM or Ctrl-C stops it cleanly (exit 0).
-    A second process writing the same output folder is refused.  With --listen
-    (or [serve] listen) it also serves the output folder over HTTP.
+    Reads and writes what `feeds build` does, continuously: posts folders are
+    watched, remote sources polled on schedule, the output folder and the
+    state store kept up to date.  One log line per poll on stderr.  SIGTERM or
+    Ctrl-C stops it cleanly (exit 0); SIGHUP reloads the config.  A second
+    process writing the same output folder is refused.  With --listen (or
+    [serve] listen) it also serves the output folder over HTTP.
 
     \b
     Example:
         feeds run -c config/feeds.toml --log-level info --listen 127.0.0.1:8080
+    \b
+    See README.md, section "The daemon".
     """
     settings = _settings(config_path, listen)
     _logging(log_level)
@@ -197,11 +216,18 @@ def serve(config_path: Path, listen: str | None) -> None:
 @main.command()
 @config_option
 def status(config_path: Path) -> None:
-    """Show each source: type, last success, last error, failures, items held, next due.
+    """Show each source: type, last success, last error, failures, items held, problems, next due.
+
+    Reads the config and the state store; writes nothing.  Times are local,
+    with how long ago or how soon ("3 min ago", "in 4 min").  A posts source
+    shows its last scan, its published posts and its bad posts (PROBLEMS;
+    `feeds check` names them).
 
     \b
     Example:
         feeds status -c config/feeds.toml
+    \b
+    See README.md, section "Commands".
     """
     settings = _settings(config_path)
     if not settings.state_path.exists():
@@ -216,11 +242,15 @@ def status(config_path: Path) -> None:
 def check(config_path: Path) -> None:
     """Validate the config and every post without writing anything.
 
-    Lists every problem as "file: reason"; exits 1 if there is any, else 0.
+    Reads the config and every post file; writes nothing (not even the state
+    store).  Lists every problem as "file: reason" on stdout; exits 1 if there
+    is any, else 0.
 
     \b
     Example:
         feeds check -c config/feeds.toml
+    \b
+    See README.md, sections "Configuration" and "Posts".
     """
     settings = _settings(config_path)
     with _one_line_errors():
@@ -245,20 +275,82 @@ def _busy(exc: LockError, force: bool) -> None:
     _fail(f"{exc}; `feeds build --force` asks a running daemon to poll every source now", 1)
 
 
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
+def init(folder: Path) -> None:
+    """Write a starter site into FOLDER (default: the current folder).
+
+    Reads nothing.  Writes FOLDER/config/feeds.toml (every section and key,
+    commented) and one example post, FOLDER/posts/2025-01-06-welcome.md; never
+    overwrites a file (exit 1 and nothing written if one exists).  Then
+    `feeds build` in FOLDER writes FOLDER/out/.
+
+    \b
+    Example:
+        feeds init mysite && cd mysite && feeds build
+    \b
+    See README.md, section "Starting a site: feeds init".
+    """
+    from feeds.scaffold import init_site
+
+    try:
+        written = init_site(folder)
+    except FeedsError as exc:
+        _fail(str(exc), 1)
+    for path in written:
+        click.echo(f"wrote {path}")
+    hint = "" if folder == Path(".") else f"cd {folder} && "
+    click.echo(f"next: {hint}feeds build   (then open out/index.html)")
+
+
 def _store(settings: Settings) -> Store:
     return open_store(settings.state_path, busy_timeout=settings.state_timeout)
 
 
 def _progress_bar() -> tuple[Callable[[int], None] | None, Callable[[int], None] | None, Callable[[], None]]:
-    """A tqdm bar on stderr when it is a terminal; nothing otherwise."""
+    """A tqdm bar of the posts read, on stderr when it is a terminal; nothing otherwise.
+
+    It appears only when reading takes more than half a second (tqdm's own
+    ``TQDM_DELAY``/``TQDM_MININTERVAL`` variables change that), shows the final
+    count, and is cleared before the summary line.
+    """
     if not sys.stderr.isatty():
         return None, None, lambda: None
     from tqdm import tqdm
 
-    bar = tqdm(total=0, unit="post", file=sys.stderr, leave=False, mininterval=0.2, delay=0.5)
+    shown = False
+
+    class _Seen:  # tqdm's stream: stderr, remembering whether the bar was ever drawn
+        encoding = sys.stderr.encoding
+
+        def fileno(self) -> int:
+            return sys.stderr.fileno()
+
+        def isatty(self) -> bool:
+            return True
+
+        def write(self, text: str) -> int:
+            nonlocal shown
+            shown = shown or bool(text.strip())
+            return sys.stderr.write(text)
+
+        def flush(self) -> None:
+            sys.stderr.flush()
+
+    defaults = {"mininterval": 0.2, "delay": 0.5}
+    options = {k: v for k, v in defaults.items() if f"TQDM_{k.upper()}" not in os.environ}
+    bar = tqdm(total=0, unit="post", file=_Seen(), leave=False, dynamic_ncols=True, **options)  # type: ignore[call-overload]
 
     def on_total(n: int) -> None:
-        bar.total = (bar.total or 0) + n
-        bar.refresh()
+        bar.total = (bar.total or 0) + n  # drawn at the next update (a refresh here would skip the delay)
 
-    return bar.update, on_total, bar.close
+    def close() -> None:
+        if shown:
+            bar.refresh()  # the final count
+            bar.clear()
+        bar.close()
+        if shown:
+            sys.stderr.write("\r\x1b[K")  # nothing of the bar is left before the summary line
+            sys.stderr.flush()
+
+    return bar.update, on_total, close

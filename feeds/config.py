@@ -61,6 +61,7 @@ class OutputSettings:
     formats: tuple[str, ...] = DEFAULT_FORMATS
     limit: int = 50
     url_set: bool = True  # False: url was derived (site.url, or the served address when [serve] listen is set)
+    templates: Path | None = None  # a folder of page templates that win over the bundled ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,8 +314,12 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     limit = r.get("limit", int, 50)
     if not 1 <= limit <= 100_000:
         raise r.fail("limit", f"must be between 1 and 100000, got {limit}")
+    templates = r.get("templates", str, None)
+    templates_dir = _resolve(base, templates) if templates is not None else None
+    if templates_dir is not None and not templates_dir.is_dir():
+        raise r.fail("templates", f"{templates!r} is not a folder (it holds page templates, e.g. feed.html)")
     output = OutputSettings(dir=out_dir, url=out_url, formats=tuple(dict.fromkeys(formats)), limit=limit,
-                            url_set=url_set)  # fmt: skip
+                            url_set=url_set, templates=templates_dir)  # fmt: skip
     r.done()
 
     # [categories]

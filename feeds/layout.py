@@ -83,3 +83,8 @@ def plan(settings: Settings, slugs: Sequence[str]) -> list[FeedSpec]:
     return specs
 
 
+def page_path(spec: FeedSpec) -> str:
+    """The HTML page of a feed, beside its feed files: ``index.html`` (the combined
+    feed: the root page) or ``category/<slug>/index.html``."""
+    folder = spec.rss_path.rpartition("/")[0]
+    return f"{folder}/index.html" if folder else "index.html"

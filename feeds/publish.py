@@ -10,6 +10,10 @@
    (:mod:`feeds.files`), and the feed files of categories that have no item any
    more are removed: only files feeds itself wrote, as the store recorded them.
 
+Each feed's HTML page (:mod:`feeds.formats.pages`) is planned like a feed file:
+its fingerprint covers its items, the list of feeds it links to and the
+templates, so it is rendered only when one of them changed.
+
 So a publish costs what changed, not everything ever stored.  ``feeds build``
 and the daemon both call :func:`publish`.
 """
@@ -26,7 +30,7 @@ from feeds import __version__, files, layout
 from feeds import merge as merging
 from feeds.config import Settings
 from feeds.errors import OutputError, display
-from feeds.formats import index, jsonfeed, opml, rss_atom
+from feeds.formats import jsonfeed, opml, pages, rss_atom
 from feeds.identity import fingerprint
 from feeds.models import Entry, FeedSpec, Item, Merged, PostRecord, instant
 from feeds.parallel import Workers
@@ -34,6 +38,7 @@ from feeds.sources.posts import PostContext, context_fingerprint, load_many
 from feeds.store import Article, PostRef, Store
 
 Report = Callable[[str], None]
+FULL = ("json", "html")  # formats rendered from the items in full (RSS and Atom: from the Renderer)
 
 
 def _quiet(_: str) -> None:
@@ -133,15 +138,22 @@ class _Plan:
     fingerprint: str
 
 
-def _plans(settings: Settings, picks: Mapping[str | None, list[Article]]) -> tuple[list[FeedSpec], list[_Plan]]:
+def _plans(
+    settings: Settings, picks: Mapping[str | None, list[Article]], templates: str
+) -> tuple[list[FeedSpec], list[_Plan]]:
     specs = layout.plan(settings, [slug for slug in picks if slug is not None])
     settings_fp = fingerprint(__version__, settings.site, settings.output, settings.categories, settings.websub)
+    # A page shows its items, links every other page and is drawn by the templates.
+    page_fp = fingerprint(settings_fp, templates, settings.sources, *specs)
     plans: list[_Plan] = []
     for spec in specs:
         picked = picks[spec.slug]
-        for fmt in settings.output.formats:
-            path = spec.path(fmt)
-            fp = fingerprint(settings_fp, spec, fmt, *(f"{a.id}\x1f{a.sig}" for a in picked))
+        for fmt in (*settings.output.formats, "html"):
+            if fmt == "html":
+                path, base = layout.page_path(spec), page_fp
+            else:
+                path, base = spec.path(fmt), settings_fp
+            fp = fingerprint(base, spec, fmt, *(f"{a.id}\x1f{a.sig}" for a in picked))
             plans.append(_Plan(path, spec, fmt, picked, fp))
     return specs, plans
 
@@ -176,7 +188,8 @@ def publish(
     out_dir = settings.output.dir
     settled = store.settle(merging.combine)
     previous = store.output_fingerprints()
-    state = fingerprint(__version__, settings, store.generation())
+    templates = pages.templates_fingerprint(settings)
+    state = fingerprint(__version__, settings, store.generation(), templates)
     if (
         store.meta("published") == state
         and now < float(store.meta("next_due") or "inf")
@@ -192,12 +205,12 @@ def publish(
         top = store.top(slug, now, limit)
         if top:
             picks[slug] = top
-    specs, plans = _plans(settings, picks)
+    specs, plans = _plans(settings, picks, templates)
     stale = [p for p in plans if previous.get(p.path, ("",))[0] != p.fingerprint
              or not _current(out_dir, p.path, previous[p.path][1])]  # fmt: skip
-    # Items needed in full: those of stale JSON feeds, and those not rendered yet for stale RSS/Atom feeds.
-    wanted = {a.id for p in stale if p.fmt == "json" for a in p.picked}
-    wanted.update(aid for aid, _ in renderer.missing({(a.id, a.sig) for p in stale if p.fmt != "json"
+    # Items needed in full: those of stale pages and JSON feeds, and those not rendered yet for RSS/Atom.
+    wanted = {a.id for p in stale if p.fmt in FULL for a in p.picked}
+    wanted.update(aid for aid, _ in renderer.missing({(a.id, a.sig) for p in stale if p.fmt not in FULL
                                                        for a in p.picked}))  # fmt: skip
     by_article = store.versions(wanted)
     merged = {aid: merging.combine(vs)._replace(key=aid) for aid, vs in by_article.items()}
@@ -211,8 +224,11 @@ def publish(
     stale_paths = {p.path for p in stale}
     for plan in plans:
         if plan.path in stale_paths:
-            if plan.fmt == "json":
-                data = jsonfeed.render_json(plan.spec, [items[a.id] for a in plan.picked if a.id in items], settings)
+            shown = [items[a.id] for a in plan.picked if a.id in items] if plan.fmt in FULL else []
+            if plan.fmt == "html":
+                data = pages.render_page(plan.spec, shown, specs, settings, templates)
+            elif plan.fmt == "json":
+                data = jsonfeed.render_json(plan.spec, shown, settings)
             else:
                 data = renderer.feed(plan.spec, [(a.id, a.sig) for a in plan.picked], settings, plan.fmt)
             rendered.append((plan.path, data))
@@ -221,11 +237,9 @@ def publish(
             rendered.append((plan.path, None))
             fingerprints[plan.path] = previous[plan.path]
     renderer.keep((a.id, a.sig) for picked in picks.values() for a in picked)
-    counts = {slug: len(picked) for slug, picked in picks.items()}
-    for path, data in (("feeds.opml", opml.render_opml(specs, settings)),
-                       ("index.html", index.render_index(specs, settings, counts))):  # fmt: skip
-        rendered.append((path, data))
-        fingerprints[path] = (hashlib.sha1(data).hexdigest(), len(data))
+    data = opml.render_opml(specs, settings)
+    rendered.append(("feeds.opml", data))
+    fingerprints["feeds.opml"] = (hashlib.sha1(data).hexdigest(), len(data))
 
     written, unchanged = _write(out_dir, rendered)
     removed = _remove_stale(out_dir, [p for p in previous if p not in fingerprints], report)

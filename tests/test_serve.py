@@ -67,7 +67,9 @@ def test_content_types_index_and_category(built: Site) -> None:
         assert client.get(f"/{cat}feed.json").headers["content-type"] == "application/feed+json"
         root = client.get("/")
         assert root.status_code == 200 and root.content == (built.out / "index.html").read_bytes()
-        assert client.get(f"/{cat}").status_code == 404  # no index.html in that folder
+        page = client.get(f"/{cat}")  # the category's page
+        assert page.status_code == 200 and page.content == (built.out / cat / "index.html").read_bytes()
+        assert client.get("/category/no-such-category/").status_code == 404
         assert client.get("/category/").status_code == 404  # no directory listing
 
 

@@ -8,8 +8,11 @@ one file -> record is :mod:`feeds.sources.postfile`.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sys
+import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -266,6 +269,8 @@ def scan_posts(
         problem = _folder_problem(source)
         if problem:
             scan.missing[source.name] = problem
+            if store is not None:
+                _record_scan(store, source.name, None, problem)
             continue
         ctx = scan.contexts[source.name] = post_context(settings, source)
         paths = discover(source.path, scan.unreadable)
@@ -305,4 +310,26 @@ def scan_posts(
         scan.fresh.extend(fresh)
         scan.removed += len(removed)
         scan.results.extend(results)
+        if store is not None:
+            _record_scan(store, source.name, results, None)
     return scan
+
+
+def scan_meta_key(source: str) -> str:
+    """The store's meta key of what the last scan of a posts source found (``feeds status``)."""
+    return f"scan:{source}"
+
+
+def _record_scan(store: Store, source: str, rows: Sequence[PostIndex] | None, problem: str | None) -> None:
+    """Remember what the last scan of ``source`` found, as JSON: ``{"at", "posts", "problems"}`` of
+    the last successful scan, and ``{"error", "failed_at"}`` while its folder cannot be read."""
+    key = scan_meta_key(source)
+    value: dict[str, object] = {}
+    if rows is not None:
+        value = {"at": round(time.time(), 3), "posts": sum(1 for r in rows if r.status == "ok"),
+                 "problems": sum(1 for r in rows if r.status == "error")}  # fmt: skip
+    else:
+        with contextlib.suppress(ValueError, TypeError):
+            value = dict(json.loads(store.meta(key) or "{}"))
+        value.update(error=problem, failed_at=round(time.time(), 3))
+    store.set_meta({key: json.dumps(value, sort_keys=True)})

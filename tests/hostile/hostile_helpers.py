@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import feedparser
 import lxml.etree
@@ -76,12 +77,19 @@ def xml_problems(path: Path) -> list[str]:
     return problems
 
 
+def _safe_link(value: str) -> bool:
+    """An absolute http(s) URL, or a link relative to the page (no scheme, not protocol-relative)."""
+    if value.lower().startswith(("http://", "https://")):
+        return True
+    return not urlsplit(value).scheme and not value.startswith(("//", "\\")) and value.isprintable()
+
+
 def index_problems(path: Path) -> list[str]:
     page = lxml.html.fromstring(path.read_bytes())
     problems = html_problems(lxml.html.tostring(page.body, encoding="unicode"), "index.html")
     for element in page.iter():
         for name, value in element.attrib.items():
-            if name.lower() in ("href", "src") and not value.lower().startswith(("http://", "https://")):
+            if name.lower() in ("href", "src") and not _safe_link(value):
                 problems.append(f"index.html: {name}={value!r}")
             if name.lower().startswith("on"):
                 problems.append(f"index.html: {name}=")
