@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds.errors import ConfigError
 from feeds.identity import DEFAULT_PATTERNS
+from feeds.mergeconfig import MergeSettings, full_text_selector, parse_merge
 from feeds.models import Source
+from feeds.rules import Rule, parse_rules
 
 DEFAULT_CONFIG = Path("config/feeds.toml")
 DEFAULT_PERMALINK = "/:categories/:year/:month/:day/:title.html"
@@ -88,6 +90,12 @@ class Settings:
     fetch: FetchSettings
     state_path: Path
     state_timeout: float = 120.0  # how long a store write waits for another to finish
+    merge: MergeSettings = MergeSettings()
+    rules: tuple[Rule, ...] = ()
+
+    def priorities(self) -> dict[str, int]:
+        """Each source's merge priority, by name."""
+        return {source.name: source.rank for source in self.sources}
 
     def category_title(self, slug: str) -> str:
         for key, title in self.categories:
@@ -221,7 +229,8 @@ def load(path: str | Path = DEFAULT_CONFIG) -> Settings:
 def parse(data: Mapping[str, Any], path: Path) -> Settings:
     file = str(path)
     base = path.parent
-    known_tables = {"site", "output", "categories", "sources", "identity", "schedule", "fetch", "state"}
+    known_tables = {"site", "output", "categories", "sources", "identity", "schedule", "fetch", "state", "merge",
+                    "rules"}  # fmt: skip
     for name in data:
         if name not in known_tables:
             raise ConfigError(file, f"unknown key (known: {', '.join(sorted(known_tables))})", key=name)
@@ -330,6 +339,9 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     state_timeout = r.convert("busy_timeout", parse_duration, 120.0)
     r.done()
 
+    merge = parse_merge(_Reader(file, "merge", _table(file, data, "merge")))  # [merge]
+    rules = parse_rules(data.get("rules"), file)  # [[rules]]
+
     # [[sources]]
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
@@ -351,6 +363,8 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         fetch=fetch,
         state_path=state_path,
         state_timeout=state_timeout,
+        merge=merge,
+        rules=rules,
     )
 
 
@@ -364,9 +378,10 @@ def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: f
     seen[name] = i
     kind = r.get("type", str, required=True)
     every = r.convert("interval", parse_duration, interval)
+    rank = r.get("priority", int, None)
     if kind == "posts":
         folder = _resolve(base, r.get("path", str, required=True))
-        source = Source(name=name, type="posts", path=folder, interval=every)
+        source = Source(name=name, type="posts", path=folder, interval=every, priority=rank)
     elif kind == "feed":
         url = r.get("url", str, required=True)
         parts = urlsplit(url)
@@ -384,8 +399,12 @@ def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: f
             category=category or None,
             interval=every,
             headers=tuple(sorted(headers.items())),
+            priority=rank,
+            full_text=r.get("full_text", bool, False),
+            full_text_selector=full_text_selector(r),
         )
     else:
         raise r.fail("type", f'unknown source type {kind!r} (choose "posts" or "feed")')
     r.done()
     return source
+

@@ -51,6 +51,11 @@ class Published:
     settled: int = 0  # articles merged again
 
 
+def merge_key(settings: Settings) -> str:
+    """What every article's merge depends on besides its versions: when it changes, all are merged again."""
+    return fingerprint(__version__, sorted(settings.priorities().items()))
+
+
 def materialize(merged: Merged, full: Mapping[object, Item]) -> Item:
     """The item of a merged article: its best version, with the merged id, date, categories and tags."""
     best = full[merged.best.ref]
@@ -167,7 +172,8 @@ def publish(
     Raises OutputError when the output folder cannot be written.
     """
     out_dir = settings.output.dir
-    settled = store.settle(merging.combine)
+    combine = merging.combiner(settings.priorities())
+    settled = store.settle(combine, merge_key=merge_key(settings))
     previous = store.output_fingerprints()
     state = fingerprint(__version__, settings, store.generation())
     if (
@@ -189,9 +195,10 @@ def publish(
              or not _current(out_dir, p.path, previous[p.path][1])]  # fmt: skip
     wanted = {a.id: a for p in stale for a in p.picked}
     by_article = store.versions(wanted)
-    merged = {aid: merging.combine(vs)._replace(key=aid) for aid, vs in by_article.items()}
+    merged = {aid: combine(vs)._replace(key=aid) for aid, vs in by_article.items()}
     full = load_versions([v for vs in by_article.values() for v in vs], contexts, store, report, workers)
-    items = {aid: materialize(m, full) for aid, m in merged.items()}
+    # The categories are the article's as settled (the rules may have added some).
+    items = {aid: replace(materialize(m, full), categories=wanted[aid].categories) for aid, m in merged.items()}
 
     rendered: list[tuple[str, bytes | None]] = []
     fingerprints: dict[str, tuple[str, int]] = {}
