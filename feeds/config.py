@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -90,7 +90,7 @@ class Settings:
     fetch: FetchSettings
     state_path: Path
     state_timeout: float = 120.0  # how long a store write waits for another to finish
-    merge: MergeSettings = MergeSettings()
+    merge: MergeSettings = field(default_factory=MergeSettings)
     rules: tuple[Rule, ...] = ()
 
     def priorities(self) -> dict[str, int]:

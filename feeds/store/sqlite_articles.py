@@ -62,7 +62,7 @@ class ArticleTables(Database):
                 db.execute(f"DELETE FROM article_cats WHERE article IN ({marks})", chunk)
                 articles: list[tuple] = []
                 cats: list[tuple] = []
-                merged_all = [combine([_entry(r) for r in rows])._replace(key=article) for article, rows in groups.items()]
+                merged_all = [combine([_entry(r) for r in rows])._replace(key=aid) for aid, rows in groups.items()]
                 verdicts = judge(merged_all) if judge is not None else [m.categories for m in merged_all]
                 for merged, categories in zip(merged_all, verdicts, strict=True):
                     if categories is None:  # dropped by a rule: stored, not shown
