@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html as htmllib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -63,13 +64,33 @@ def materialize(merged: Merged, full: Mapping[object, Item]) -> Item:
     for version in merged.versions:
         for tag in full[version.ref].tags:
             tags.setdefault(tag, None)
+    related = _related(best, [full[v.ref] for v in merged.versions])
     return replace(
         best,
         key=merged.key,
         published=instant(merged.timestamp, merged.utcoffset),
         categories=merged.categories,
         tags=tuple(tags),
+        content=best.content + _also_reported(related) if related else best.content,
+        related=related,
     )
+
+
+def _related(best: Item, versions: Sequence[Item]) -> tuple[tuple[str, str], ...]:
+    """(source, link) of the versions of other sources than the winner's, each link once."""
+    seen = {best.link}
+    out: list[tuple[str, str]] = []
+    for item in versions:
+        if item.source != best.source and item.link and item.link not in seen:
+            seen.add(item.link)
+            out.append((item.source, item.link))
+    return tuple(out)
+
+
+def _also_reported(related: Sequence[tuple[str, str]]) -> str:
+    links = ", ".join(f'<a href="{htmllib.escape(link)}">{htmllib.escape(source)}</a>' for source, link in related)
+    return f'<p class="also-reported">Also reported by: {links}</p>'
+
 
 
 def load_posts(

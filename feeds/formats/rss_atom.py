@@ -23,6 +23,36 @@ MIME = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 # ---------------------------------------------------------------- feeds
 
 
+class _RelatedFeed:
+    """feedgen extension (feed side: nothing)."""
+
+    def extend_atom(self, feed: object) -> object:
+        return feed
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+
+class _RelatedEntry:
+    """feedgen extension: ``<link rel="related" href=… title=…/>`` per other version of a merged item.
+
+    (feedgen's own ``entry.link(rel="related")`` writes no ``rel`` attribute.)
+    """
+
+    def __init__(self) -> None:
+        self.links: tuple[tuple[str, str], ...] = ()
+
+    def extend_atom(self, entry: object) -> object:
+        from lxml import etree
+
+        for source, link in self.links:
+            element = etree.SubElement(entry, "{http://www.w3.org/2005/Atom}link")  # type: ignore[arg-type]
+            element.attrib["rel"] = "related"
+            element.attrib["href"] = link
+            element.attrib["title"] = clean_line(source)
+        return entry
+
+
 def render_feed(
     spec: FeedSpec,
     items: Sequence[Item],
@@ -36,6 +66,8 @@ def render_feed(
     authority = site.host
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
+    if fmt == "atom":
+        fg.register_extension("related", _RelatedFeed, _RelatedEntry, atom=True, rss=False)
     fg.id(feed_id(authority, spec.slug))
     fg.title(spec.title)
     fg.subtitle(spec.description)  # RSS <description> and Atom <subtitle>
@@ -56,6 +88,8 @@ def render_feed(
         entry.guid(guid, permalink=False)
         entry.title(clean_line(item.title) or item.link)
         entry.link(href=item.link, rel="alternate")
+        if fmt == "atom" and item.related:  # the other versions of a merged story
+            entry.related.links = item.related
         entry.published(item.published)
         entry.updated(item.updated)
         html = clean_text(item.content or "")

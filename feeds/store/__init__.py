@@ -64,6 +64,24 @@ class Article(NamedTuple):
     sig: str  # changes whenever anything a feed shows of it may change
 
 
+class NearDup(NamedTuple):
+    """How a new version is matched with the stored versions of other sources (``[merge]``)."""
+
+    window: float  # seconds
+    threshold: float  # estimated Jaccard similarity
+
+
+class Page(NamedTuple):
+    """An item's page fetched for its full text: the extracted article, or why not."""
+
+    url: str
+    ok: bool
+    content: str  # sanitised article HTML ("" when not ok)
+    reason: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
 Combine = Callable[[Sequence[Entry]], Merged]
 # The rules at settle time: merged articles (key = article id) -> each one's categories, or None (dropped).
 Judge = Callable[[Sequence[Merged]], Sequence[tuple[str, ...] | None]]
@@ -84,8 +102,9 @@ class Store(Protocol):
     def source_states(self, *, counts: bool = False) -> dict[str, SourceState]: ...
     def save_source(self, state: SourceState) -> None: ...
     def save_poll(
-        self, state: SourceState, items: Sequence[Item], undated: Iterable[str], now: float
-    ) -> tuple[int, int]: ...
+        self, state: SourceState, items: Sequence[Item], undated: Iterable[str], now: float,
+        *, sketches: Mapping[str, bytes] | None = None, near: NearDup | None = None,
+    ) -> tuple[int, int]: ...  # fmt: skip
     def load_items(self, ids: Iterable[int]) -> dict[int, Item]: ...
     def forget_sources(self, keep: Iterable[str]) -> None: ...
 
@@ -100,6 +119,8 @@ class Store(Protocol):
         *,
         changed: Sequence[PostIndex] | None = None,
         removed: Sequence[str] = (),
+        sketches: Mapping[str, bytes] | None = None,
+        near: NearDup | None = None,
     ) -> None: ...
     def post_counts(self) -> dict[str, int]: ...
     def rendered(self, wanted: Mapping[tuple[str, str], str]) -> dict[tuple[str, str], tuple[Any, ...]]: ...
@@ -113,6 +134,14 @@ class Store(Protocol):
     def versions(self, articles: Iterable[str]) -> dict[str, list[Entry]]: ...
     def next_due(self, now: float) -> float | None: ...
     def count_articles(self, now: float) -> int: ...
+
+    # the merger: near-duplicate sketches, full-text pages
+    def new_keys(self, source: str, keys: Sequence[str]) -> set[str]: ...
+    def sketch_days(self, exclude: str) -> set[int]: ...
+    def unsketched_posts(self, start: float, end: float) -> list[tuple[PostRef, str, float]]: ...
+    def save_sketches(self, source: str, rows: Sequence[tuple[str, float, bytes]]) -> None: ...
+    def pages(self, urls: Iterable[str]) -> dict[str, Page]: ...
+    def save_pages(self, pages: Sequence[Page], now: float) -> None: ...
 
     # outputs and small values
     def output_fingerprints(self) -> dict[str, tuple[str, int]]: ...
