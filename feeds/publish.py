@@ -23,8 +23,9 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from feeds import __version__, files, layout
+from feeds import __version__, assemble, files, layout
 from feeds import merge as merging
+from feeds import rules as rulebook
 from feeds.config import Settings
 from feeds.errors import OutputError, display
 from feeds.formats import index, opml, rss_atom
@@ -54,7 +55,7 @@ class Published:
 
 def merge_key(settings: Settings) -> str:
     """What every article's merge depends on besides its versions: when it changes, all are merged again."""
-    return fingerprint(__version__, sorted(settings.priorities().items()))
+    return fingerprint(__version__, sorted(settings.priorities().items()), rulebook.fingerprint(settings.rules))
 
 
 def materialize(merged: Merged, full: Mapping[object, Item]) -> Item:
@@ -194,7 +195,8 @@ def publish(
     """
     out_dir = settings.output.dir
     combine = merging.combiner(settings.priorities())
-    settled = store.settle(combine, merge_key=merge_key(settings))
+    rules = assemble.judge(settings, store, contexts, workers)
+    settled = store.settle(combine, merge_key=merge_key(settings), judge=rules)
     previous = store.output_fingerprints()
     state = fingerprint(__version__, settings, store.generation())
     if (

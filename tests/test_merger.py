@@ -174,3 +174,76 @@ def test_a_post_and_a_wire_copy_of_the_story_merge_either_way(tmp_path: Path, po
         (item,) = [e for e in _entries(site) if "CPI" in e.title]
         assert item.link.startswith("https://finews.example.com/")  # the post wins (priority)
         assert item.id == (post_id if post_first else wire_id)  # the first version's id
+
+
+# ------------------------------------------------------------------ rules
+
+R1 = ("基金日报：净值公告", code_link("NW202201250000000201"), "Tue, 25 Jan 2022 10:00:00 +0800")
+R2 = ("央行开展逆回购操作", code_link("NW202201250000000202"), "Tue, 25 Jan 2022 11:00:00 +0800")
+R3 = ("推广：理财课程限时优惠", code_link("NW202201250000000203"), "Tue, 25 Jan 2022 12:00:00 +0800")
+
+RULES = """
+[[rules]]
+name = "no ads"
+match = { title = '^推广' }
+drop = true
+
+[[rules]]
+match = { title = '基金' }
+add_categories = ["jijin"]
+"""
+
+
+def _with_rules(site: Site, rules: str) -> None:
+    text = site.config_path.read_text(encoding="utf-8")
+    head, sep, _ = text.partition("\n# rules\n")
+    site.config_path.write_text(head + "\n# rules\n" + rules if sep or rules else head, encoding="utf-8")
+
+
+def test_rules_drop_keep_and_route_stored_history_and_reverting_restores(tmp_path: Path) -> None:
+    with FeedServer({"/f.xml": Route(body=rss([R1, R2, R3]))}) as server:
+        site = _site(tmp_path, server.url("/f.xml"))
+        site.add("a.md", post_text("本站：市场平稳", "2022-01-25 09:00:00 +0800", info_code="NW202201250000000301"))
+        build(site)
+        assert len(_entries(site)) == 4
+        server.routes["/f.xml"] = Route(body=rss([R2]))  # R1 and R3 rotate out: stored history only
+        build(site, force=True)
+        requests = len(server.requests)
+
+        _with_rules(site, RULES)
+        build(site)
+        titles = {e.title for e in _entries(site)}
+        assert titles == {R1[0], R2[0], "本站：市场平稳"}  # the ad is dropped
+        assert [e.title for e in _entries(site, "category/jijin/rss.xml")] == [R1[0]]  # routed
+
+        _with_rules(site, '[[rules]]\nmatch = { source = "^wire$" }\nkeep_only = true\nsources = ["wire"]\n'
+                          '\n[[rules]]\nmatch = { content = "逆回购" }\ndrop = true\n')
+        build(site)
+        titles = {e.title for e in _entries(site)}
+        assert titles == {R1[0], R3[0], "本站：市场平稳"}
+        assert not (site.out / "category/jijin/rss.xml").exists()
+
+        _with_rules(site, "")
+        build(site)
+        assert len(_entries(site)) == 4  # everything back
+        assert len(server.requests) == requests  # and nothing fetched again
+
+
+def test_a_bad_rule_is_named_with_its_position_by_check(tmp_path: Path) -> None:
+    site = _site(tmp_path, "http://127.0.0.1:9/f.xml")
+    _with_rules(site, "[[rules]]\nmatch = { title = 'ok' }\ndrop = true\n\n[[rules]]\nmatch = { title = 'a(b' }\ndrop = true\n")
+    result = site.cli("check", "-c", str(site.config_path))
+    assert result.returncode == 2
+    assert "rules[1].match.title" in result.stderr and "missing )" in result.stderr
+
+
+def test_a_catastrophic_regex_cannot_hang_a_build(tmp_path: Path) -> None:
+    import time
+
+    site = _site(tmp_path, "http://127.0.0.1:9/f.xml")
+    _with_rules(site, "[[rules]]\nmatch = { title = '(a+)+$' }\ndrop = true\n")
+    site.add("a.md", post_text("a" * 5000 + "!", "2022-01-25 09:00:00 +0800"))
+    started = time.perf_counter()
+    build(site)
+    assert time.perf_counter() - started < 30
+    assert len(_entries(site)) == 1
