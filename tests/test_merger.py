@@ -247,3 +247,35 @@ def test_a_catastrophic_regex_cannot_hang_a_build(tmp_path: Path) -> None:
     build(site)
     assert time.perf_counter() - started < 30
     assert len(_entries(site)) == 1
+
+
+# ------------------------------------------------------------------ explain
+
+
+def test_explain_shows_versions_winner_near_duplicates_and_rules(tmp_path: Path) -> None:
+    empty = _feed("无关", "http://x.example.com/none", "Sat, 01 Jan 2022 09:00:00 +0800", "x")
+    routes = {"/a.xml": Route(body=VERSIONS["a"]), "/b.xml": Route(body=empty), "/c.xml": Route(body=empty)}
+    with FeedServer(routes) as server:
+        site = _outlets(tmp_path, server.url("").rstrip("/"))
+        text = site.config_path.read_text(encoding="utf-8")
+        site.config_path.write_text(text.replace('name = "wire-a"', 'name = "wire-a"\npriority = 5') + "\n# rules\n"
+                                    '[[rules]]\nname = "cpi"\nmatch = { title = "CPI" }\nadd_categories = ["hongguan"]\n'
+                                    '\n[[rules]]\nmatch = { title = "^推广" }\ndrop = true\n', encoding="utf-8")
+        build(site, force=True)
+        server.routes["/b.xml"] = Route(body=VERSIONS["b"])
+        build(site, force=True)
+        for query in ("http://b.example.com/2022/0212/77.shtml", "link:http://a.example.com/news/1.html"):
+            result = site.cli("explain", "-c", str(site.config_path), query)
+            assert result.returncode == 0, result.stderr
+            out = result.stdout
+            assert out.startswith("article link:http://a.example.com/news/1.html\n")
+            assert "versions: 2" in out
+            assert "  * wire-a (priority 5) 2022-02-12T09:30:00+08:00 link:http://a.example.com/news/1.html" in out
+            assert "  - wire-b (priority 0)" in out
+            assert "winner: wire-a (highest priority (5))" in out
+            assert "near-duplicates merged into it:\n  wire-b: link:http://b.example.com/2022/0212/77.shtml, similarity" in out
+            assert "rules[0] (cpi): add_categories matched → added hongguan" in out
+            assert "rules[1]: drop no match → none" in out
+            assert f"shown: yes, in {CAT_A}, hongguan" in out
+        missing = site.cli("explain", "-c", str(site.config_path), "NW000")
+        assert missing.returncode == 1 and "no stored item matches" in missing.stderr

@@ -111,6 +111,13 @@ def _store_sketches(db: sqlite3.Connection, source: str, rows: Sequence[tuple[st
         )
 
 
+_FIND = (
+    "SELECT article FROM clusters WHERE key = ?",
+    "SELECT article FROM entries WHERE article = ?",
+    "SELECT article FROM entries WHERE key = ?",
+)
+
+
 class NearDupTables(Database):
     def new_keys(self, source: str, keys: Sequence[str]) -> set[str]:
         """Those of ``keys`` that ``source`` (a remote source) has no item of yet."""
@@ -156,6 +163,29 @@ class NearDupTables(Database):
                     db.execute("INSERT OR IGNORE INTO clusters (key, article) VALUES (?, ?)", (key, found[0]))
                     stored.append((key, found[0], ts, data))
             _store_sketches(db, source, stored)
+
+    def find_article(self, keys: Sequence[str], link: str | None = None) -> str | None:
+        """The article an identity key (or a remote item's link) is in, or None (for `feeds explain`)."""
+        with self.read() as db:
+            for key in keys:
+                for sql in _FIND:
+                    row = db.execute(f"{sql} LIMIT 1", (key,)).fetchone()
+                    if row is not None:
+                        return str(row[0])
+            if link:
+                row = db.execute(
+                    "SELECT e.article FROM items i JOIN entries e ON e.source = i.source AND e.ref = CAST(i.id AS TEXT)"
+                    " WHERE i.link = ? LIMIT 1",
+                    (link,),
+                ).fetchone()
+                if row is not None:
+                    return str(row[0])
+        return None
+
+    def sketches_of(self, article: str) -> dict[tuple[str, str], bytes]:
+        """The stored sketches of an article's versions, by (source, key)."""
+        rows = self._execute("SELECT source, key, data FROM sketches WHERE article = ?", (article,)).fetchall()
+        return {(r[0], r[1]): r[2] for r in rows}
 
     # ------------------------------------------------------------ full-text pages
 
