@@ -303,6 +303,33 @@ def init(folder: Path) -> None:
     click.echo(f"next: {hint}feeds build   (then open out/index.html)")
 
 
+@main.command()
+@config_option
+@click.argument("item")
+def explain(config_path: Path, item: str) -> None:
+    """Explain one item (by infoCode, link or id): its versions, the winner and why,
+    the near-duplicates merged into it, the rules that matched.
+
+    \b
+    Example:
+        feeds explain NW202201252261361890
+    """
+    settings = _settings(config_path)
+    if not settings.state_path.exists():
+        _fail(f"no state yet at {settings.state_path}: run `feeds build` first", 1)
+    from feeds.explain import explain as explain_item
+
+    try:
+        with _store(settings) as store:
+            lines = explain_item(settings, store, item)
+    except FeedsError as exc:
+        _fail(str(exc), 1)
+    if lines is None:
+        _fail(f"no stored item matches {item!r} (give an infoCode, a link or an item id)", 1)
+    for line in lines:
+        click.echo(line)
+
+
 def _store(settings: Settings) -> Store:
     return open_store(settings.state_path, busy_timeout=settings.state_timeout)
 

@@ -22,7 +22,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from feeds.config_paths import check_paths
 from feeds.errors import ConfigError
 from feeds.identity import DEFAULT_PATTERNS
+from feeds.mergeconfig import MergeSettings, full_text_selector, parse_merge
 from feeds.models import Source
+from feeds.rules import Rule, parse_rules
 from feeds.serveconfig import ServeSettings, WebSubSettings, parse_listen, served_url
 
 DEFAULT_CONFIG = Path("config/feeds.toml")
@@ -98,6 +100,12 @@ class Settings:
     state_timeout: float = 120.0  # how long a store write waits for another to finish
     serve: ServeSettings = field(default_factory=ServeSettings)
     websub: WebSubSettings = field(default_factory=WebSubSettings)
+    merge: MergeSettings = field(default_factory=MergeSettings)
+    rules: tuple[Rule, ...] = ()
+
+    def priorities(self) -> dict[str, int]:
+        """Each source's merge priority, by name."""
+        return {source.name: source.rank for source in self.sources}
 
     def category_title(self, slug: str) -> str:
         for key, title in self.categories:
@@ -249,7 +257,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     file = str(path)
     base = path.parent
     known_tables = {"site", "output", "categories", "sources", "identity", "schedule", "fetch", "state", "serve",
-                    "websub"}  # fmt: skip
+                    "websub", "merge", "rules"}  # fmt: skip
     for name in data:
         if name not in known_tables:
             raise ConfigError(file, f"unknown key (known: {', '.join(sorted(known_tables))})", key=name)
@@ -386,6 +394,9 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     state_timeout = r.convert("busy_timeout", parse_duration, 120.0)
     r.done()
 
+    merge = parse_merge(_Reader(file, "merge", _table(file, data, "merge")))  # [merge]
+    rules = parse_rules(data.get("rules"), file)  # [[rules]]
+
     # [[sources]]
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
@@ -410,6 +421,8 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         state_timeout=state_timeout,
         serve=serve,
         websub=websub,
+        merge=merge,
+        rules=rules,
     )
 
 
@@ -425,6 +438,7 @@ def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: f
     seen[name] = i
     kind = r.get("type", str, required=True)
     every = r.convert("interval", parse_duration, interval)
+    rank = r.get("priority", int, None)
     if kind == "posts":
         folder = _resolve(base, r.get("path", str, required=True))
         max_bytes = r.get("max_bytes", int, DEFAULT_POST_BYTES)
@@ -432,7 +446,7 @@ def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: f
             raise r.fail("max_bytes", f"must be between 1 and {MAX_BYTES}")
         trusted = r.get("trusted_html", bool, False)
         source = Source(name=name, type="posts", path=folder, interval=every, max_bytes=max_bytes,
-                        trusted_html=trusted)  # fmt: skip
+                        trusted_html=trusted, priority=rank)  # fmt: skip
     elif kind == "feed":
         url = r.get("url", str, required=True)
         parts = urlsplit(url)
@@ -450,8 +464,12 @@ def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: f
             category=category or None,
             interval=every,
             headers=tuple(sorted(headers.items())),
+            priority=rank,
+            full_text=r.get("full_text", bool, False),
+            full_text_selector=full_text_selector(r),
         )
     else:
         raise r.fail("type", f'unknown source type {kind!r} (choose "posts" or "feed")')
     r.done()
     return source
+

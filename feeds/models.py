@@ -40,6 +40,7 @@ class Item:
     summary: str = ""
     source: str = ""
     origin: str = ""  # the post's path or the entry's feed URL: for messages and ties
+    related: tuple[tuple[str, str], ...] = ()  # (source, link) of the other versions merged into this item
 
 
 @cache
@@ -172,6 +173,7 @@ class Entry(NamedTuple):
     categories: tuple[str, ...]
     origin: str  # the post's path or the entry's feed URL: a fixed tie-break
     ref: Any  # a PostIndex (local post) or an Item (remote entry)
+    source: str = ""  # the name of the source the version came from (its priority)
 
 
 class Merged(NamedTuple):
@@ -198,6 +200,20 @@ class Source:
     headers: tuple[tuple[str, str], ...] = ()
     max_bytes: int = 10 * 1024 * 1024  # posts: a larger file is refused with that reason
     trusted_html: bool = False  # posts: keep the bodies' HTML as written (not sanitised)
+    priority: int | None = None  # whose version wins a merge: None = the default of its type (see rank)
+    full_text: bool = False  # feed: fetch each new item's page and use its article as the content
+    full_text_selector: str | None = None  # feed: a CSS selector narrowing the page to the article
+
+    @property
+    def rank(self) -> int:
+        """The priority of this source's versions: posts above remote sources unless configured."""
+        if self.priority is not None:
+            return self.priority
+        return POSTS_PRIORITY if self.type == "posts" else REMOTE_PRIORITY
+
+
+POSTS_PRIORITY = 10  # default priority of a posts source: the site's own version wins
+REMOTE_PRIORITY = 0  # default priority of a remote source
 
 
 @dataclass(frozen=True, slots=True)

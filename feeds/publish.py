@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html as htmllib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from feeds import __version__, files, layout
+from feeds import __version__, assemble, files, layout
 from feeds import merge as merging
+from feeds import rules as rulebook
 from feeds.config import Settings
 from feeds.errors import OutputError, display
 from feeds.formats import jsonfeed, opml, pages, rss_atom
@@ -57,6 +59,11 @@ class Published:
     files: tuple[str, ...] = ()  # every file feeds keeps in the output folder now
 
 
+def merge_key(settings: Settings) -> str:
+    """What every article's merge depends on besides its versions: when it changes, all are merged again."""
+    return fingerprint(__version__, sorted(settings.priorities().items()), rulebook.fingerprint(settings.rules))
+
+
 def materialize(merged: Merged, full: Mapping[object, Item]) -> Item:
     """The item of a merged article: its best version, with the merged id, date, categories and tags."""
     best = full[merged.best.ref]
@@ -64,13 +71,33 @@ def materialize(merged: Merged, full: Mapping[object, Item]) -> Item:
     for version in merged.versions:
         for tag in full[version.ref].tags:
             tags.setdefault(tag, None)
+    related = _related(best, [full[v.ref] for v in merged.versions])
     return replace(
         best,
         key=merged.key,
         published=instant(merged.timestamp, merged.utcoffset),
         categories=merged.categories,
         tags=tuple(tags),
+        content=best.content + _also_reported(related) if related else best.content,
+        related=related,
     )
+
+
+def _related(best: Item, versions: Sequence[Item]) -> tuple[tuple[str, str], ...]:
+    """(source, link) of the versions of other sources than the winner's, each link once."""
+    seen = {best.link}
+    out: list[tuple[str, str]] = []
+    for item in versions:
+        if item.source != best.source and item.link and item.link not in seen:
+            seen.add(item.link)
+            out.append((item.source, item.link))
+    return tuple(out)
+
+
+def _also_reported(related: Sequence[tuple[str, str]]) -> str:
+    links = ", ".join(f'<a href="{htmllib.escape(link)}">{htmllib.escape(source)}</a>' for source, link in related)
+    return f'<p class="also-reported">Also reported by: {links}</p>'
+
 
 
 def load_posts(
@@ -186,7 +213,9 @@ def publish(
         renderer = rss_atom.Renderer()
     renderer.reset_if_changed(settings)
     out_dir = settings.output.dir
-    settled = store.settle(merging.combine)
+    combine = merging.combiner(settings.priorities())
+    rules = assemble.judge(settings, store, contexts, workers)
+    settled = store.settle(combine, merge_key=merge_key(settings), judge=rules)
     previous = store.output_fingerprints()
     templates = pages.templates_fingerprint(settings)
     state = fingerprint(__version__, settings, store.generation(), templates)
@@ -213,11 +242,12 @@ def publish(
     wanted.update(aid for aid, _ in renderer.missing({(a.id, a.sig) for p in stale if p.fmt not in FULL
                                                        for a in p.picked}))  # fmt: skip
     by_article = store.versions(wanted)
-    merged = {aid: merging.combine(vs)._replace(key=aid) for aid, vs in by_article.items()}
+    merged = {aid: combine(vs)._replace(key=aid) for aid, vs in by_article.items()}
     full = load_versions([v for vs in by_article.values() for v in vs], contexts, store, report, workers)
-    items = {aid: materialize(m, full) for aid, m in merged.items()}
-    sigs = {a.id: a.sig for p in stale for a in p.picked}
-    renderer.add([((aid, sigs[aid]), item) for aid, item in items.items() if aid in sigs], settings)
+    # The categories are the article's as settled (the rules may have added some).
+    arts = {a.id: a for p in stale for a in p.picked}
+    items = {aid: replace(materialize(m, full), categories=arts[aid].categories) for aid, m in merged.items()}
+    renderer.add([((aid, arts[aid].sig), item) for aid, item in items.items() if aid in arts], settings)
 
     rendered: list[tuple[str, bytes | None]] = []
     fingerprints: dict[str, tuple[str, int]] = {}

@@ -29,12 +29,44 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 # ---------------------------------------------------------------- feeds
 
 
+class _RelatedFeed:
+    """feedgen extension (feed side: nothing)."""
+
+    def extend_atom(self, feed: object) -> object:
+        return feed
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+
+class _RelatedEntry:
+    """feedgen extension: ``<link rel="related" href=… title=…/>`` per other version of a merged item.
+
+    (feedgen's own ``entry.link(rel="related")`` writes no ``rel`` attribute.)
+    """
+
+    def __init__(self) -> None:
+        self.links: tuple[tuple[str, str], ...] = ()
+
+    def extend_atom(self, entry: object) -> object:
+        from lxml import etree
+
+        for source, link in self.links:
+            element = etree.SubElement(entry, "{http://www.w3.org/2005/Atom}link")  # type: ignore[arg-type]
+            element.attrib["rel"] = "related"
+            element.attrib["href"] = link
+            element.attrib["title"] = clean_line(source)
+        return entry
+
+
 def _generator(spec: FeedSpec, settings: Settings, fmt: str, updated: datetime) -> FeedGenerator:
     from feedgen.feed import FeedGenerator
 
     site = settings.site
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
+    if fmt == "atom":
+        fg.register_extension("related", _RelatedFeed, _RelatedEntry, atom=True, rss=False)
     fg.id(feed_id(site.host, spec.slug))
     fg.title(spec.title)
     fg.subtitle(spec.description)  # RSS <description> and Atom <subtitle>
@@ -62,6 +94,8 @@ def _add_entry(fg: FeedGenerator, item: Item, settings: Settings, labels: dict[s
     entry.title(clean_line(plain_text(item.title)) or link or guid)
     if link:
         entry.link(href=link, rel="alternate")
+    if item.related and hasattr(entry, "related"):  # Atom: the other versions of a merged story
+        entry.related.links = tuple((s, u) for s, u in item.related if safe_url(u))
     entry.published(item.published)
     entry.updated(item.updated)
     html = clean_text(item.content or "")

@@ -24,6 +24,7 @@ from feeds.errors import display
 from feeds.identity import fingerprint
 from feeds.models import PostIndex, PostRecord, Source
 from feeds.parallel import Workers
+from feeds.sketching import near_days, near_settings
 from feeds.sources.postfile import SUFFIXES, PostContext, load_full, read_post
 from feeds.store import Store
 
@@ -97,18 +98,29 @@ def _undecodable(name: str) -> bool:
 
 
 class _IndexChunk:
-    """Picklable ``paths -> index rows`` for the worker processes."""
+    """Picklable ``paths -> (index rows, sketches by key)`` for the worker processes.
 
-    def __init__(self, ctx: PostContext) -> None:
+    A post dated on one of ``days`` is also sketched (near-duplicates: see :mod:`feeds.sketching`).
+    """
+
+    def __init__(self, ctx: PostContext, days: frozenset[int] = frozenset()) -> None:
         self.ctx = ctx
+        self.days = days
 
-    def __call__(self, paths: list[str]) -> list[PostIndex]:
+    def __call__(self, paths: list[str]) -> tuple[list[PostIndex], dict[str, bytes]]:
         out = []
+        sketches: dict[str, bytes] = {}
         for path in paths:
             row = read_post(path, self.ctx).index()
             # One string object per category name: the rows of a chunk share them.
             out.append(row._replace(categories=tuple(sys.intern(c) for c in row.categories)))
-        return out
+            if self.days and row.status == "ok" and int(row.timestamp // 86400) in self.days:
+                from feeds.sketching import text_sketch
+
+                record, html, _ = load_full(path, self.ctx)
+                if record.status == "ok":
+                    sketches[record.key] = text_sketch(record.title, html)
+        return out, sketches
 
 
 def index_posts(
@@ -117,10 +129,17 @@ def index_posts(
     *,
     workers: Workers | None = None,
     progress: Callable[[int], None] | None = None,
+    days: frozenset[int] = frozenset(),
+    sketches: dict[str, bytes] | None = None,
 ) -> Iterator[PostIndex]:
-    """Read many posts into index rows, on all cores when there are enough; in input order."""
+    """Read many posts into index rows, on all cores when there are enough; in input order.
+
+    Posts dated on one of ``days`` are sketched too, into ``sketches`` (by key).
+    """
     pool = workers or Workers(1)
-    for rows in pool.map_chunks(_IndexChunk(ctx), paths, min_parallel=2000, chunk=2000):
+    for rows, sketched in pool.map_chunks(_IndexChunk(ctx, days), paths, min_parallel=2000, chunk=2000):
+        if sketches is not None:
+            sketches.update(sketched)
         yield from rows
         if progress:
             progress(len(rows))
@@ -294,7 +313,10 @@ def scan_posts(
                     todo.append(path)
         if on_total:
             on_total(len(todo))
-        fresh = list(index_posts(todo, ctx, progress=progress, workers=workers))
+        near = near_settings(settings) if store is not None else None
+        days = near_days(store.sketch_days(source.name), near.window) if store and near and todo else frozenset()
+        sketches: dict[str, bytes] = {}
+        fresh = list(index_posts(todo, ctx, progress=progress, workers=workers, days=days, sketches=sketches))
         added = 0
         for row in fresh:
             added += row.path not in cache
@@ -304,9 +326,10 @@ def scan_posts(
         results = [rows[p] for p in paths if p in rows]
         if store is not None:
             if not warm or (not cache and results):  # no usable cache yet: write it whole
-                store.save_posts(source.name, context, results)
+                store.save_posts(source.name, context, results, sketches=sketches, near=near)
             elif fresh or removed:
-                store.save_posts(source.name, context, results, changed=fresh, removed=removed)
+                store.save_posts(source.name, context, results, changed=fresh, removed=removed, sketches=sketches,
+                                 near=near)  # fmt: skip
         scan.fresh.extend(fresh)
         scan.removed += len(removed)
         scan.results.extend(results)

@@ -9,11 +9,12 @@ the store as it was before or after that change, and threads never collide.
 from __future__ import annotations
 
 from feeds.store.sqlite_articles import ArticleTables
+from feeds.store.sqlite_neardup import NearDupTables
 from feeds.store.sqlite_posts import PostTables
 from feeds.store.sqlite_sources import SourceTables
 
 
-class SQLiteStore(SourceTables, PostTables, ArticleTables):
+class SQLiteStore(SourceTables, PostTables, ArticleTables, NearDupTables):
     def __enter__(self) -> SQLiteStore:
         return self
 
