@@ -36,6 +36,7 @@ from feeds.formats import jsonfeed, opml, pages, rss_atom
 from feeds.identity import fingerprint
 from feeds.models import Entry, FeedSpec, Item, Merged, PostRecord, instant
 from feeds.parallel import Workers
+from feeds.safety import safe_url
 from feeds.sources.posts import PostContext, context_fingerprint, load_many
 from feeds.store import Article, PostRef, Store
 
@@ -64,8 +65,9 @@ def merge_key(settings: Settings) -> str:
     return fingerprint(__version__, sorted(settings.priorities().items()), rulebook.fingerprint(settings.rules))
 
 
-def materialize(merged: Merged, full: Mapping[object, Item]) -> Item:
-    """The item of a merged article: its best version, with the merged id, date, categories and tags."""
+def materialize(merged: Merged, full: Mapping[object, Item], language: str = "zh-CN") -> Item:
+    """The item of a merged article: its best version, with the merged id, date, categories and tags;
+    the other outlets' versions are linked at the end of its content (in ``language``)."""
     best = full[merged.best.ref]
     tags: dict[str, None] = {}
     for version in merged.versions:
@@ -78,7 +80,7 @@ def materialize(merged: Merged, full: Mapping[object, Item]) -> Item:
         published=instant(merged.timestamp, merged.utcoffset),
         categories=merged.categories,
         tags=tuple(tags),
-        content=best.content + _also_reported(related) if related else best.content,
+        content=best.content + _also_reported(related, language) if related else best.content,
         related=related,
     )
 
@@ -88,15 +90,18 @@ def _related(best: Item, versions: Sequence[Item]) -> tuple[tuple[str, str], ...
     seen = {best.link}
     out: list[tuple[str, str]] = []
     for item in versions:
-        if item.source != best.source and item.link and item.link not in seen:
-            seen.add(item.link)
-            out.append((item.source, item.link))
+        link = safe_url(item.link)
+        if item.source != best.source and link and link not in seen:
+            seen.add(link)
+            out.append((item.source, link))
     return tuple(out)
 
 
-def _also_reported(related: Sequence[tuple[str, str]]) -> str:
-    links = ", ".join(f'<a href="{htmllib.escape(link)}">{htmllib.escape(source)}</a>' for source, link in related)
-    return f'<p class="also-reported">Also reported by: {links}</p>'
+def _also_reported(related: Sequence[tuple[str, str]], language: str) -> str:
+    zh = language.lower().startswith("zh")
+    label, comma = ("另见：", "、") if zh else ("Also reported by: ", ", ")
+    links = comma.join(f'<a href="{htmllib.escape(link)}">{htmllib.escape(source)}</a>' for source, link in related)
+    return f'<p class="also-reported">{label}{links}</p>'
 
 
 
@@ -246,7 +251,9 @@ def publish(
     full = load_versions([v for vs in by_article.values() for v in vs], contexts, store, report, workers)
     # The categories are the article's as settled (the rules may have added some).
     arts = {a.id: a for p in stale for a in p.picked}
-    items = {aid: replace(materialize(m, full), categories=arts[aid].categories) for aid, m in merged.items()}
+    language = settings.site.language
+    items = {aid: replace(materialize(m, full, language), categories=arts[aid].categories)
+             for aid, m in merged.items()}  # fmt: skip
     renderer.add([((aid, arts[aid].sig), item) for aid, item in items.items() if aid in arts], settings)
 
     rendered: list[tuple[str, bytes | None]] = []

@@ -121,7 +121,7 @@ def test_three_outlets_one_story_over_several_builds_is_one_item_with_a_fixed_id
 
         assert ids[0] == stable_id(f"link:{strip_tracking(first)}", "finews.example.com")
         (item,) = [e for e in _entries(site) if "CPI" in e.title]
-        assert "Also reported by" in item.content[0].value
+        assert "另见：" in item.content[0].value  # the site's language (zh-CN)
         assert item.published.startswith("Sat, 12 Feb 2022 09:30:00")  # the earliest version's date
 
 
