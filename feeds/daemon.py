@@ -82,6 +82,8 @@ class Daemon:
         self.contexts: dict[str, PostContext] = {}
         self.scanned = False  # the first scan names every bad post; later ones the changed files
         self.folder_problems: set[str] = set()
+        self.unreadable: set[str] = set()  # folders inside the posts folders that cannot be read, as logged
+        self.scan_request: tuple[set[str] | None, str] | None = None  # the next scan to run: sources, why
         self.watcher: asyncio.Task[None] | None = None
         self.published_once = False
 
@@ -128,37 +130,62 @@ class Daemon:
     # ------------------------------------------------------------ posts
 
     async def scan_job(self, names: list[str] | None = None, why: str = "interval") -> None:
-        """Rescan posts folders (``names``, default all); name the bad posts; tell the publisher."""
+        """Rescan posts folders (``names``, default all); name the bad posts; tell the publisher.
+
+        Requests coalesce: while a scan runs, the ones that arrive are merged into
+        one more scan after it (a slow scan never piles up scans behind it).
+        """
         if self.stopping.is_set():
             return
-        async with self.scan_lock:
-            sources = [s for s in posts_sources(self.settings) if names is None or s.name in names]
-            started = time.perf_counter()
-            try:
-                scan = await asyncio.to_thread(scan_posts, self.settings, self.store, sources=sources,
-                                               workers=self.workers)  # fmt: skip
-            except Exception as exc:
-                log.error("scan %s: %s", ", ".join(s.name for s in sources), _reason(exc))
-                return
-            self.contexts.update(scan.contexts)
-            for source in sources:  # a missing folder: logged when it goes missing, and when it is back
-                line = scan.missing.get(source.name)
-                if line and source.name not in self.folder_problems:
-                    log.error("%s", line)
-                elif not line and source.name in self.folder_problems:
-                    log.info("%s: posts folder is back", display(source.path))
-                self.folder_problems.discard(source.name)
-                if line:
-                    self.folder_problems.add(source.name)
-            for line in scan.problems(None if not self.scanned else scan.fresh)[len(scan.missing):]:
-                log.warning("%s", line)
-            self.scanned = True
-            if scan.changed or why == "start":
-                log.info("scan %s: %d posts, %d read, %.0f ms (%s, %d removed)",
-                         ",".join(s.name for s in sources), len(scan.results), scan.read,
-                         (time.perf_counter() - started) * 1000, why, scan.removed)  # fmt: skip
-            if scan.changed:
-                self.poke()
+        wanted = None if names is None else set(names)
+        if self.scan_request is None:
+            self.scan_request = (wanted, why)
+        else:
+            held, _ = self.scan_request
+            self.scan_request = (None if held is None or wanted is None else held | wanted, why)
+        if self.scan_lock.locked():
+            return  # the scan in progress runs this one when it ends
+        try:
+            async with self.scan_lock:
+                while self.scan_request is not None and not self.stopping.is_set():
+                    (wanted, why), self.scan_request = self.scan_request, None
+                    await self._scan_once(wanted, why)
+        except asyncio.CancelledError:
+            if not self.stopping.is_set():
+                raise
+
+    async def _scan_once(self, wanted: set[str] | None, why: str) -> None:
+        sources = [s for s in posts_sources(self.settings) if wanted is None or s.name in wanted]
+        started = time.perf_counter()
+        try:
+            scan = await asyncio.to_thread(scan_posts, self.settings, self.store, sources=sources,
+                                           workers=self.workers)  # fmt: skip
+        except Exception as exc:
+            log.error("scan %s: %s", ", ".join(s.name for s in sources), _reason(exc))
+            return
+        self.contexts.update(scan.contexts)
+        for source in sources:  # a missing folder: logged when it goes missing, and when it is back
+            line = scan.missing.get(source.name)
+            if line and source.name not in self.folder_problems:
+                log.error("%s", line)
+            elif not line and source.name in self.folder_problems:
+                log.info("%s: posts folder is back", display(source.path))
+            self.folder_problems.discard(source.name)
+            if line:
+                self.folder_problems.add(source.name)
+        for line in sorted(set(scan.unreadable) - self.unreadable):  # a folder inside that cannot be read
+            log.warning("%s", line)
+        self.unreadable = set(scan.unreadable)
+        skip = len(scan.missing) + len(scan.unreadable)
+        for line in scan.problems(None if not self.scanned else scan.fresh)[skip:]:
+            log.warning("%s", line)
+        self.scanned = True
+        if scan.changed or why == "start":
+            log.info("scan %s: %d posts, %d read, %.0f ms (%s, %d removed)",
+                     ",".join(s.name for s in sources), len(scan.results), scan.read,
+                     (time.perf_counter() - started) * 1000, why, scan.removed)  # fmt: skip
+        if scan.changed:
+            self.poke()
 
     async def watch(self) -> None:
         """Rescan a posts folder as soon as a file in it changes (the interval rescan stays as fallback)."""

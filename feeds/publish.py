@@ -41,7 +41,7 @@ from feeds.sources.posts import PostContext, context_fingerprint, load_many
 from feeds.store import Article, PostRef, Store
 
 Report = Callable[[str], None]
-FULL = ("json", "html")  # formats rendered from the items in full (RSS and Atom: from the Renderer)
+FULL = ("json",)  # formats rendered from the items in full (RSS, Atom and pages: from the Renderer)
 
 
 def _quiet(_: str) -> None:
@@ -139,7 +139,11 @@ def load_versions(
     versions: Sequence[Entry], contexts: Mapping[str, PostContext], store: Store, report: Report,
     workers: Workers | None,
 ) -> dict[object, Item]:  # fmt: skip
-    """Every version in full, by its ref: posts read (or their stored read), remote items loaded."""
+    """Every version in full, by its ref: posts read (or their stored read), remote items loaded.
+
+    A version that cannot be read now (a post changed or removed meanwhile) gets a
+    placeholder made from its entry, with no link: :func:`readable` tells.
+    """
     full: dict[object, Item] = {}
     posts = {v.ref: v for v in versions if isinstance(v.ref, PostRef) and v.ref.source in contexts}
     ids = [v.ref for v in versions if isinstance(v.ref, int)]
@@ -159,6 +163,12 @@ def load_versions(
             full[version.ref] = Item(key=version.key, title=name, link="", published=when, updated=when,
                                      categories=version.categories, origin=version.origin)  # fmt: skip
     return full
+
+
+def readable(merged: Merged, full: Mapping[object, Item]) -> bool:
+    """Whether the winning version of ``merged`` was read (not a placeholder)."""
+    best = full.get(merged.best.ref)
+    return best is not None and bool(best.link or best.content)
 
 
 @dataclass(frozen=True)
@@ -242,7 +252,7 @@ def publish(
     specs, plans = _plans(settings, picks, templates)
     stale = [p for p in plans if previous.get(p.path, ("",))[0] != p.fingerprint
              or not _current(out_dir, p.path, previous[p.path][1])]  # fmt: skip
-    # Items needed in full: those of stale pages and JSON feeds, and those not rendered yet for RSS/Atom.
+    # Items needed in full: those of stale JSON feeds, and those the Renderer has not seen (RSS, Atom, pages).
     wanted = {a.id for p in stale if p.fmt in FULL for a in p.picked}
     wanted.update(aid for aid, _ in renderer.missing({(a.id, a.sig) for p in stale if p.fmt not in FULL
                                                        for a in p.picked}))  # fmt: skip
@@ -252,8 +262,10 @@ def publish(
     # The categories are the article's as settled (the rules may have added some).
     arts = {a.id: a for p in stale for a in p.picked}
     language = settings.site.language
+    # An article whose winner cannot be read now is left out of this publish: its post changed
+    # meanwhile, so its entry changes too and the next publish shows it.
     items = {aid: replace(materialize(m, full, language), categories=arts[aid].categories)
-             for aid, m in merged.items()}  # fmt: skip
+             for aid, m in merged.items() if readable(m, full)}  # fmt: skip
     renderer.add([((aid, arts[aid].sig), item) for aid, item in items.items() if aid in arts], settings)
 
     rendered: list[tuple[str, bytes | None]] = []
@@ -261,11 +273,11 @@ def publish(
     stale_paths = {p.path for p in stale}
     for plan in plans:
         if plan.path in stale_paths:
-            shown = [items[a.id] for a in plan.picked if a.id in items] if plan.fmt in FULL else []
             if plan.fmt == "html":
-                data = pages.render_page(plan.spec, shown, specs, settings, templates)
+                cards = (renderer.card((a.id, a.sig)) for a in plan.picked)
+                data = pages.render_page(plan.spec, [c for c in cards if c is not None], specs, settings, templates)
             elif plan.fmt == "json":
-                data = jsonfeed.render_json(plan.spec, shown, settings)
+                data = jsonfeed.render_json(plan.spec, [items[a.id] for a in plan.picked if a.id in items], settings)
             else:
                 data = renderer.feed(plan.spec, [(a.id, a.sig) for a in plan.picked], settings, plan.fmt)
             rendered.append((plan.path, data))

@@ -7,6 +7,7 @@ items in the order given, so unchanged input gives byte-identical output.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -99,6 +100,8 @@ def _add_entry(fg: FeedGenerator, item: Item, settings: Settings, labels: dict[s
     entry.published(item.published)
     entry.updated(item.updated)
     html = clean_text(item.content or "")
+    if not html and not link:  # Atom needs a link or a content: the title then stands as the content
+        html = text_as_html(clean_line(plain_text(item.title)) or guid)
     if html:
         entry.content(html, type="html")  # Atom <content type="html">, RSS <content:encoded>
     # RSS <description> and Atom <summary>: a plain-text excerpt, which readers
@@ -159,12 +162,14 @@ class Renderer:
     def __init__(self) -> None:
         self._settings: object = None
         self._fragments: dict[tuple[str, str], tuple[datetime, bytes, bytes]] = {}
+        self._cards: dict[tuple[str, str], Item] = {}  # what a page shows of an item: no content, the excerpt
 
     def reset_if_changed(self, settings: Settings) -> None:
         """Every fragment depends on the settings: forget them all when these change."""
         if self._settings != settings:
             self._settings = settings
             self._fragments.clear()
+            self._cards.clear()
 
     def missing(self, keys: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         return [key for key in keys if key not in self._fragments]
@@ -194,6 +199,12 @@ class Renderer:
             parts.append(cuts)
         for (key, item), rss, atom in zip(fresh, parts[0], parts[1], strict=True):
             self._fragments[key] = (item.updated, rss, atom)
+            summary = clean_line(item.summary) if item.summary else ""
+            self._cards[key] = replace(item, content="", summary=summary or excerpt(clean_text(item.content or "")))
+
+    def card(self, key: tuple[str, str]) -> Item | None:
+        """The item as a page shows it (its content dropped, its excerpt as the summary), once added."""
+        return self._cards.get(key)
 
     def feed(self, spec: FeedSpec, keys: Sequence[tuple[str, str]], settings: Settings, fmt: str) -> bytes:
         """The feed of the items ``keys`` (each :meth:`add`-ed), in that order."""
@@ -207,6 +218,7 @@ class Renderer:
         wanted = set(keys)
         for key in [k for k in self._fragments if k not in wanted]:
             del self._fragments[key]
+            self._cards.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._fragments)
