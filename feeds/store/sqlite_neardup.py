@@ -44,6 +44,7 @@ def _clusters(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, str]:
     return out
 
 
+PER_BUCKET = 32  # the newest versions of one bucket looked at
 MAX_CANDIDATES = 64  # versions compared in full per new version (those sharing the most buckets)
 
 
@@ -51,17 +52,27 @@ def _match(db: sqlite3.Connection, source: str, sk: neardup.Sketch, ts: float, n
     buckets = bucket_ids(sk)
     if not buckets:
         return None
-    # Only the versions sharing the most buckets are compared in full.  Speed: templated stories
-    # (one wire's daily notices) share a bucket or two with hundreds of others; comparing every
-    # one, inside the write transaction, held the store for seconds under load.  A true
-    # duplicate shares far more buckets than a template does, so it is among the first.
+    # Bounded work per new version, however crowded its buckets are.  Speed: templated
+    # stories (one wire's daily notices, a generator's stock sentences) share buckets with
+    # hundreds of others; reading and comparing them all, inside the write transaction, held
+    # the store for seconds under load.  So: the newest PER_BUCKET of each bucket within the
+    # window, and of those the MAX_CANDIDATES sharing the most buckets are compared in full
+    # (a true duplicate shares many buckets, a template a few).
+    low, high = ts - near.window, ts + near.window
+    shared: dict[int, int] = {}
+    for bucket in buckets:
+        for (seq,) in db.execute(
+            "SELECT seq FROM buckets WHERE bucket = ? AND ts BETWEEN ? AND ? ORDER BY ts DESC LIMIT ?",
+            (bucket, low, high, PER_BUCKET),
+        ):
+            shared[seq] = shared.get(seq, 0) + 1
+    best = sorted(shared, key=lambda seq: (-shared[seq], seq))[:MAX_CANDIDATES]
+    if not best:
+        return None
     rows = db.execute(
-        "SELECT s.seq, s.article, s.ts, s.data FROM sketches s JOIN ("
-        " SELECT b.seq AS seq, count(*) AS shared FROM buckets b JOIN sketches o ON o.seq = b.seq"
-        f" WHERE b.bucket IN ({','.join('?' * len(buckets))}) AND b.ts BETWEEN ? AND ? AND o.source != ?"
-        " GROUP BY b.seq ORDER BY shared DESC, b.seq LIMIT ?"
-        ") top ON top.seq = s.seq ORDER BY s.seq",
-        (*buckets, ts - near.window, ts + near.window, source, MAX_CANDIDATES),
+        f"SELECT seq, article, ts, data FROM sketches WHERE seq IN ({','.join('?' * len(best))}) AND source != ?"
+        " ORDER BY seq",
+        (*best, source),
     ).fetchall()
     candidates = (neardup.Candidate(r[0], r[1], r[1], r[2], neardup.Sketch.from_bytes(r[3])) for r in rows)
     found = neardup.choose(candidates, sk, ts, near.window, near.threshold)
