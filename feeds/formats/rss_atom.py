@@ -84,7 +84,15 @@ def _generator(spec: FeedSpec, settings: Settings, fmt: str, updated: datetime) 
     return fg
 
 
-def _add_entry(fg: FeedGenerator, item: Item, settings: Settings, labels: dict[str, str]) -> None:
+def _excerpt(item: Item, html: str) -> str:
+    """The plain-text excerpt shown as RSS description / Atom summary (and on the pages)."""
+    summary = clean_line(item.summary) if item.summary else ""
+    return summary[:300] or (excerpt(html) if html else "") or clean_line(item.title)
+
+
+def _add_entry(
+    fg: FeedGenerator, item: Item, settings: Settings, labels: dict[str, str], text: str | None = None
+) -> None:
     """One item as an entry of ``fg``; ``labels`` caches category titles as shown (across calls)."""
     site = settings.site
     entry = fg.add_entry(order="append")
@@ -106,8 +114,8 @@ def _add_entry(fg: FeedGenerator, item: Item, settings: Settings, labels: dict[s
         entry.content(html, type="html")  # Atom <content type="html">, RSS <content:encoded>
     # RSS <description> and Atom <summary>: a plain-text excerpt, which readers
     # render as HTML (RSS) - so it is escaped as text, and declared html in Atom.
-    summary = clean_line(item.summary) if item.summary else ""
-    text = summary[:300] or (excerpt(html) if html else "") or clean_line(item.title)
+    if text is None:
+        text = _excerpt(item, html)
     entry.summary(text_as_html(text), type="html")
     author = clean_line(plain_text(item.author or site.author))
     if author:
@@ -181,11 +189,12 @@ class Renderer:
         spec = FeedSpec(slug=None, title="-", description="-", html_url="http://localhost/", rss_path="",
                         atom_path="", rss_url="http://localhost/", atom_url="http://localhost/")  # fmt: skip
         parts: list[list[bytes]] = []
+        texts = [_excerpt(item, clean_text(item.content or "")) for _, item in fresh]  # once for both formats
         for fmt in ("rss", "atom"):
             fg = _generator(spec, settings, fmt, EPOCH)
             labels: dict[str, str] = {}
-            for _, item in fresh:
-                _add_entry(fg, item, settings, labels)
+            for (_, item), text in zip(fresh, texts, strict=True):
+                _add_entry(fg, item, settings, labels, text)
             data = fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
             # Markup in text is escaped, so these only ever match the entries' own tags.
             opening, closing = _ENTRY[fmt]
@@ -197,10 +206,9 @@ class Renderer:
                 start = data.find(opening, end)
             assert len(cuts) == len(fresh)
             parts.append(cuts)
-        for (key, item), rss, atom in zip(fresh, parts[0], parts[1], strict=True):
+        for (key, item), text, rss, atom in zip(fresh, texts, parts[0], parts[1], strict=True):
             self._fragments[key] = (item.updated, rss, atom)
-            summary = clean_line(item.summary) if item.summary else ""
-            self._cards[key] = replace(item, content="", summary=summary or excerpt(clean_text(item.content or "")))
+            self._cards[key] = replace(item, content="", summary=text)
 
     def card(self, key: tuple[str, str]) -> Item | None:
         """The item as a page shows it (its content dropped, its excerpt as the summary), once added."""
