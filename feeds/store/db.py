@@ -27,6 +27,7 @@ class Database:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
+        self._writer = threading.Lock()  # one write transaction at a time in this process
         self._closed = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,9 +76,17 @@ class Database:
             finally:
                 self._local.depth -= 1
             return
+        writing = begin != "BEGIN"
+        # Writers of this process queue here, in turn, rather than in SQLite's busy handler, which
+        # sleeps up to 100 ms between tries: with many threads writing, that sleeping made
+        # writes (and the polls behind them) take seconds under load.
+        if writing and not self._writer.acquire(timeout=self.busy_timeout):
+            raise StoreError(str(self.path), f"state store error: busy for {self.busy_timeout:g}s")
         try:
             db.execute(begin)
         except sqlite3.Error as exc:
+            if writing:
+                self._writer.release()
             raise self._fail(exc) from None
         self._local.depth = 1
         try:
@@ -97,6 +106,8 @@ class Database:
                 raise self._fail(exc) from None
         finally:
             self._local.depth = 0
+            if writing:
+                self._writer.release()
 
     def write(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``): all or nothing, isolated from other threads."""
