@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -21,7 +22,7 @@ from feeds.config import DEFAULT_CONFIG, Settings, load
 from feeds.errors import ConfigError, FeedsError, LockError
 from feeds.lock import OutputLock
 from feeds.status import status_table
-from feeds.store import Store, open_store
+from feeds.store import Store, display_store, open_store, store_exists
 
 config_option = click.option(
     "-c",
@@ -112,7 +113,10 @@ def build(config_path: Path, force: bool) -> None:
     show_default=True,
     help="How much to log on stderr.",
 )
-def run(config_path: Path, log_level: str) -> None:
+@click.option("--node", default=None, help="This node's name (PostgreSQL store; default: host:output folder).")
+@click.option("--output", "output_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the feeds here instead of output.dir (each node of a cluster its own folder).")
+def run(config_path: Path, log_level: str, node: str | None, output_dir: Path | None) -> None:
     """Run as a daemon: build once, then poll each source at its interval.
 
     One log line per poll on stderr.  SIGTERM or Ctrl-C stops it cleanly (exit 0).
@@ -123,6 +127,8 @@ def run(config_path: Path, log_level: str) -> None:
         feeds run -c config/feeds.toml --log-level info
     """
     settings = _settings(config_path)
+    if output_dir is not None:
+        settings = replace(settings, output=replace(settings.output, dir=output_dir.absolute()))
     logging.basicConfig(
         level=getattr(logging, log_level.upper()),
         format="%(asctime)s %(levelname)s %(message)s",
@@ -133,7 +139,7 @@ def run(config_path: Path, log_level: str) -> None:
     from feeds import daemon
 
     try:
-        with OutputLock(settings.output.dir), _store(settings) as store:
+        with OutputLock(settings.output.dir), _store(settings, node) as store:
             daemon.run(settings, store)
     except FeedsError as exc:
         _fail(str(exc), 1)
@@ -149,10 +155,10 @@ def status(config_path: Path) -> None:
         feeds status -c config/feeds.toml
     """
     settings = _settings(config_path)
-    if not settings.state_path.exists():
-        click.echo(f"no state yet at {settings.state_path}: run `feeds build` or `feeds run` first")
-        return
     try:
+        if not store_exists(settings):
+            click.echo(f"no state yet at {display_store(settings)}: run `feeds build` or `feeds run` first")
+            return
         with _store(settings) as store:
             click.echo(status_table(settings, store))
     except FeedsError as exc:
@@ -180,8 +186,8 @@ def check(config_path: Path) -> None:
     _err("config and posts OK")
 
 
-def _store(settings: Settings) -> Store:
-    return open_store(settings.state_path, busy_timeout=settings.state_timeout)
+def _store(settings: Settings, node: str | None = None) -> Store:
+    return open_store(settings, node=node)
 
 
 def _progress_bar() -> tuple[Callable[[int], None] | None, Callable[[int], None] | None, Callable[[], None]]:

@@ -88,6 +88,12 @@ class Settings:
     fetch: FetchSettings
     state_path: Path
     state_timeout: float = 120.0  # how long a store write waits for another to finish
+    state_url: str | None = None  # postgresql://…: the PostgreSQL store (else SQLite at state_path)
+    state_lease: float = 0.0  # seconds a node holds a claimed source (0: twice the fetch timeout, plus 30s)
+
+    @property
+    def lease(self) -> float:
+        return self.state_lease or 2 * self.fetch.timeout + 30.0
 
     def category_title(self, slug: str) -> str:
         for key, title in self.categories:
@@ -189,6 +195,14 @@ def _url(value: Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
     return value.rstrip("/") + "/"
+
+
+def _database_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"must be a string, not {_type_name(type(value))}")
+    if urlsplit(value).scheme not in ("postgresql", "postgres"):
+        raise ValueError('must be a PostgreSQL URL like "postgresql://feeds@db.example:5432/feeds"')
+    return value
 
 
 def _resolve(base: Path, value: str) -> Path:
@@ -328,6 +342,10 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     r = _Reader(file, "state", _table(file, data, "state"))
     state_path = _resolve(base, r.get("path", str, ".feeds/state.db"))
     state_timeout = r.convert("busy_timeout", parse_duration, 120.0)
+    state_url = r.convert("url", _database_url, None)
+    if state_url is not None and "path" in r.table:
+        raise r.fail("url", "set either state.path (SQLite) or state.url (PostgreSQL), not both")
+    state_lease = r.convert("lease", parse_duration, 0.0)
     r.done()
 
     # [[sources]]
@@ -351,6 +369,8 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         fetch=fetch,
         state_path=state_path,
         state_timeout=state_timeout,
+        state_url=state_url,
+        state_lease=state_lease,
     )
 
 

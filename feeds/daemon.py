@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import signal
 import time
 from collections.abc import Coroutine
@@ -73,6 +74,8 @@ class Daemon:
         self.folder_problems: set[str] = set()
         self.watcher: asyncio.Task[None] | None = None
         self.published_once = False
+        self.store_away = False  # a clustered store cannot be reached (logged once)
+        self.publish_failure: str | None = None  # the last publish failure logged
 
     # ------------------------------------------------------------ helpers
 
@@ -92,8 +95,13 @@ class Daemon:
         if source is None or self.fetcher is None or self.stopping.is_set() or name in self.polling:
             return
         self.polling.add(name)
+        claimed = False
         try:
-            if not force:
+            if self.store.clustered:  # several nodes: poll only what this one claimed (due, not backing off)
+                claimed = await self.claim(source, force)
+                if not claimed:
+                    return
+            elif not force:
                 state = await asyncio.to_thread(self.store.source_state, name)
                 if state.failures and state.next_due is not None and state.next_due > time.time() + 1:
                     return  # failing: wait for the backoff / Retry-After
@@ -110,6 +118,33 @@ class Daemon:
             log.error("poll %s: %s", name, _reason(exc))
         finally:
             self.polling.discard(name)
+            if claimed:
+                with contextlib.suppress(FeedsError):  # else the lease expires
+                    await asyncio.to_thread(self.store.release, [name])
+
+    async def claim(self, source: Source, force: bool) -> bool:
+        """Whether this node got ``source`` to poll now (a cluster): it waits for a busy host
+        or for the lease of a node that died, within the source's interval.  A store that is
+        away is logged once, and once when it is back."""
+        while not self.stopping.is_set():
+            now = time.time()
+            try:
+                claim = await asyncio.to_thread(self.store.claim_due, [source], now, self.settings.lease,
+                                                self.settings.schedule.per_host, force=force)  # fmt: skip
+            except FeedsError as exc:
+                if not self.store_away:
+                    log.error("poll: %s; polls wait for the store", _reason(exc))
+                self.store_away = True
+                return False
+            if self.store_away:
+                log.info("poll: the store is back")
+                self.store_away = False
+            if claim.granted:
+                return True
+            if claim.retry_at is None or claim.retry_at - now > source.interval:
+                return False  # polled by another node, or not due
+            await asyncio.sleep(max(0.05, claim.retry_at - now) + random.uniform(0, 0.2))
+        return False
 
     # ------------------------------------------------------------ posts
 
@@ -185,7 +220,10 @@ class Daemon:
         """Publish whenever something changed, coalescing changes; at a future item's date too."""
         delay = self.settings.schedule.publish_delay
         while not self.stopping.is_set():
-            due = await asyncio.to_thread(self.store.meta, "next_due")
+            try:
+                due = await asyncio.to_thread(self.store.meta, "next_due")
+            except FeedsError:  # the store is unavailable (a database away): try again soon
+                due = time.time() + RETRY_PUBLISH  # then a publish, which tells of the failure
             wait = MAX_SLEEP
             with contextlib.suppress(TypeError, ValueError):
                 wait = min(MAX_SLEEP, max(0.0, float(due or "inf") - time.time()))
@@ -211,8 +249,13 @@ class Daemon:
                     workers=self.workers,
                 ))  # fmt: skip
             except Exception as exc:
-                log.error("publish: %s", _reason(exc))
+                if _reason(exc) != self.publish_failure:  # the same failure again is not logged again
+                    log.error("publish: %s", _reason(exc))
+                self.publish_failure = _reason(exc)
                 return False
+            if self.publish_failure is not None:
+                log.info("publish: works again")
+                self.publish_failure = None
             self.published_once = True
             if done.written or done.removed or done.settled:
                 log.info("publish: %d items, %d files written, %d unchanged, %.0f ms, %d removed, %d merged",
@@ -260,7 +303,8 @@ class Daemon:
         except ConfigError as exc:
             log.error("reload: %s; keeping the running config", exc)
             return
-        if new.output.dir != self.settings.output.dir or new.state_path != self.settings.state_path:
+        if (new.output.dir, new.state_path, new.state_url) != (self.settings.output.dir, self.settings.state_path,
+                                                                self.settings.state_url):
             log.error("reload: output.dir and state.path cannot change while running; restart feeds run")
             return
         old = {s.name: s for s in self.settings.sources}
@@ -309,6 +353,8 @@ class Daemon:
                 states = {}
             self.schedule(list(self.settings.sources), states)
             self.scheduler.start()
+            # several nodes: hear of the others' changes (and settle them while leading)
+            stop_watching = self.store.watch(lambda _event: loop.call_soon_threadsafe(self.poke))
             publisher = loop.create_task(self.publisher())
             self.watcher = loop.create_task(self.watch())
             self.spawn(self.scan_job(why="start"))
@@ -325,6 +371,7 @@ class Daemon:
                 await asyncio.gather(*running, return_exceptions=True)
                 async with self.publish_lock:  # a write in progress finishes
                     pass
+                await asyncio.to_thread(stop_watching)
         log.info("stopped")
 
     def stop(self, sig: int) -> None:

@@ -56,7 +56,7 @@ def build(
     posts' last known items stay in the feeds (``BuildReport.failed``).
     """
     if store is None:
-        with open_store(settings.state_path, busy_timeout=settings.state_timeout) as opened:
+        with open_store(settings) as opened:
             return build(settings, store=opened, force=force, now=now, report=report, progress=progress,
                          on_total=on_total)  # fmt: skip
     started = time.perf_counter()

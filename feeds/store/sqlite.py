@@ -8,12 +8,29 @@ the store as it was before or after that change, and threads never collide.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+from feeds.models import Source
+from feeds.store import Claim
 from feeds.store.sqlite_articles import ArticleTables
 from feeds.store.sqlite_posts import PostTables
 from feeds.store.sqlite_sources import SourceTables
 
 
 class SQLiteStore(SourceTables, PostTables, ArticleTables):
+    clustered = False  # one node: every claim succeeds, no one else to hear from
+
+    def claim_due(
+        self, sources: Sequence[Source], now: float, lease: float, per_host: int, *, force: bool = False
+    ) -> Claim:
+        return Claim(tuple(s.name for s in sources), None)
+
+    def release(self, names: Sequence[str]) -> None:
+        pass
+
+    def watch(self, on_event: Callable[[str], None]) -> Callable[[], None]:
+        return lambda: None
+
     def __enter__(self) -> SQLiteStore:
         return self
 
