@@ -22,7 +22,7 @@ from feeds.config import DEFAULT_CONFIG, Settings, load
 from feeds.errors import ConfigError, FeedsError, LockError
 from feeds.lock import OutputLock
 from feeds.status import status_table
-from feeds.store import Store, display_store, open_store, store_exists
+from feeds.store import Store, display_store, display_url, open_store, store_exists
 
 config_option = click.option(
     "-c",
@@ -163,6 +163,36 @@ def status(config_path: Path) -> None:
             click.echo(status_table(settings, store))
     except FeedsError as exc:
         _fail(str(exc), 1)
+
+
+@main.command()
+@config_option
+@click.option("--to", "url", required=True, metavar="postgresql://…",
+              help="The PostgreSQL database to copy the SQLite store (state.path) into.")
+def migrate(config_path: Path, url: str) -> None:
+    """Copy the SQLite store into PostgreSQL (items, source state, caches) and verify the counts.
+
+    The database must be empty or hold an earlier migration of the same file
+    (then it is replaced: running this twice is harmless).  Afterwards set
+    ``[state] url`` in the config.  The password comes from the URL, PGPASSWORD
+    or ~/.pgpass, and is never shown.
+
+    \b
+    Example:
+        feeds migrate -c config/feeds.toml --to postgresql://feeds@db.example:5432/feeds
+    """
+    from feeds.store import default_node
+    from feeds.store.migrate import migrate as copy_store
+
+    settings = _settings(config_path)
+    try:
+        done = copy_store(settings.state_path, url, node=default_node(settings.output.dir))
+    except FeedsError as exc:
+        _fail(str(exc), 1)
+    rows = ", ".join(f"{count} {table}" for table, count in done.counts.items())
+    again = " (an earlier copy replaced)" if done.replaced else ""
+    _err(f"feeds: copied {settings.state_path} into {display_url(url)}{again}; verified: {rows}")
+    _err('feeds: now set [state] url = "…" in the config (and remove state.path)')
 
 
 @main.command()

@@ -152,13 +152,16 @@ def default_node(output_dir: object = "") -> str:
     return f"{socket.gethostname()}:{output_dir}"
 
 
+def display_url(url: str) -> str:
+    """A PostgreSQL URL as shown to a user: without its password."""
+    from feeds.store.postgres_db import display_url as shown
+
+    return shown(url)
+
+
 def display_store(settings: Settings) -> str:
     """The store as named to a user (a PostgreSQL URL without its password)."""
-    if settings.state_url is None:
-        return str(settings.state_path)
-    from feeds.store.postgres_db import display_url
-
-    return display_url(settings.state_url)
+    return str(settings.state_path) if settings.state_url is None else display_url(settings.state_url)
 
 
 def store_exists(settings: Settings) -> bool:

@@ -9,12 +9,17 @@ the store as it was before or after that change, and threads never collide.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from feeds.models import Source
 from feeds.store import Claim
 from feeds.store.sqlite_articles import ArticleTables
 from feeds.store.sqlite_posts import PostTables
 from feeds.store.sqlite_sources import SourceTables
+
+# the tables ``feeds migrate`` copies (every one)
+DUMPED = ("sources", "items", "post_cache", "post_delta", "rendered", "entries", "articles", "article_cats",
+          "dirty", "meta", "outputs")  # fmt: skip
 
 
 class SQLiteStore(SourceTables, PostTables, ArticleTables):
@@ -30,6 +35,15 @@ class SQLiteStore(SourceTables, PostTables, ArticleTables):
 
     def watch(self, on_event: Callable[[str], None]) -> Callable[[], None]:
         return lambda: None
+
+    def dump(self) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
+        """Every table's columns and rows, read in one snapshot (for ``feeds migrate``)."""
+        out: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+        with self.read() as db:
+            for table in DUMPED:
+                columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+                out[table] = (columns, db.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall())
+        return out
 
     def __enter__(self) -> SQLiteStore:
         return self
