@@ -130,7 +130,7 @@ class PgCluster(PgDatabase):
                 with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as db:
                     db.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
                     if lost:
-                        log.warning("%s: the database is back", self.name)
+                        log.info("%s: the database is back", self.name)
                         on_event("reconnected")
                     delay, lost = 0.5, False
                     while not stop.is_set():

@@ -14,6 +14,7 @@ which names the database without its password.
 
 from __future__ import annotations
 
+import logging
 import threading
 import zlib
 from collections.abc import Iterator, Sequence
@@ -26,6 +27,10 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from feeds.errors import StoreError
 from feeds.store.postgres_schema import FIRST_VERSION, PG_FIRST, PG_LATER, PG_VERSION
+
+# the pool's own warnings (one per failed connection attempt) would flood the log while the
+# database is away: the store says it once instead (see postgres_cluster)
+logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
 
 # purposes of the advisory locks (the second key; the first is the schema's)
 LOCK_MIGRATE, LOCK_ARTICLES, LOCK_LEADER, LOCK_HOST = 1, 2, 3, 4
