@@ -73,6 +73,7 @@ class PgDatabase:
             check=ConnectionPool.check_connection,
         )  # fmt: skip
         try:
+            psycopg.connect(url, autocommit=True, connect_timeout=5).close()  # fails at once with the reason
             self.pool.open(wait=True, timeout=self.timeout)
             with self._connection() as db:
                 self.schema = db.execute("SELECT current_schema()").fetchone()[0]
