@@ -44,7 +44,7 @@ from feeds.parallel import Workers
 from feeds.publish import publish
 from feeds.sources import remote
 from feeds.sources.posts import PostContext, post_context, posts_sources, scan_posts
-from feeds.store import Store
+from feeds.store import Claim, Store
 
 log = logging.getLogger("feeds")
 RETRY_PUBLISH = 5.0  # seconds before a failed publish is tried again
@@ -75,6 +75,7 @@ class Daemon:
         self.watcher: asyncio.Task[None] | None = None
         self.published_once = False
         self.store_away = False  # a clustered store cannot be reached (logged once)
+        self.host_slots: dict[str, asyncio.Semaphore] = {}  # a cluster: this node's polls per host
         self.publish_failure: str | None = None  # the last publish failure logged
 
     # ------------------------------------------------------------ helpers
@@ -95,22 +96,15 @@ class Daemon:
         if source is None or self.fetcher is None or self.stopping.is_set() or name in self.polling:
             return
         self.polling.add(name)
-        claimed = False
         try:
             if self.store.clustered:  # several nodes: poll only what this one claimed (due, not backing off)
-                claimed = await self.claim(source, force)
-                if not claimed:
-                    return
-            elif not force:
+                await self.cluster_poll(source, force)
+                return
+            if not force:
                 state = await asyncio.to_thread(self.store.source_state, name)
                 if state.failures and state.next_due is not None and state.next_due > time.time() + 1:
                     return  # failing: wait for the backoff / Retry-After
-            outcome = await remote.refresh_contained(
-                source, settings=self.settings, store=self.store, fetcher=self.fetcher, workers=self.workers
-            )
-            (log.warning if outcome.error else log.info)("poll %s", outcome.line())
-            if outcome.changed:
-                self.poke()
+            await self.poll_once(source)
         except asyncio.CancelledError:
             if not self.stopping.is_set():
                 raise
@@ -118,33 +112,57 @@ class Daemon:
             log.error("poll %s: %s", name, _reason(exc))
         finally:
             self.polling.discard(name)
-            if claimed:
-                with contextlib.suppress(FeedsError):  # else the lease expires
-                    await asyncio.to_thread(self.store.release, [name])
 
-    async def claim(self, source: Source, force: bool) -> bool:
-        """Whether this node got ``source`` to poll now (a cluster): it waits for a busy host
-        or for the lease of a node that died, within the source's interval.  A store that is
-        away is logged once, and once when it is back."""
+    async def poll_once(self, source: Source) -> None:
+        assert self.fetcher is not None
+        outcome = await remote.refresh_contained(
+            source, settings=self.settings, store=self.store, fetcher=self.fetcher, workers=self.workers
+        )
+        (log.warning if outcome.error else log.info)("poll %s", outcome.line())
+        if outcome.changed:
+            self.poke()
+
+    async def cluster_poll(self, source: Source, force: bool) -> None:
+        """Claim ``source`` (:meth:`Store.claim_due`) and poll it.  This node's queue for a host waits
+        on a local slot, not in the database; a claim refused for a busy host (the other nodes' polls)
+        is tried again holding the slot.  Then it waits until the source is due, or until the lease
+        of a node that died ends, within the source's interval, and claims again."""
+        slots = self.host_slots.setdefault(source.host, asyncio.Semaphore(self.settings.schedule.per_host))
         while not self.stopping.is_set():
-            now = time.time()
-            try:
-                claim = await asyncio.to_thread(self.store.claim_due, [source], now, self.settings.lease,
-                                                self.settings.schedule.per_host, force=force)  # fmt: skip
-            except FeedsError as exc:
-                if not self.store_away:
-                    log.error("poll: %s; polls wait for the store", _reason(exc))
-                self.store_away = True
-                return False
-            if self.store_away:
-                log.info("poll: the store is back")
-                self.store_away = False
-            if claim.granted:
-                return True
+            async with slots:
+                while True:
+                    now = time.time()
+                    claim = await self.claim(source, now, force)
+                    if claim is None:
+                        return
+                    if claim.granted:
+                        try:
+                            await self.poll_once(source)
+                        finally:
+                            with contextlib.suppress(FeedsError):  # else the lease expires
+                                await asyncio.to_thread(self.store.release, [source.name])
+                        return
+                    if not claim.busy_host or self.stopping.is_set():
+                        break
+                    await asyncio.sleep(claim.busy_host + random.uniform(0, 0.2))
             if claim.retry_at is None or claim.retry_at - now > source.interval:
-                return False  # polled by another node, or not due
-            await asyncio.sleep(max(0.05, claim.retry_at - now) + random.uniform(0, 0.2))
-        return False
+                return  # polled by another node, or not due within the interval
+            await asyncio.sleep(max(0.05, claim.retry_at - now) + random.uniform(0, 0.1))
+
+    async def claim(self, source: Source, now: float, force: bool) -> Claim | None:
+        """One claim of ``source``; None when the store is away (logged once, and once when back)."""
+        try:
+            claim = await asyncio.to_thread(self.store.claim_due, [source], now, self.settings.lease,
+                                            self.settings.schedule.per_host, force=force)  # fmt: skip
+        except FeedsError as exc:
+            if not self.store_away:
+                log.error("poll: %s; polls wait for the store", _reason(exc))
+            self.store_away = True
+            return None
+        if self.store_away:
+            log.info("poll: the store is back")
+            self.store_away = False
+        return claim
 
     # ------------------------------------------------------------ posts
 

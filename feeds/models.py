@@ -185,6 +185,13 @@ class Source:
     interval: float = 900.0  # seconds between polls / rescans
     headers: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def host(self) -> str:
+        """The host a feed is fetched from (per-host limits); "" for posts."""
+        from urllib.parse import urlsplit
+
+        return (urlsplit(self.url or "").hostname or "").lower()
+
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:

@@ -81,7 +81,8 @@ class Claim(NamedTuple):
     """What :meth:`Store.claim_due` gave this node."""
 
     granted: tuple[str, ...]  # the sources this node now holds (polls, then releases)
-    retry_at: float | None  # when a source not granted may be claimable (a busy host, a lease ending)
+    retry_at: float | None  # when a source not granted may be claimable (due, a dead node's lease ending)
+    busy_host: float = 0.0  # > 0: some were refused for a busy host; try again after this many seconds
 
 
 class Store(Protocol):

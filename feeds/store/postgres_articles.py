@@ -14,7 +14,7 @@ from typing import Any
 
 from feeds.models import Entry
 from feeds.store import Article, Combine
-from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase
+from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase, columns
 from feeds.store.postgres_schema import NODE_KEYS
 from feeds.store.schema import SEP
 from feeds.store.sqlite_articles import _entry, _sig
@@ -49,12 +49,14 @@ class PgArticleTables(PgDatabase):
                 sig = _sig(rows, merged.timestamp, merged.utcoffset, joined, merged.best)
                 articles.append((article, merged.timestamp, merged.utcoffset, joined, sig))
                 cats.extend((slug, article, merged.timestamp) for slug in dict.fromkeys(merged.categories))
-            with db.cursor() as cur:
-                if articles:
-                    cur.executemany("INSERT INTO articles (article, ts, off, cats, sig) VALUES (%s, %s, %s, %s, %s)",
-                                    articles)  # fmt: skip
-                if cats:
-                    cur.executemany("INSERT INTO article_cats (slug, article, ts) VALUES (%s, %s, %s)", cats)
+            if articles:  # one statement each, whatever the number of rows
+                db.execute("INSERT INTO articles (article, ts, off, cats, sig)"
+                           " SELECT * FROM unnest(%s::text[], %s::float8[], %s::int[], %s::text[], %s::text[])",
+                           columns(articles))  # fmt: skip
+            if cats:
+                db.execute("INSERT INTO article_cats (slug, article, ts)"
+                           " SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[])",
+                           columns(cats))  # fmt: skip
             db.execute("DELETE FROM dirty WHERE article = ANY(%s)", (dirty,))
             db.execute("UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'generation'")
             db.execute("SELECT pg_notify(%s, 'settled')", (self.channel,))

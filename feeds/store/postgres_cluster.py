@@ -35,12 +35,6 @@ log = logging.getLogger("feeds")
 HOST_FULL_RETRY = 0.5  # seconds before a claim refused for a busy host is tried again
 
 
-def _host(source: Source) -> str:
-    from urllib.parse import urlsplit
-
-    return (urlsplit(source.url or "").hostname or "").lower()
-
-
 class PgCluster(PgDatabase):
     clustered = True
 
@@ -52,7 +46,7 @@ class PgCluster(PgDatabase):
         if not wanted:
             return Claim((), None)
         names = sorted(wanted)
-        hosts = [_host(wanted[n]) for n in names]
+        hosts = [wanted[n].host for n in names]
         with self.write() as db:
             db.execute(
                 "INSERT INTO sources (name, host) SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
@@ -93,9 +87,7 @@ class PgCluster(PgDatabase):
                     "UPDATE sources SET lease_node = %s, lease_until = %s WHERE name = ANY(%s)",
                     (self.node, now + lease, granted),
                 )
-        retry = [now + HOST_FULL_RETRY] if busy_host else []
-        retry += [min(later)] if later else []
-        return Claim(tuple(granted), min(retry) if retry else None)
+        return Claim(tuple(granted), min(later) if later else None, HOST_FULL_RETRY if busy_host else 0.0)
 
     def release(self, names: Sequence[str]) -> None:
         """End this node's leases of ``names`` (their polls are stored)."""

@@ -174,6 +174,18 @@ class PgDatabase:
             self.pool.close(timeout=5)
 
 
+def columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Rows as one list per column, for ``unnest(%s::…[], …)``: one statement for any number of rows
+    (a column mixing ints and floats is made all floats: psycopg dumps a list of one type)."""
+    out: list[list[Any]] = []
+    for column in zip(*rows, strict=True):
+        values = list(column)
+        if any(isinstance(v, float) for v in values):
+            values = [float(v) if isinstance(v, int) else v for v in values]
+        out.append(values)
+    return out
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, PoolTimeout):
         return "the database cannot be reached (no connection within the timeout)"

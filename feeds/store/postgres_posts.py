@@ -11,7 +11,7 @@ import psycopg
 
 from feeds.models import PostIndex
 from feeds.store import schema
-from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase
+from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase, columns
 from feeds.store.schema import SEP
 
 
@@ -128,9 +128,10 @@ def _entry_rows(source: str, rows: Iterable[PostIndex]) -> list[tuple[object, ..
     ]  # fmt: skip
 
 
-_INSERT = (
+_INSERT_MANY = (
     "INSERT INTO entries (source, ref, key, article, ts, off, cats, origin, stamp)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::int[], %s::text[],"
+    " %s::text[], %s::text[])"
     " ON CONFLICT (source, ref) DO UPDATE SET key = excluded.key, article = excluded.article, ts = excluded.ts,"
     " off = excluded.off, cats = excluded.cats, origin = excluded.origin, stamp = excluded.stamp"
 )
@@ -150,8 +151,14 @@ def _replace_entries(db: psycopg.Connection[Any], source: str, rows: Sequence[Po
     db.execute("DELETE FROM entries WHERE source = %s", (source,))
     db.execute("DELETE FROM rendered WHERE source = %s", (source,))
     entries = _entry_rows(source, rows)
-    _many(db, _INSERT, entries)
+    _insert_entries(db, entries)
     _mark(db, (str(e[3]) for e in entries))
+
+
+def _insert_entries(db: psycopg.Connection[Any], entries: Sequence[tuple[object, ...]]) -> None:
+    """Entries written anew: one statement, whatever their number."""
+    if entries:
+        db.execute(_INSERT_MANY, columns(entries))
 
 
 def _update_entries(
@@ -166,5 +173,5 @@ def _update_entries(
     db.execute("DELETE FROM entries WHERE source = %s AND ref = ANY(%s)", (source, paths))
     db.execute("DELETE FROM rendered WHERE source = %s AND path = ANY(%s)", (source, list(removed)))
     entries = _entry_rows(source, changed)
-    _many(db, _INSERT, entries)
+    _insert_entries(db, entries)
     _mark(db, (str(e[3]) for e in entries))

@@ -10,7 +10,7 @@ import psycopg
 
 from feeds.models import Item, instant, stamp
 from feeds.store import SourceState
-from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase
+from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase, columns
 from feeds.store.schema import SEP
 
 _STATE_COLUMNS = (
@@ -87,27 +87,28 @@ class PgSourceTables(PgDatabase):
                         item.content, item.summary, item.origin, now, row[0],
                     )
                 )  # fmt: skip
-            with db.cursor() as cur:
-                touched = [row[-1] for row in changes]
-                if inserts:
-                    cur.executemany(
-                        "INSERT INTO items (source, key, title, link, published, published_offset, updated,"
-                        " updated_offset, categories, tags, author, content, summary, origin, first_seen, last_seen)"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                        inserts,
-                        returning=True,
-                    )
-                    while True:
-                        touched.extend(r[0] for r in cur.fetchall())
-                        if not cur.nextset():
-                            break
-                if changes:
-                    cur.executemany(
-                        "UPDATE items SET title = %s, link = %s, published = %s, published_offset = %s,"
-                        " updated = %s, updated_offset = %s, categories = %s, tags = %s, author = %s, content = %s,"
-                        " summary = %s, origin = %s, last_seen = %s, rev = rev + 1 WHERE id = %s",
-                        changes,
-                    )
+            touched = [row[-1] for row in changes]
+            if inserts:  # one statement each, whatever the number of items
+                touched += [row[0] for row in db.execute(
+                    "INSERT INTO items (source, key, title, link, published, published_offset, updated,"
+                    " updated_offset, categories, tags, author, content, summary, origin, first_seen, last_seen)"
+                    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::int[],"
+                    " %s::float8[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+                    " %s::float8[], %s::float8[]) RETURNING id",
+                    columns(inserts),
+                )]  # fmt: skip
+            if changes:
+                db.execute(
+                    "UPDATE items i SET title = c.title, link = c.link, published = c.published,"
+                    " published_offset = c.poff, updated = c.updated, updated_offset = c.uoff,"
+                    " categories = c.categories, tags = c.tags, author = c.author, content = c.content,"
+                    " summary = c.summary, origin = c.origin, last_seen = c.seen, rev = i.rev + 1"
+                    " FROM unnest(%s::text[], %s::text[], %s::float8[], %s::int[], %s::float8[], %s::int[],"
+                    " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::float8[],"
+                    " %s::bigint[]) AS c(title, link, published, poff, updated, uoff, categories, tags, author,"
+                    " content, summary, origin, seen, id) WHERE i.id = c.id",
+                    columns(changes),
+                )
             if seen:
                 db.execute(
                     "UPDATE items SET last_seen = %s WHERE id = ANY(%s)", (now, [row[1] for row in seen])
