@@ -157,6 +157,7 @@ def run_setup(setup: str, args: argparse.Namespace, port: int, url: str, pgdir: 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     per_round: list[int] = []
+    marks = [(0.0, db_cpu_before, before_db)]
     first = 0.0
     for number in range(args.rounds):
         end = started + args.interval * (number + 1) - 1
@@ -165,6 +166,8 @@ def run_setup(setup: str, args: argparse.Namespace, port: int, url: str, pgdir: 
             if number == 0 and not first and server.stats()["requests"] >= args.feeds:  # type: ignore[attr-defined]
                 first = time.monotonic() - started
         per_round.append(server.stats(reset=True)["requests"])  # type: ignore[attr-defined]
+        marks.append((sum(cpu_seconds(tree(p.pid)) for p in procs), cpu_seconds(postgres_pids(pgdir), children=False),
+                      db_counters(url) if backend == "pg" else (0, 0, 0)))  # fmt: skip
     node_cpu = sum(cpu_seconds(tree(p.pid)) for p in procs)
     db_cpu = cpu_seconds(postgres_pids(pgdir), children=False) - db_cpu_before
     after_db = db_counters(url) if backend == "pg" else (0, 0, 0)
@@ -179,6 +182,11 @@ def run_setup(setup: str, args: argparse.Namespace, port: int, url: str, pgdir: 
         snaps.append({str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
     polls = sum(per_round)
     delta = [a - b for a, b in zip(after_db, before_db, strict=True)]
+    steady = []  # per round after the first: (node CPU ms, database CPU ms, statements, transactions) per poll
+    for (c0, d0, q0), (c1, d1, q1), polled in zip(marks[1:-1], marks[2:], per_round[1:], strict=True):
+        steady.append((1000 * (c1 - c0) / polled, 1000 * (d1 - d0) / polled if backend == "pg" else 0.0,
+                       (q1[0] - q0[0]) / polled, (q1[1] - q0[1]) / polled))  # fmt: skip
+    print(f"  {setup} steady rounds (node CPU ms, db CPU ms, statements, transactions per poll): {steady}")
     return Result(setup, per_round, first, node_cpu, db_cpu if backend == "pg" else 0.0, peak, polls,
                   delta[0] / polls, delta[1] / polls, delta[2] / polls, all(s == snaps[0] for s in snaps),
                   time.monotonic() - started)  # fmt: skip

@@ -129,6 +129,8 @@ def run(config_path: Path, log_level: str, node: str | None, output_dir: Path | 
     settings = _settings(config_path)
     if output_dir is not None:
         settings = replace(settings, output=replace(settings.output, dir=output_dir.absolute()))
+    if node is not None:
+        settings = replace(settings, node=node)
     logging.basicConfig(
         level=getattr(logging, log_level.upper()),
         format="%(asctime)s %(levelname)s %(message)s",

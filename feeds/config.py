@@ -90,6 +90,7 @@ class Settings:
     state_timeout: float = 120.0  # how long a store write waits for another to finish
     state_url: str | None = None  # postgresql://…: the PostgreSQL store (else SQLite at state_path)
     state_lease: float = 0.0  # seconds a node holds a claimed source (0: twice the fetch timeout, plus 30s)
+    node: str | None = None  # this node's name (`feeds run --node`): which posts sources it scans
 
     @property
     def lease(self) -> float:
@@ -386,7 +387,10 @@ def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: f
     every = r.convert("interval", parse_duration, interval)
     if kind == "posts":
         folder = _resolve(base, r.get("path", str, required=True))
-        source = Source(name=name, type="posts", path=folder, interval=every)
+        nodes = r.get("nodes", list, [])
+        if not all(isinstance(n, str) and n for n in nodes):
+            raise r.fail("nodes", "must be an array of node names (feeds run --node NAME)")
+        source = Source(name=name, type="posts", path=folder, interval=every, nodes=tuple(nodes))
     elif kind == "feed":
         url = r.get("url", str, required=True)
         parts = urlsplit(url)

@@ -43,7 +43,7 @@ from feeds.models import Source
 from feeds.parallel import Workers
 from feeds.publish import publish
 from feeds.sources import remote
-from feeds.sources.posts import PostContext, post_context, posts_sources, scan_posts
+from feeds.sources.posts import PostContext, post_context, posts_sources, scan_posts, scanned_here
 from feeds.store import Claim, Store
 
 log = logging.getLogger("feeds")
@@ -171,7 +171,7 @@ class Daemon:
         if self.stopping.is_set():
             return
         async with self.scan_lock:
-            sources = [s for s in posts_sources(self.settings) if names is None or s.name in names]
+            sources = [s for s in scanned_here(self.settings) if names is None or s.name in names]
             started = time.perf_counter()
             try:
                 scan = await asyncio.to_thread(scan_posts, self.settings, self.store, sources=sources,
@@ -201,7 +201,7 @@ class Daemon:
 
     async def watch(self) -> None:
         """Rescan a posts folder as soon as a file in it changes (the interval rescan stays as fallback)."""
-        folders = {str(s.path): s.name for s in posts_sources(self.settings) if s.path and s.path.is_dir()}
+        folders = {str(s.path): s.name for s in scanned_here(self.settings) if s.path and s.path.is_dir()}
         if not folders or not self.settings.schedule.watch:
             return
         try:

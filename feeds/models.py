@@ -184,6 +184,7 @@ class Source:
     category: str | None = None  # feed: slug its items are filed under
     interval: float = 900.0  # seconds between polls / rescans
     headers: tuple[tuple[str, str], ...] = ()
+    nodes: tuple[str, ...] = ()  # posts: the nodes that scan it (a cluster); empty: every node
 
     @property
     def host(self) -> str:

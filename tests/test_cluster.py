@@ -18,7 +18,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from conftest import CAT_B, STATE_URL, feed_source, write_config
+from conftest import CAT_A, CAT_B, POSTS_SOURCE, STATE_URL, feed_source, post_text, write_config
 from servers import FeedServer, Route
 from test_daemon import RSS_TYPE, TRACEBACK, _no_proxy, remote_title, rss_feed, titles
 
@@ -82,8 +82,8 @@ def snapshot(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
-def make_cluster_site(root: Path, server: FeedServer) -> None:
-    sources = "".join(feed_source(f"s{i}", server.url(f"/s{i}.xml"), CAT_B) for i in range(SOURCES))
+def make_cluster_site(root: Path, server: FeedServer, posts: str = "") -> None:
+    sources = posts + "".join(feed_source(f"s{i}", server.url(f"/s{i}.xml"), CAT_B) for i in range(SOURCES))
     extra = (f'\n[schedule]\ninterval = "{INTERVAL}s"\njitter = 0\nper_host = {PER_HOST}\npublish_delay = "0.1s"\n'
              f'[fetch]\ntimeout = "2s"\n[state]\nlease = "{LEASE}s"\nbusy_timeout = "5s"\n')  # fmt: skip
     write_config(root, extra, sources=sources)
@@ -180,3 +180,34 @@ def test_the_database_stopped_and_started_again_under_the_nodes(tmp_path: Path) 
             errors = [line for line in log.splitlines() if " ERROR " in line]
             assert len(errors) <= 6, "\n".join(errors)  # logged once per kind of work, not once per poll
             assert node.kill(signal.SIGTERM) == 0
+
+
+def test_a_posts_folder_is_scanned_by_its_nodes_and_published_by_all(tmp_path: Path) -> None:
+    """`nodes = ["n0"]`: only n0 scans the folder (and watches it); n1 publishes the posts from the
+    store, byte-identical to n0 — also a post added while both run."""
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    for i in range(3):
+        (posts / f"2022-01-2{i}-p{i}.md").write_text(
+            post_text(f"本地{i}", f"2022-01-2{i} 10:00:00 +0800", CAT_A, info_code=f"NW20220120000000{i:04d}"),
+            encoding="utf-8",
+        )
+    with FeedServer() as server:
+        serve(server, [1])
+        make_cluster_site(tmp_path, server, posts=POSTS_SOURCE + 'nodes = ["n0"]\n')
+        with cluster(tmp_path, 2) as nodes:
+            local = {f"本地{i}" for i in range(3)}
+
+            def both(wanted: set[str]) -> bool:
+                return all(wanted <= titles(n.out / "rss.xml") for n in nodes) and identical(nodes, [1])
+
+            wait_for(lambda: both(local), "both folders with the posts", nodes)
+            (posts / "2022-01-29-new.md").write_text(
+                post_text("本地新", "2022-01-29 10:00:00 +0800", CAT_A, info_code="NW202201290000000001"),
+                encoding="utf-8",
+            )
+            wait_for(lambda: both(local | {"本地新"}), "the new post in both folders", nodes)
+            for node in nodes:
+                assert node.kill(signal.SIGTERM) == 0
+        assert "scan posts" in nodes[0].log() and "scan posts" not in nodes[1].log(), nodes[1].log()
+        assert TRACEBACK not in nodes[0].log() + nodes[1].log()
