@@ -38,7 +38,8 @@ from corpus import SENTENCES, categories, generate, toml_str
 
 sys.path.insert(0, str(PROJECT))
 from feeds.models import Item
-from feeds.store import SourceState, Store
+from feeds.store import SourceState
+from feeds.store import open_store as Store
 
 RESULTS = HERE / "results" / "history.md"
 CST = timezone(timedelta(hours=8))

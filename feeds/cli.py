@@ -10,7 +10,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
@@ -19,8 +20,9 @@ import click
 
 from feeds import __version__, pipeline
 from feeds.config import DEFAULT_CONFIG, Settings, load
-from feeds.errors import ConfigError, FeedsError, LockError
+from feeds.errors import ConfigError, FeedsError, LockError, display, one_line
 from feeds.lock import OutputLock
+from feeds.serveconfig import DEFAULT_LISTEN, with_listen
 from feeds.status import status_table
 from feeds.store import Store, display_store, display_url, open_store, store_exists
 
@@ -44,22 +46,66 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-def _settings(path: Path) -> Settings:
+@contextmanager
+def _one_line_errors(before: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Every failure as one line on stderr and exit 1, never a traceback."""
     try:
-        return load(path)
+        yield
+    except FeedsError as exc:
+        before()
+        _fail(str(exc), 1)
+    except OSError as exc:  # an output or state path the layers below did not translate
+        before()
+        where = f"{display(exc.filename)}: " if exc.filename else ""
+        _fail(f"{where}{one_line(exc.strerror or exc)}", 1)
+    except (MemoryError, RecursionError) as exc:
+        before()
+        _fail(f"gave up: {type(exc).__name__} (an input too large or too deeply nested)", 1)
+
+
+def _settings(path: Path, listen: str | None = None) -> Settings:
+    try:
+        settings = load(path)
     except ConfigError as exc:
         _fail(f"config error: {exc}", 2)
+    try:
+        return with_listen(settings, listen)
+    except ValueError as exc:
+        _fail(f"--listen: {exc}", 2)
+
+
+listen_option = click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    default=None,
+    help="Serve the output folder at this address (default: [serve] listen).",
+)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="feeds")
 def main() -> None:
-    """Generate per-category and combined RSS 2.0 + Atom feeds from Jekyll-style
-    posts and remote feeds.
+    """Generate per-category and combined RSS 2.0 + Atom feeds, and an HTML page
+    for each, from Jekyll-style posts and remote feeds.
+
+    build, check, run and status read the config (-c, default
+    config/feeds.toml); build and run write the output folder ([output] dir)
+    and the state store ([state] path); init writes a starter site.
 
     \b
     Example:
-        feeds build -c config/feeds.toml
+        feeds init mysite && cd mysite && feeds build
+        feeds status
+    \b
+    See README.md, sections "Quick start" and "Commands".
     """
 
 
@@ -67,37 +113,40 @@ def main() -> None:
 @config_option
 @click.option("--force", is_flag=True, help="Poll every remote source now, even those not due or backing off.")
 def build(config_path: Path, force: bool) -> None:
-    """Poll the remote sources that are due, read the posts, merge, and write the feeds.
+    """Poll the remote sources that are due, read the posts, merge, and write the feeds and pages.
+
+    Reads the config, the posts folders, the remote feeds that are due and the
+    state store.  Writes into [output] dir: rss.xml, atom.xml, index.html,
+    feeds.opml and category/<slug>/{rss.xml,atom.xml,index.html}, only the files
+    whose bytes changed; and the state store (fetch validators, collected items,
+    the post cache), so running this from cron is as polite as the daemon and a
+    rebuild reads only changed posts.
 
     Bad posts and failing sources are reported with one line each on stderr; the
-    rest are built.  State (fetch validators, collected items, the post cache)
-    is kept in the state store, so running this from cron is as polite as the
-    daemon and a rebuild reads only changed posts.
+    rest are built.  A summary line ends it; a progress bar shows on a terminal.
 
     \b
     Example:
         feeds build -c config/feeds.toml
+    \b
+    See README.md, sections "Commands" and "Output".
     """
     settings = _settings(config_path)
     progress, on_total, close = _progress_bar()
-    try:
-        with OutputLock(settings.output.dir), _store(settings) as store:
-            report = pipeline.build(
-                settings, store=store, force=force, report=_err, progress=progress, on_total=on_total
-            )
-    except LockError as exc:
-        close()
-        if force and exc.holder:  # a daemon keeps this folder: ask it to poll everything now instead
-            try:
-                os.kill(exc.holder, signal.SIGUSR1)
-            except OSError as error:
-                _fail(f"{exc} (and it cannot be signalled: {error.strerror})", 1)
-            _err(f"feeds: a daemon (pid {exc.holder}) writes this output folder: asked it to poll every source now")
+    with _one_line_errors(close):
+        try:
+            lock = OutputLock(settings.output.dir).acquire()
+        except LockError as exc:
+            close()
+            _busy(exc, force)
             return
-        _fail(f"{exc}; `feeds build --force` asks a running daemon to poll every source now", 1)
-    except FeedsError as exc:
-        close()
-        _fail(str(exc), 1)
+        try:
+            with _store(settings) as store:
+                report = pipeline.build(
+                    settings, store=store, force=force, report=_err, progress=progress, on_total=on_total
+                )
+        finally:
+            lock.release()
     close()
     _err(pipeline.summary(report))
     if report.failed:
@@ -116,55 +165,85 @@ def build(config_path: Path, force: bool) -> None:
 @click.option("--node", default=None, help="This node's name (PostgreSQL store; default: host:output folder).")
 @click.option("--output", "output_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the feeds here instead of output.dir (each node of a cluster its own folder).")
-def run(config_path: Path, log_level: str, node: str | None, output_dir: Path | None) -> None:
+@listen_option
+def run(config_path: Path, log_level: str, node: str | None, output_dir: Path | None, listen: str | None) -> None:
     """Run as a daemon: build once, then poll each source at its interval.
 
-    One log line per poll on stderr.  SIGTERM or Ctrl-C stops it cleanly (exit 0).
-    A second process writing the same output folder is refused.
+    Reads and writes what `feeds build` does, continuously: posts folders are
+    watched, remote sources polled on schedule, the output folder and the
+    state store kept up to date.  One log line per poll on stderr.  SIGTERM or
+    Ctrl-C stops it cleanly (exit 0); SIGHUP reloads the config.  A second
+    process writing the same output folder is refused.  With --listen (or
+    [serve] listen) it also serves the output folder over HTTP.
 
     \b
     Example:
-        feeds run -c config/feeds.toml --log-level info
+        feeds run -c config/feeds.toml --log-level info --listen 127.0.0.1:8080
+    \b
+    See README.md, section "The daemon".
     """
-    settings = _settings(config_path)
+    settings = _settings(config_path, listen)
     if output_dir is not None:
         settings = replace(settings, output=replace(settings.output, dir=output_dir.absolute()))
     if node is not None:
         settings = replace(settings, node=node)
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper()),
-        format="%(asctime)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    _logging(log_level)
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, getattr(logging, log_level.upper())))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     from feeds import daemon
 
+    with _one_line_errors(), OutputLock(settings.output.dir), _store(settings, node) as store:
+        daemon.run(settings, store, listen=settings.serve.listen)
+
+
+@main.command()
+@config_option
+@listen_option
+def serve(config_path: Path, listen: str | None) -> None:
+    """Serve the output folder over HTTP (only the files feeds wrote), with /healthz and /metrics.
+
+    The address is --listen, else [serve] listen, else 127.0.0.1:8080.  Another
+    process (feeds run, or feeds build from cron) publishes; this one serves.
+    SIGTERM or Ctrl-C stops it (exit 0).
+
+    \b
+    Example:
+        feeds serve -c config/feeds.toml --listen 127.0.0.1:8080
+    """
+    settings = _settings(config_path, listen)
+    _logging("info")
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    from feeds import standalone
+
     try:
-        with OutputLock(settings.output.dir), _store(settings, node) as store:
-            daemon.run(settings, store)
-    except FeedsError as exc:
-        _fail(str(exc), 1)
+        standalone.run(settings)
+    except OSError as exc:
+        _fail(f"cannot serve at {settings.serve.listen or DEFAULT_LISTEN}: {exc.strerror or exc}", 1)
 
 
 @main.command()
 @config_option
 def status(config_path: Path) -> None:
-    """Show each source: type, last success, last error, failures, items held, next due.
+    """Show each source: type, last success, last error, failures, items held, problems, next due.
+
+    Reads the config and the state store; writes nothing.  Times are local,
+    with how long ago or how soon ("3 min ago", "in 4 min").  A posts source
+    shows its last scan, its published posts and its bad posts (PROBLEMS;
+    `feeds check` names them).
 
     \b
     Example:
         feeds status -c config/feeds.toml
+    \b
+    See README.md, section "Commands".
     """
     settings = _settings(config_path)
-    try:
+    with _one_line_errors():
         if not store_exists(settings):
             click.echo(f"no state yet at {display_store(settings)}: run `feeds build` or `feeds run` first")
             return
         with _store(settings) as store:
             click.echo(status_table(settings, store))
-    except FeedsError as exc:
-        _fail(str(exc), 1)
 
 
 @main.command()
@@ -202,14 +281,19 @@ def migrate(config_path: Path, url: str) -> None:
 def check(config_path: Path) -> None:
     """Validate the config and every post without writing anything.
 
-    Lists every problem as "file: reason"; exits 1 if there is any, else 0.
+    Reads the config and every post file; writes nothing (not even the state
+    store).  Lists every problem as "file: reason" on stdout; exits 1 if there
+    is any, else 0.
 
     \b
     Example:
         feeds check -c config/feeds.toml
+    \b
+    See README.md, sections "Configuration" and "Posts".
     """
     settings = _settings(config_path)
-    problems = pipeline.check(settings)
+    with _one_line_errors():
+        problems = pipeline.check(settings)
     for line in problems:
         click.echo(line)
     if problems:
@@ -218,20 +302,125 @@ def check(config_path: Path) -> None:
     _err("config and posts OK")
 
 
+def _busy(exc: LockError, force: bool) -> None:
+    """Another process writes the output folder: with --force, ask it (a daemon) to poll now."""
+    if force and exc.holder:
+        try:
+            os.kill(exc.holder, signal.SIGUSR1)
+        except OSError as error:
+            _fail(f"{exc} (and it cannot be signalled: {error.strerror})", 1)
+        _err(f"feeds: a daemon (pid {exc.holder}) writes this output folder: asked it to poll every source now")
+        return
+    _fail(f"{exc}; `feeds build --force` asks a running daemon to poll every source now", 1)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
+def init(folder: Path) -> None:
+    """Write a starter site into FOLDER (default: the current folder).
+
+    Reads nothing.  Writes FOLDER/config/feeds.toml (every section and key,
+    commented) and one example post, FOLDER/posts/2025-01-06-welcome.md; never
+    overwrites a file (exit 1 and nothing written if one exists).  Then
+    `feeds build` in FOLDER writes FOLDER/out/.
+
+    \b
+    Example:
+        feeds init mysite && cd mysite && feeds build
+    \b
+    See README.md, section "Starting a site: feeds init".
+    """
+    from feeds.scaffold import init_site
+
+    try:
+        written = init_site(folder)
+    except FeedsError as exc:
+        _fail(str(exc), 1)
+    for path in written:
+        click.echo(f"wrote {path}")
+    hint = "" if folder == Path(".") else f"cd {folder} && "
+    click.echo(f"next: {hint}feeds build   (then open out/index.html)")
+
+
+@main.command()
+@config_option
+@click.argument("item")
+def explain(config_path: Path, item: str) -> None:
+    """Explain one item (by infoCode, link or id): its versions, the winner and why,
+    the near-duplicates merged into it, the rules that matched.
+
+    \b
+    Example:
+        feeds explain NW202201252261361890
+    """
+    settings = _settings(config_path)
+    try:
+        exists = store_exists(settings)
+    except FeedsError as exc:
+        _fail(str(exc), 1)
+    if not exists:
+        _fail(f"no state yet at {display_store(settings)}: run `feeds build` first", 1)
+    from feeds.explain import explain as explain_item
+
+    try:
+        with _store(settings) as store:
+            lines = explain_item(settings, store, item)
+    except FeedsError as exc:
+        _fail(str(exc), 1)
+    if lines is None:
+        _fail(f"no stored item matches {item!r} (give an infoCode, a link or an item id)", 1)
+    for line in lines:
+        click.echo(line)
+
+
 def _store(settings: Settings, node: str | None = None) -> Store:
     return open_store(settings, node=node)
 
 
 def _progress_bar() -> tuple[Callable[[int], None] | None, Callable[[int], None] | None, Callable[[], None]]:
-    """A tqdm bar on stderr when it is a terminal; nothing otherwise."""
+    """A tqdm bar of the posts read, on stderr when it is a terminal; nothing otherwise.
+
+    It appears only when reading takes more than half a second (tqdm's own
+    ``TQDM_DELAY``/``TQDM_MININTERVAL`` variables change that), shows the final
+    count, and is cleared before the summary line.
+    """
     if not sys.stderr.isatty():
         return None, None, lambda: None
     from tqdm import tqdm
 
-    bar = tqdm(total=0, unit="post", file=sys.stderr, leave=False, mininterval=0.2, delay=0.5)
+    shown = False
+
+    class _Seen:  # tqdm's stream: stderr, remembering whether the bar was ever drawn
+        encoding = sys.stderr.encoding
+
+        def fileno(self) -> int:
+            return sys.stderr.fileno()
+
+        def isatty(self) -> bool:
+            return True
+
+        def write(self, text: str) -> int:
+            nonlocal shown
+            shown = shown or bool(text.strip())
+            return sys.stderr.write(text)
+
+        def flush(self) -> None:
+            sys.stderr.flush()
+
+    defaults = {"mininterval": 0.2, "delay": 0.5}
+    options = {k: v for k, v in defaults.items() if f"TQDM_{k.upper()}" not in os.environ}
+    bar = tqdm(total=0, unit="post", file=_Seen(), leave=False, dynamic_ncols=True, **options)  # type: ignore[call-overload]
 
     def on_total(n: int) -> None:
-        bar.total = (bar.total or 0) + n
-        bar.refresh()
+        bar.total = (bar.total or 0) + n  # drawn at the next update (a refresh here would skip the delay)
 
-    return bar.update, on_total, bar.close
+    def close() -> None:
+        if shown:
+            bar.refresh()  # the final count
+            bar.clear()
+        bar.close()
+        if shown:
+            sys.stderr.write("\r\x1b[K")  # nothing of the bar is left before the summary line
+            sys.stderr.flush()
+
+    return bar.update, on_total, close

@@ -8,24 +8,32 @@ the config file.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feeds.config_paths import check_paths
 from feeds.errors import ConfigError
 from feeds.identity import DEFAULT_PATTERNS
+from feeds.mergeconfig import MergeSettings, full_text_selector, parse_merge
 from feeds.models import Source
+from feeds.rules import Rule, parse_rules
+from feeds.serveconfig import ServeSettings, WebSubSettings, parse_listen, served_url
 
 DEFAULT_CONFIG = Path("config/feeds.toml")
 DEFAULT_PERMALINK = "/:categories/:year/:month/:day/:title.html"
 DEFAULT_CATEGORY_URL = "/category/:slug.html"
-FORMATS = ("rss", "atom")
+FORMATS = ("rss", "atom", "json")
+DEFAULT_FORMATS = ("rss", "atom")
+MAX_BYTES = 1 << 30  # the largest max_bytes (of a fetch or a post) accepted
+DEFAULT_POST_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +60,10 @@ class SiteSettings:
 class OutputSettings:
     dir: Path
     url: str
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     limit: int = 50
+    url_set: bool = True  # False: url was derived (site.url, or the served address when [serve] listen is set)
+    templates: Path | None = None  # a folder of page templates that win over the bundled ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +101,18 @@ class Settings:
     state_url: str | None = None  # postgresql://…: the PostgreSQL store (else SQLite at state_path)
     state_lease: float = 0.0  # seconds a node holds a claimed source (0: twice the fetch timeout, plus 30s)
     node: str | None = None  # this node's name (`feeds run --node`): which posts sources it scans
+    serve: ServeSettings = field(default_factory=ServeSettings)
+    websub: WebSubSettings = field(default_factory=WebSubSettings)
+    merge: MergeSettings = field(default_factory=MergeSettings)
+    rules: tuple[Rule, ...] = ()
 
     @property
     def lease(self) -> float:
         return self.state_lease or 2 * self.fetch.timeout + 30.0
+
+    def priorities(self) -> dict[str, int]:
+        """Each source's merge priority, by name."""
+        return {source.name: source.rank for source in self.sources}
 
     def category_title(self, slug: str) -> str:
         for key, title in self.categories:
@@ -106,6 +124,7 @@ class Settings:
 # ---------------------------------------------------------------- helpers
 
 
+MAX_DURATION = 365 * 86400.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -120,8 +139,12 @@ def parse_duration(value: object) -> float:
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
     else:
         raise ValueError(f'expected a duration like "30s", "10m" or "1h", got {value!r}')
+    if not math.isfinite(seconds):
+        raise ValueError(f"a duration must be a finite number, got {value!r}")
     if seconds <= 0:
         raise ValueError(f"a duration must be positive, got {value!r}")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"a duration must be at most 365 days, got {value!r}")
     return seconds
 
 
@@ -206,6 +229,18 @@ def _database_url(value: Any) -> str:
     return value
 
 
+def _site_path(value: Any) -> str:
+    """A site-relative path or an absolute http(s) URL (``javascript:`` and the like are refused)."""
+    if not isinstance(value, str):
+        raise TypeError(f"must be a string, not {_type_name(type(value))}")
+    from feeds.safety import normalise_url, safe_url
+
+    text = normalise_url(value)
+    if ":" in text.split("/", 1)[0] and safe_url(text) is None:
+        raise ValueError(f"must be a site path (/category/:slug.html) or an http(s) URL, got {value!r}")
+    return value
+
+
 def _resolve(base: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return Path(os.path.abspath(path if path.is_absolute() else base / path))
@@ -236,7 +271,8 @@ def load(path: str | Path = DEFAULT_CONFIG) -> Settings:
 def parse(data: Mapping[str, Any], path: Path) -> Settings:
     file = str(path)
     base = path.parent
-    known_tables = {"site", "output", "categories", "sources", "identity", "schedule", "fetch", "state"}
+    known_tables = {"site", "output", "categories", "sources", "identity", "schedule", "fetch", "state", "serve",
+                    "websub", "merge", "rules"}  # fmt: skip
     for name in data:
         if name not in known_tables:
             raise ConfigError(file, f"unknown key (known: {', '.join(sorted(known_tables))})", key=name)
@@ -252,7 +288,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise r.fail("timezone", f'unknown IANA time zone {timezone!r} (e.g. "Asia/Shanghai")') from None
-    permalink = r.get("permalink", str, DEFAULT_PERMALINK)
+    permalink = r.convert("permalink", _site_path, DEFAULT_PERMALINK)
     site = SiteSettings(
         title=title,
         url=site_url,
@@ -261,24 +297,52 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         timezone=timezone,
         author=r.get("author", str, ""),
         permalink=permalink,
-        category_url=r.get("category_url", str, DEFAULT_CATEGORY_URL),
+        category_url=r.convert("category_url", _site_path, DEFAULT_CATEGORY_URL),
     )
+    r.done()
+
+    # [serve]
+    r = _Reader(file, "serve", _table(file, data, "serve"))
+    serve = ServeSettings(
+        listen=r.convert("listen", parse_listen, None),
+        max_age=r.get("max_age", int, 60),
+        health=r.get("health", bool, True),
+        metrics=r.get("metrics", bool, True),
+        stale_after=r.convert("stale_after", parse_duration, None),
+    )
+    if serve.max_age < 0:
+        raise r.fail("max_age", "must not be negative")
+    r.done()
+
+    # [websub]
+    r = _Reader(file, "websub", _table(file, data, "websub"))
+    hubs = r.get("hubs", list, [])
+    for i, hub in enumerate(hubs):
+        if not isinstance(hub, str) or urlsplit(hub).scheme not in ("http", "https") or not urlsplit(hub).netloc:
+            raise r.fail(f"hubs[{i}]", f"must be an absolute http(s) URL, got {hub!r}")
+    websub = WebSubSettings(hubs=tuple(dict.fromkeys(hubs)))
     r.done()
 
     # [output]
     r = _Reader(file, "output", _table(file, data, "output"))
     out_dir = _resolve(base, r.get("dir", str, "out"))
-    out_url = r.convert("url", _url, site.url)
-    formats = r.get("formats", list, list(FORMATS))
+    url_set = "url" in r.table
+    out_url = r.convert("url", _url, served_url(serve.listen) if serve.listen else site.url)
+    formats = r.get("formats", list, list(DEFAULT_FORMATS))
     for fmt in formats:
         if fmt not in FORMATS:
-            raise r.fail("formats", f'unknown format {fmt!r} (choose from "rss", "atom")')
+            raise r.fail("formats", f'unknown format {fmt!r} (choose from "rss", "atom", "json")')
     if not formats:
         raise r.fail("formats", "must name at least one format")
     limit = r.get("limit", int, 50)
-    if limit < 1:
-        raise r.fail("limit", f"must be at least 1, got {limit}")
-    output = OutputSettings(dir=out_dir, url=out_url, formats=tuple(dict.fromkeys(formats)), limit=limit)
+    if not 1 <= limit <= 100_000:
+        raise r.fail("limit", f"must be between 1 and 100000, got {limit}")
+    templates = r.get("templates", str, None)
+    templates_dir = _resolve(base, templates) if templates is not None else None
+    if templates_dir is not None and not templates_dir.is_dir():
+        raise r.fail("templates", f"{templates!r} is not a folder (it holds page templates, e.g. feed.html)")
+    output = OutputSettings(dir=out_dir, url=out_url, formats=tuple(dict.fromkeys(formats)), limit=limit,
+                            url_set=url_set, templates=templates_dir)  # fmt: skip
     r.done()
 
     # [categories]
@@ -316,11 +380,11 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         publish_delay=r.convert("publish_delay", parse_duration, 0.2),
         watch=r.get("watch", bool, True),
     )
-    if schedule.concurrency < 1:
-        raise r.fail("concurrency", "must be at least 1")
-    if schedule.per_host < 1:
-        raise r.fail("per_host", "must be at least 1")
-    if not 0 <= schedule.jitter <= 1:
+    if not 1 <= schedule.concurrency <= 1000:
+        raise r.fail("concurrency", "must be between 1 and 1000")
+    if not 1 <= schedule.per_host <= 1000:
+        raise r.fail("per_host", "must be between 1 and 1000")
+    if not 0 <= schedule.jitter <= 1:  # (NaN fails this too)
         raise r.fail("jitter", "must be between 0 and 1 (a fraction of the interval)")
     r.done()
 
@@ -333,10 +397,10 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         max_bytes=r.get("max_bytes", int, 10 * 1024 * 1024),
         max_redirects=r.get("max_redirects", int, 5),
     )
-    if fetch.max_bytes < 1:
-        raise r.fail("max_bytes", "must be positive")
-    if fetch.max_redirects < 0:
-        raise r.fail("max_redirects", "must not be negative")
+    if not 1 <= fetch.max_bytes <= MAX_BYTES:
+        raise r.fail("max_bytes", f"must be between 1 and {MAX_BYTES}")
+    if not 0 <= fetch.max_redirects <= 50:
+        raise r.fail("max_redirects", "must be between 0 and 50")
     r.done()
 
     # [state]
@@ -349,6 +413,9 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     state_lease = r.convert("lease", parse_duration, 0.0)
     r.done()
 
+    merge = parse_merge(_Reader(file, "merge", _table(file, data, "merge")))  # [merge]
+    rules = parse_rules(data.get("rules"), file)  # [[rules]]
+
     # [[sources]]
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
@@ -359,6 +426,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         if not isinstance(entry, dict):
             raise ConfigError(file, "must be a table", key=f"sources[{i}]")
         sources.append(_source(file, base, i, entry, schedule.interval, seen))
+    check_paths(file, output.dir, state_path, sources)
     return Settings(
         path=path,
         site=site,
@@ -372,6 +440,10 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         state_timeout=state_timeout,
         state_url=state_url,
         state_lease=state_lease,
+        serve=serve,
+        websub=websub,
+        merge=merge,
+        rules=rules,
     )
 
 
@@ -380,17 +452,25 @@ def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: f
     name = r.get("name", str, required=True)
     if not name.strip():
         raise r.fail("name", "must not be empty")
+    if not name.isprintable() or len(name) > 200:
+        raise r.fail("name", "must be at most 200 printable characters (no line breaks or control characters)")
     if name in seen:
         raise r.fail("name", f"duplicate source name {name!r} (also sources[{seen[name]}])")
     seen[name] = i
     kind = r.get("type", str, required=True)
     every = r.convert("interval", parse_duration, interval)
+    rank = r.get("priority", int, None)
     if kind == "posts":
         folder = _resolve(base, r.get("path", str, required=True))
         nodes = r.get("nodes", list, [])
         if not all(isinstance(n, str) and n for n in nodes):
             raise r.fail("nodes", "must be an array of node names (feeds run --node NAME)")
-        source = Source(name=name, type="posts", path=folder, interval=every, nodes=tuple(nodes))
+        max_bytes = r.get("max_bytes", int, DEFAULT_POST_BYTES)
+        if not 1 <= max_bytes <= MAX_BYTES:
+            raise r.fail("max_bytes", f"must be between 1 and {MAX_BYTES}")
+        trusted = r.get("trusted_html", bool, False)
+        source = Source(name=name, type="posts", path=folder, interval=every, max_bytes=max_bytes,
+                        trusted_html=trusted, priority=rank, nodes=tuple(nodes))  # fmt: skip
     elif kind == "feed":
         url = r.get("url", str, required=True)
         parts = urlsplit(url)
@@ -408,8 +488,12 @@ def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: f
             category=category or None,
             interval=every,
             headers=tuple(sorted(headers.items())),
+            priority=rank,
+            full_text=r.get("full_text", bool, False),
+            full_text_selector=full_text_selector(r),
         )
     else:
         raise r.fail("type", f'unknown source type {kind!r} (choose "posts" or "feed")')
     r.done()
     return source
+

@@ -39,12 +39,17 @@ from feeds import config
 from feeds.config import Settings
 from feeds.errors import ConfigError, FeedsError, display
 from feeds.fetch import Fetcher
+from feeds.formats.rss_atom import Renderer
+from feeds.health import HealthMonitor
+from feeds.metrics import Metrics
 from feeds.models import Source
 from feeds.parallel import Workers
 from feeds.publish import publish
+from feeds.serve import start_server
 from feeds.sources import remote
 from feeds.sources.posts import PostContext, post_context, posts_sources, scan_posts, scanned_here
 from feeds.store import Claim, Store
+from feeds.websub import HubNotifier, changed_feed_urls
 
 log = logging.getLogger("feeds")
 RETRY_PUBLISH = 5.0  # seconds before a failed publish is tried again
@@ -56,8 +61,14 @@ def _reason(exc: BaseException) -> str:
 
 
 class Daemon:
-    def __init__(self, settings: Settings, store: Store, workers: Workers) -> None:
+    def __init__(self, settings: Settings, store: Store, workers: Workers, listen: str | None = None) -> None:
         self.settings = settings
+        self.listen = listen
+        self.metrics = Metrics() if listen and settings.serve.metrics else None
+        self.health = HealthMonitor(settings.serve.stale_seconds(settings.schedule.interval))
+        self.outputs: frozenset[str] = frozenset()  # the files feeds wrote: what the server may serve
+        self.hubs: HubNotifier | None = None
+        self.renderer = Renderer()  # the feeds' items as rendered, kept between publishes
         self.store = store
         self.workers = workers
         self.stopping = asyncio.Event()
@@ -72,6 +83,8 @@ class Daemon:
         self.contexts: dict[str, PostContext] = {}
         self.scanned = False  # the first scan names every bad post; later ones the changed files
         self.folder_problems: set[str] = set()
+        self.unreadable: set[str] = set()  # folders inside the posts folders that cannot be read, as logged
+        self.scan_request: tuple[set[str] | None, str] | None = None  # the next scan to run: sources, why
         self.watcher: asyncio.Task[None] | None = None
         self.published_once = False
         self.store_away = False  # a clustered store cannot be reached (logged once)
@@ -119,6 +132,9 @@ class Daemon:
             source, settings=self.settings, store=self.store, fetcher=self.fetcher, workers=self.workers
         )
         (log.warning if outcome.error else log.info)("poll %s", outcome.line())
+        self.health.polled(source.name, ok=outcome.error is None, next_due=outcome.next_due)
+        if self.metrics:
+            self.metrics.poll(outcome.outcome.replace(" ", "_"), outcome.ms / 1000)
         if outcome.changed:
             self.poke()
 
@@ -167,37 +183,62 @@ class Daemon:
     # ------------------------------------------------------------ posts
 
     async def scan_job(self, names: list[str] | None = None, why: str = "interval") -> None:
-        """Rescan posts folders (``names``, default all); name the bad posts; tell the publisher."""
+        """Rescan posts folders (``names``, default all); name the bad posts; tell the publisher.
+
+        Requests coalesce: while a scan runs, the ones that arrive are merged into
+        one more scan after it (a slow scan never piles up scans behind it).
+        """
         if self.stopping.is_set():
             return
-        async with self.scan_lock:
-            sources = [s for s in scanned_here(self.settings) if names is None or s.name in names]
-            started = time.perf_counter()
-            try:
-                scan = await asyncio.to_thread(scan_posts, self.settings, self.store, sources=sources,
-                                               workers=self.workers)  # fmt: skip
-            except Exception as exc:
-                log.error("scan %s: %s", ", ".join(s.name for s in sources), _reason(exc))
-                return
-            self.contexts.update(scan.contexts)
-            for source in sources:  # a missing folder: logged when it goes missing, and when it is back
-                line = scan.missing.get(source.name)
-                if line and source.name not in self.folder_problems:
-                    log.error("%s", line)
-                elif not line and source.name in self.folder_problems:
-                    log.info("%s: posts folder is back", display(source.path))
-                self.folder_problems.discard(source.name)
-                if line:
-                    self.folder_problems.add(source.name)
-            for line in scan.problems(None if not self.scanned else scan.fresh)[len(scan.missing):]:
-                log.warning("%s", line)
-            self.scanned = True
-            if scan.changed or why == "start":
-                log.info("scan %s: %d posts, %d read, %.0f ms (%s, %d removed)",
-                         ",".join(s.name for s in sources), len(scan.results), scan.read,
-                         (time.perf_counter() - started) * 1000, why, scan.removed)  # fmt: skip
-            if scan.changed:
-                self.poke()
+        wanted = None if names is None else set(names)
+        if self.scan_request is None:
+            self.scan_request = (wanted, why)
+        else:
+            held, _ = self.scan_request
+            self.scan_request = (None if held is None or wanted is None else held | wanted, why)
+        if self.scan_lock.locked():
+            return  # the scan in progress runs this one when it ends
+        try:
+            async with self.scan_lock:
+                while self.scan_request is not None and not self.stopping.is_set():
+                    (wanted, why), self.scan_request = self.scan_request, None
+                    await self._scan_once(wanted, why)
+        except asyncio.CancelledError:
+            if not self.stopping.is_set():
+                raise
+
+    async def _scan_once(self, wanted: set[str] | None, why: str) -> None:
+        sources = [s for s in scanned_here(self.settings) if wanted is None or s.name in wanted]
+        started = time.perf_counter()
+        try:
+            scan = await asyncio.to_thread(scan_posts, self.settings, self.store, sources=sources,
+                                           workers=self.workers)  # fmt: skip
+        except Exception as exc:
+            log.error("scan %s: %s", ", ".join(s.name for s in sources), _reason(exc))
+            return
+        self.contexts.update(scan.contexts)
+        for source in sources:  # a missing folder: logged when it goes missing, and when it is back
+            line = scan.missing.get(source.name)
+            if line and source.name not in self.folder_problems:
+                log.error("%s", line)
+            elif not line and source.name in self.folder_problems:
+                log.info("%s: posts folder is back", display(source.path))
+            self.folder_problems.discard(source.name)
+            if line:
+                self.folder_problems.add(source.name)
+        for line in sorted(set(scan.unreadable) - self.unreadable):  # a folder inside that cannot be read
+            log.warning("%s", line)
+        self.unreadable = set(scan.unreadable)
+        skip = len(scan.missing) + len(scan.unreadable)
+        for line in scan.problems(None if not self.scanned else scan.fresh)[skip:]:
+            log.warning("%s", line)
+        self.scanned = True
+        if scan.changed or why == "start":
+            log.info("scan %s: %d posts, %d read, %.0f ms (%s, %d removed)",
+                     ",".join(s.name for s in sources), len(scan.results), scan.read,
+                     (time.perf_counter() - started) * 1000, why, scan.removed)  # fmt: skip
+        if scan.changed:
+            self.poke()
 
     async def watch(self) -> None:
         """Rescan a posts folder as soon as a file in it changes (the interval rescan stays as fallback)."""
@@ -237,14 +278,16 @@ class Daemon:
     async def publisher(self) -> None:
         """Publish whenever something changed, coalescing changes; at a future item's date too."""
         delay = self.settings.schedule.publish_delay
+        # A publish that finds nothing to do is cheap: do one often enough that /healthz stays fresh.
+        heartbeat = min(MAX_SLEEP, self.health.stale_after / 3)
         while not self.stopping.is_set():
             try:
                 due = await asyncio.to_thread(self.store.meta, "next_due")
             except FeedsError:  # the store is unavailable (a database away): try again soon
                 due = time.time() + RETRY_PUBLISH  # then a publish, which tells of the failure
-            wait = MAX_SLEEP
+            wait = heartbeat
             with contextlib.suppress(TypeError, ValueError):
-                wait = min(MAX_SLEEP, max(0.0, float(due or "inf") - time.time()))
+                wait = min(heartbeat, max(0.0, float(due or "inf") - time.time()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout=wait)
             if self.stopping.is_set():
@@ -264,17 +307,26 @@ class Daemon:
                 # shielded: a stop does not interrupt a write in progress (asyncio.run waits for the thread)
                 done = await asyncio.shield(asyncio.to_thread(
                     publish, self.settings, self.store, contexts, now=time.time(), report=log.warning,
-                    workers=self.workers,
+                    workers=self.workers, renderer=self.renderer,
                 ))  # fmt: skip
             except Exception as exc:
                 if _reason(exc) != self.publish_failure:  # the same failure again is not logged again
                     log.error("publish: %s", _reason(exc))
                 self.publish_failure = _reason(exc)
+                if self.metrics:
+                    self.metrics.publish_failed()
                 return False
             if self.publish_failure is not None:
                 log.info("publish: works again")
                 self.publish_failure = None
-            self.published_once = True
+            seconds = time.perf_counter() - started
+            self.outputs = frozenset(done.files)
+            self.health.published(done.items)
+            if self.metrics:
+                self.metrics.publish(seconds, written=len(done.written), at=time.time())
+                self.metrics.items_stored(done.items)
+            if self.hubs is not None and done.written:
+                self.hubs.notify(changed_feed_urls(self.settings, done.written))
             if done.written or done.removed or done.settled:
                 log.info("publish: %d items, %d files written, %d unchanged, %.0f ms, %d removed, %d merged",
                          done.items, len(done.written), len(done.unchanged), (time.perf_counter() - started) * 1000,
@@ -354,6 +406,23 @@ class Daemon:
     # ------------------------------------------------------------ running
 
     async def run(self, config_path: Path) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            if self.settings.websub.hubs:
+                self.hubs = await stack.enter_async_context(HubNotifier.from_settings(self.settings,
+                                                                                      metrics=self.metrics))
+            if self.listen:
+                self.outputs = frozenset(await asyncio.to_thread(self.store.output_fingerprints))
+                try:
+                    server = await start_server(self.settings, listen=self.listen, files=lambda: self.outputs,
+                                                health=self.health if self.settings.serve.health else None,
+                                                metrics=self.metrics)  # fmt: skip
+                except OSError as exc:
+                    raise FeedsError(f"cannot serve at {self.listen}: {exc.strerror or exc}") from None
+                stack.push_async_callback(server.close)
+                log.info("serving %s at %s", display(self.settings.output.dir), server.url)
+            await self._run(config_path)
+
+    async def _run(self, config_path: Path) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, sig)
@@ -398,9 +467,10 @@ class Daemon:
         self.stopping.set()
 
 
-def run(settings: Settings, store: Store) -> None:
+def run(settings: Settings, store: Store, *, listen: str | None = None) -> None:
+    """``feeds run``; with ``listen`` ("host:port") the output folder is served too."""
     with Workers() as workers:
         workers.start()
-        asyncio.run(Daemon(settings, store, workers).run(settings.path))
+        asyncio.run(Daemon(settings, store, workers, listen).run(settings.path))
     log.debug("workers closed")
 

@@ -66,3 +66,29 @@ def parse_date(value: object, tz: tzinfo) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
+# Every instant feeds keeps lies in this range: a day inside what datetime can
+# hold, so any UTC offset (±24 h) can be applied to it without overflowing.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def bounded(when: datetime) -> tuple[datetime, str | None]:
+    """``when`` clamped to the supported range (:data:`EARLIEST`..:data:`LATEST`), and why, if it was.
+
+    A date whose instant is outside the range (``0001-01-01 00:00:00 +0800`` is
+    in year 0 in UTC) is replaced by the nearest bound in UTC.  Never raises.
+    """
+    if when.tzinfo is None or when.utcoffset() is None:
+        when = when.replace(tzinfo=UTC)
+    try:
+        if EARLIEST <= when <= LATEST:
+            when.astimezone(UTC)  # the instant itself must exist
+            return when, None
+    except (OverflowError, ValueError):
+        pass
+    try:
+        early = when.replace(tzinfo=None) - (when.utcoffset() or timedelta()) < EARLIEST.replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        early = when.year < 5000
+    bound = EARLIEST if early else LATEST
+    return bound, f"date {when.isoformat()} is out of the supported range; used {bound.date().isoformat()}"

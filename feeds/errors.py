@@ -20,6 +20,8 @@ single line shown to the user, naming the file, key or source and the reason.
 
 from __future__ import annotations
 
+import os
+
 
 class FeedsError(Exception):
     """Base class: ``str(err)`` is a complete one-line message for the user."""
@@ -42,21 +44,21 @@ class ConfigError(FeedsError):
         self.key = key
         self.reason = reason
         where = f"{path}: {key}" if key else path
-        super().__init__(f"{where}: {reason}")
+        super().__init__(one_line(f"{where}: {reason}"))
 
 
 class PostError(FeedsError):
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
         self.reason = reason
-        super().__init__(f"{path}: {reason}")
+        super().__init__(one_line(f"{path}: {reason}"))
 
 
 class SourceError(FeedsError):
     def __init__(self, url: str, reason: str) -> None:
         self.url = url
         self.reason = reason
-        super().__init__(f"{url}: {reason}")
+        super().__init__(one_line(f"{url}: {reason}"))
 
 
 class FetchError(SourceError):
@@ -87,14 +89,14 @@ class StoreError(FeedsError):
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
         self.reason = reason
-        super().__init__(f"{path}: {reason}")
+        super().__init__(one_line(f"{path}: {reason}"))
 
 
 class OutputError(FeedsError):
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
         self.reason = reason
-        super().__init__(f"{path}: {reason}")
+        super().__init__(one_line(f"{path}: {reason}"))
 
 
 class LockError(FeedsError):
@@ -102,16 +104,32 @@ class LockError(FeedsError):
         self.path = path
         self.reason = reason
         self.holder = holder  # the pid of the process holding the lock, when known
-        super().__init__(f"{path}: {reason}")
+        super().__init__(one_line(f"{path}: {reason}"))
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    if code <= 0xFF:
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\x{code:02x}")
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def one_line(text: object) -> str:
+    """``text`` safe to print on one line: line breaks, controls, bidi and undecodable characters escaped."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    # Line breaks, controls, bidi overrides, unassigned and undecodable characters.
+    return "".join(char if char.isprintable() else _escape_char(char) for char in text)
 
 
 def display(path: object) -> str:
-    """A path as the user would like to read it: relative to the cwd when below it."""
-    import os
-
-    text = str(path)
+    """A path or name as the user would like to read it: relative to the cwd when below it, on one line."""
+    text = os.fsdecode(path) if isinstance(path, bytes) else str(path)
     try:
         rel = os.path.relpath(text)
     except ValueError:
-        return text
-    return text if rel.startswith("..") else rel
+        rel = ".."
+    return one_line(text if rel.startswith("..") else rel)

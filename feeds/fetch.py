@@ -24,7 +24,8 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -35,6 +36,7 @@ import httpx
 import feeds
 from feeds.config import FetchSettings
 from feeds.errors import FetchError
+from feeds.inflate import Inflater
 from feeds.models import FetchResult, Source
 
 DEFAULT_USER_AGENT = f"feeds/{feeds.__version__} (+https://github.com/feeds-dev/feeds)"
@@ -179,6 +181,9 @@ class Fetcher:
             if hops > self.settings.max_redirects:
                 raise FetchError(url, f"too many redirects (more than {self.settings.max_redirects})")
             request = response.next_request
+            scheme = request.url.scheme.lower()
+            if scheme not in ("http", "https"):
+                raise FetchError(url, f"unsupported URL scheme {scheme!r} (only http and https)")
         try:
             status = response.status_code
             final_url = str(response.url)
@@ -208,6 +213,21 @@ class Fetcher:
         finally:
             await response.aclose()
 
+    async def post_form(self, url: str, form: Mapping[str, str]) -> int:
+        """POST ``form`` form-encoded to ``url`` (a WebSub ping) within ``timeout``; the 2xx status, or FetchError."""
+        if self._client is None:
+            raise RuntimeError("Fetcher.post_form() called outside 'async with Fetcher(...)'")
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                response = await self._client.post(url, data=dict(form), headers={"Accept": "*/*"})
+        except TimeoutError:
+            raise FetchError(url, f"timed out after {_seconds(self.settings.timeout)}") from None
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, UnicodeError, OverflowError) as exc:
+            raise FetchError(url, _reason(exc, self.settings)) from None
+        if not 200 <= response.status_code < 300:
+            raise _status_error(url, response)
+        return response.status_code
+
     async def _read_body(self, url: str, response: httpx.Response) -> bytes:
         """Stream the decoded body, giving up as soon as it passes ``max_bytes``."""
         limit = self.settings.max_bytes
@@ -215,6 +235,19 @@ class Fetcher:
         if length.isdigit() and int(length) > limit:
             raise FetchError(url, f"response larger than {limit} bytes")
         body = bytearray()
+        coding = response.headers.get("content-encoding", "").strip().lower()
+        if coding in ("gzip", "x-gzip", "deflate"):
+            # Decompressed here, never more than the limit at once: httpx would inflate
+            # each network chunk whole (a 64 KiB chunk of a gzip bomb is 64 MiB).
+            inflate = Inflater(coding)
+            try:
+                async for raw in response.aiter_raw():
+                    body += inflate(raw, limit + 1 - len(body))
+                    if len(body) > limit:
+                        raise FetchError(url, f"response larger than {limit} bytes")
+            except zlib.error as exc:
+                raise FetchError(url, f"cannot decode the compressed body ({_clean(str(exc))})") from None
+            return bytes(body)
         async for chunk in response.aiter_bytes():
             body += chunk
             if len(body) > limit:

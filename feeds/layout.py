@@ -1,7 +1,7 @@
 """Which feeds exist and where they live (as jekyll-feed's generator decides it).
 
-The combined feed at ``rss.xml`` / ``atom.xml`` and one pair per category at
-``category/<slug>/rss.xml`` / ``atom.xml``; every path relative to the output
+The combined feed at ``rss.xml`` / ``atom.xml`` / ``feed.json`` and one set per
+category at ``category/<slug>/rss.xml`` / ``atom.xml`` / ``feed.json``; every path relative to the output
 folder, every URL absolute against ``output.url``.
 """
 
@@ -14,6 +14,7 @@ from urllib.parse import quote, urljoin
 
 from feeds.config import Settings
 from feeds.models import FeedSpec
+from feeds.safety import plain_text, safe_url
 from feeds.text import clean_line, clean_text
 
 _UNSAFE = re.compile(r'[/\\\x00-\x1f\x7f:*?"<>|]')
@@ -54,6 +55,7 @@ def plan(settings: Settings, slugs: Sequence[str]) -> list[FeedSpec]:
     def spec(slug: str | None, folder: str) -> FeedSpec:
         rss_path = f"{folder}rss.xml"
         atom_path = f"{folder}atom.xml"
+        json_path = f"{folder}feed.json"
         if slug is None:
             title, html_url = site.title, site.url
             description = site.description or site.title
@@ -61,17 +63,19 @@ def plan(settings: Settings, slugs: Sequence[str]) -> list[FeedSpec]:
             label = settings.category_title(slug)
             title = f"{site.title} · {label}" if site.title else label
             page = quote(site.category_url.lstrip("/"), safe="/:%-._~").replace(":slug", quote(slug, safe=""))
-            html_url = urljoin(site.url, page)
+            html_url = safe_url(urljoin(site.url, page)) or site.url  # (the config refuses other schemes)
             description = f"{label} — {site.description}" if site.description else label
         return FeedSpec(
             slug=slug,
-            title=clean_line(title),
-            description=clean_line(description),
+            title=clean_line(plain_text(title)),
+            description=clean_line(plain_text(description)),
             html_url=html_url,
             rss_path=rss_path,
             atom_path=atom_path,
             rss_url=urljoin(output.url, quote(rss_path)),
             atom_url=urljoin(output.url, quote(atom_path)),
+            json_path=json_path,
+            json_url=urljoin(output.url, quote(json_path)),
         )
 
     specs = [spec(None, "")]
@@ -79,3 +83,8 @@ def plan(settings: Settings, slugs: Sequence[str]) -> list[FeedSpec]:
     return specs
 
 
+def page_path(spec: FeedSpec) -> str:
+    """The HTML page of a feed, beside its feed files: ``index.html`` (the combined
+    feed: the root page) or ``category/<slug>/index.html``."""
+    folder = spec.rss_path.rpartition("/")[0]
+    return f"{folder}/index.html" if folder else "index.html"

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from feeds.errors import LockError
+from feeds.errors import LockError, display
 
 _HELD: set[int] = set()  # descriptors of the locks this process holds
 
@@ -39,14 +39,14 @@ class OutputLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            raise LockError(str(self.path), f"cannot create the lock file: {exc.strerror or exc}") from None
+            raise LockError(display(self.path), f"cannot create the lock file: {exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
             os.close(fd)
             raise LockError(
-                str(self.out_dir),
+                display(self.out_dir),
                 f"another feeds process (pid {holder}) is writing this output folder",
                 int(holder) if holder.isdigit() else None,
             ) from None

@@ -7,10 +7,10 @@ nothing here touches files, the clock or the network.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 
-from feeds.models import Entry, Merged
+from feeds.models import POSTS_PRIORITY, REMOTE_PRIORITY, Entry, Merged
 
 
 def order_key(merged: Merged) -> tuple[float, str]:
@@ -18,22 +18,28 @@ def order_key(merged: Merged) -> tuple[float, str]:
     return (-merged.timestamp, merged.key)
 
 
-def _version_key(entry: Entry) -> tuple[float, str]:
-    # The most recently dated version wins; ties go to a fixed origin order.
-    return (-entry.timestamp, entry.origin)
+def priority(entry: Entry, priorities: Mapping[str, int]) -> int:
+    """The priority of a version: its source's, else posts above remote entries (a remote ref is an int)."""
+    configured = priorities.get(entry.source)
+    if configured is not None:
+        return configured
+    return REMOTE_PRIORITY if isinstance(entry.ref, int) else POSTS_PRIORITY
 
 
-def combine(versions: Sequence[Entry]) -> Merged:
-    """One article from its versions (same key).
+def combine(versions: Sequence[Entry], priorities: Mapping[str, int] | None = None) -> Merged:
+    """One article from its versions.
 
-    The most recently dated version is ``best`` (it gives title, content, link
-    and ``updated``); categories are the union, the best version's first;
+    ``best`` (it gives title, content, link and ``updated``) is the version of
+    the highest priority (``priorities`` by source name; by default posts above
+    remote sources), among equal priorities the most recently dated, then a
+    fixed origin order; categories are the union, the best version's first;
     ``published`` is the earliest version's date.
     """
     if len(versions) == 1:
         only = versions[0]
         return Merged(only.key, only.timestamp, only.utcoffset, only.categories, only, (only,))
-    ordered = sorted(versions, key=_version_key)
+    ranks = priorities or {}
+    ordered = sorted(versions, key=lambda e: (-priority(e, ranks), -e.timestamp, e.origin))
     best = ordered[0]
     first = min(ordered, key=lambda e: (e.timestamp, e.origin))
     categories: dict[str, None] = {}
@@ -41,6 +47,16 @@ def combine(versions: Sequence[Entry]) -> Merged:
         for slug in entry.categories:
             categories.setdefault(slug, None)
     return Merged(best.key, first.timestamp, first.utcoffset, tuple(categories), best, tuple(ordered))
+
+
+def combiner(priorities: Mapping[str, int]) -> Callable[[Sequence[Entry]], Merged]:
+    """:func:`combine` with these source priorities."""
+    fixed = dict(priorities)
+
+    def combine_with(versions: Sequence[Entry]) -> Merged:
+        return combine(versions, fixed)
+
+    return combine_with
 
 
 def merge(entries: Iterable[Entry]) -> list[Merged]:

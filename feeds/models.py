@@ -40,6 +40,7 @@ class Item:
     summary: str = ""
     source: str = ""
     origin: str = ""  # the post's path or the entry's feed URL: for messages and ties
+    related: tuple[tuple[str, str], ...] = ()  # (source, link) of the other versions merged into this item
 
 
 @cache
@@ -47,8 +48,20 @@ def _fixed_zone(seconds: int) -> timezone:
     return timezone(timedelta(seconds=seconds))
 
 
+_MIN_TIMESTAMP = -62135510400.0  # 0001-01-02T00:00:00Z: any offset can still be applied
+_MAX_TIMESTAMP = 253402128000.0  # 9999-12-30T00:00:00Z
+
+
 def instant(timestamp: float, utcoffset: int) -> datetime:
-    """An aware datetime from epoch seconds and its UTC offset in seconds."""
+    """An aware datetime from epoch seconds and its UTC offset in seconds.
+
+    Never raises: an instant outside years 1..9999 (a stored value from an older
+    version, a NaN) is clamped to the supported range, an impossible offset is UTC.
+    """
+    if not -86400 < utcoffset < 86400:
+        utcoffset = 0
+    if not _MIN_TIMESTAMP <= timestamp <= _MAX_TIMESTAMP:  # also NaN
+        timestamp = _MIN_TIMESTAMP if timestamp < 0 else _MAX_TIMESTAMP
     return datetime.fromtimestamp(timestamp, _fixed_zone(utcoffset))
 
 
@@ -160,6 +173,7 @@ class Entry(NamedTuple):
     categories: tuple[str, ...]
     origin: str  # the post's path or the entry's feed URL: a fixed tie-break
     ref: Any  # a PostIndex (local post) or an Item (remote entry)
+    source: str = ""  # the name of the source the version came from (its priority)
 
 
 class Merged(NamedTuple):
@@ -185,6 +199,11 @@ class Source:
     interval: float = 900.0  # seconds between polls / rescans
     headers: tuple[tuple[str, str], ...] = ()
     nodes: tuple[str, ...] = ()  # posts: the nodes that scan it (a cluster); empty: every node
+    max_bytes: int = 10 * 1024 * 1024  # posts: a larger file is refused with that reason
+    trusted_html: bool = False  # posts: keep the bodies' HTML as written (not sanitised)
+    priority: int | None = None  # whose version wins a merge: None = the default of its type (see rank)
+    full_text: bool = False  # feed: fetch each new item's page and use its article as the content
+    full_text_selector: str | None = None  # feed: a CSS selector narrowing the page to the article
 
     @property
     def host(self) -> str:
@@ -192,6 +211,17 @@ class Source:
         from urllib.parse import urlsplit
 
         return (urlsplit(self.url or "").hostname or "").lower()
+
+    @property
+    def rank(self) -> int:
+        """The priority of this source's versions: posts above remote sources unless configured."""
+        if self.priority is not None:
+            return self.priority
+        return POSTS_PRIORITY if self.type == "posts" else REMOTE_PRIORITY
+
+
+POSTS_PRIORITY = 10  # default priority of a posts source: the site's own version wins
+REMOTE_PRIORITY = 0  # default priority of a remote source
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +275,28 @@ class FeedSpec:
     atom_path: str
     rss_url: str  # public URLs (self links)
     atom_url: str
+    json_path: str = ""  # JSON Feed, when "json" is among output.formats
+    json_url: str = ""
+
+    def path(self, fmt: str) -> str:
+        """The file of this feed in ``fmt`` ("rss", "atom" or "json")."""
+        return {"rss": self.rss_path, "atom": self.atom_path, "json": self.json_path}[fmt]
+
+    def url(self, fmt: str) -> str:
+        """The public URL (self link) of this feed in ``fmt``."""
+        return {"rss": self.rss_url, "atom": self.atom_url, "json": self.json_url}[fmt]
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What ``GET /healthz`` reports: ``ok`` False (503) with ``reason`` when feeds is not publishing."""
+
+    ok: bool
+    reason: str = ""
+    last_publish: float | None = None  # epoch seconds of the last successful publish
+    items: int = 0
+    sources_failing: int = 0
+    oldest_due: float | None = None  # the earliest next-due time of a source, epoch seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,10 @@
    (:mod:`feeds.files`), and the feed files of categories that have no item any
    more are removed: only files feeds itself wrote, as the store recorded them.
 
+Each feed's HTML page (:mod:`feeds.formats.pages`) is planned like a feed file:
+its fingerprint covers its items, the list of feeds it links to and the
+templates, so it is rendered only when one of them changed.
+
 So a publish costs what changed, not everything ever stored.  ``feeds build``
 and the daemon both call :func:`publish`.
 """
@@ -18,22 +22,26 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html as htmllib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from feeds import __version__, files, layout
+from feeds import __version__, assemble, files, layout
 from feeds import merge as merging
+from feeds import rules as rulebook
 from feeds.config import Settings
 from feeds.errors import OutputError, display
-from feeds.formats import index, opml, rss_atom
+from feeds.formats import jsonfeed, opml, pages, rss_atom
 from feeds.identity import fingerprint
 from feeds.models import Entry, FeedSpec, Item, Merged, PostRecord, instant
 from feeds.parallel import Workers
+from feeds.safety import safe_url
 from feeds.sources.posts import PostContext, context_fingerprint, load_many
 from feeds.store import Article, PostRef, Store
 
 Report = Callable[[str], None]
+FULL = ("json",)  # formats rendered from the items in full (RSS, Atom and pages: from the Renderer)
 
 
 def _quiet(_: str) -> None:
@@ -49,22 +57,52 @@ class Published:
     removed: tuple[str, ...] = ()
     items: int = 0
     settled: int = 0  # articles merged again
+    files: tuple[str, ...] = ()  # every file feeds keeps in the output folder now
 
 
-def materialize(merged: Merged, full: Mapping[object, Item]) -> Item:
-    """The item of a merged article: its best version, with the merged id, date, categories and tags."""
+def merge_key(settings: Settings) -> str:
+    """What every article's merge depends on besides its versions: when it changes, all are merged again."""
+    return fingerprint(__version__, sorted(settings.priorities().items()), rulebook.fingerprint(settings.rules))
+
+
+def materialize(merged: Merged, full: Mapping[object, Item], language: str = "zh-CN") -> Item:
+    """The item of a merged article: its best version, with the merged id, date, categories and tags;
+    the other outlets' versions are linked at the end of its content (in ``language``)."""
     best = full[merged.best.ref]
     tags: dict[str, None] = {}
     for version in merged.versions:
         for tag in full[version.ref].tags:
             tags.setdefault(tag, None)
+    related = _related(best, [full[v.ref] for v in merged.versions])
     return replace(
         best,
         key=merged.key,
         published=instant(merged.timestamp, merged.utcoffset),
         categories=merged.categories,
         tags=tuple(tags),
+        content=best.content + _also_reported(related, language) if related else best.content,
+        related=related,
     )
+
+
+def _related(best: Item, versions: Sequence[Item]) -> tuple[tuple[str, str], ...]:
+    """(source, link) of the versions of other sources than the winner's, each link once."""
+    seen = {best.link}
+    out: list[tuple[str, str]] = []
+    for item in versions:
+        link = safe_url(item.link)
+        if item.source != best.source and link and link not in seen:
+            seen.add(link)
+            out.append((item.source, link))
+    return tuple(out)
+
+
+def _also_reported(related: Sequence[tuple[str, str]], language: str) -> str:
+    zh = language.lower().startswith("zh")
+    label, comma = ("另见：", "、") if zh else ("Also reported by: ", ", ")
+    links = comma.join(f'<a href="{htmllib.escape(link)}">{htmllib.escape(source)}</a>' for source, link in related)
+    return f'<p class="also-reported">{label}{links}</p>'
+
 
 
 def load_posts(
@@ -101,7 +139,11 @@ def load_versions(
     versions: Sequence[Entry], contexts: Mapping[str, PostContext], store: Store, report: Report,
     workers: Workers | None,
 ) -> dict[object, Item]:  # fmt: skip
-    """Every version in full, by its ref: posts read (or their stored read), remote items loaded."""
+    """Every version in full, by its ref: posts read (or their stored read), remote items loaded.
+
+    A version that cannot be read now (a post changed or removed meanwhile) gets a
+    placeholder made from its entry, with no link: :func:`readable` tells.
+    """
     full: dict[object, Item] = {}
     posts = {v.ref: v for v in versions if isinstance(v.ref, PostRef) and v.ref.source in contexts}
     ids = [v.ref for v in versions if isinstance(v.ref, int)]
@@ -126,6 +168,12 @@ def load_versions(
     return full
 
 
+def readable(merged: Merged, full: Mapping[object, Item]) -> bool:
+    """Whether the winning version of ``merged`` was read (not a placeholder)."""
+    best = full.get(merged.best.ref)
+    return best is not None and bool(best.link or best.content)
+
+
 @dataclass(frozen=True)
 class _Plan:
     path: str
@@ -135,15 +183,22 @@ class _Plan:
     fingerprint: str
 
 
-def _plans(settings: Settings, picks: Mapping[str | None, list[Article]]) -> tuple[list[FeedSpec], list[_Plan]]:
+def _plans(
+    settings: Settings, picks: Mapping[str | None, list[Article]], templates: str
+) -> tuple[list[FeedSpec], list[_Plan]]:
     specs = layout.plan(settings, [slug for slug in picks if slug is not None])
-    settings_fp = fingerprint(__version__, settings.site, settings.output, settings.categories)
+    settings_fp = fingerprint(__version__, settings.site, settings.output, settings.categories, settings.websub)
+    # A page shows its items, links every other page and is drawn by the templates.
+    page_fp = fingerprint(settings_fp, templates, settings.sources, *specs)
     plans: list[_Plan] = []
     for spec in specs:
         picked = picks[spec.slug]
-        for fmt in settings.output.formats:
-            path = spec.rss_path if fmt == "rss" else spec.atom_path
-            fp = fingerprint(settings_fp, spec, fmt, *(f"{a.id}\x1f{a.sig}" for a in picked))
+        for fmt in (*settings.output.formats, "html"):
+            if fmt == "html":
+                path, base = layout.page_path(spec), page_fp
+            else:
+                path, base = spec.path(fmt), settings_fp
+            fp = fingerprint(base, spec, fmt, *(f"{a.id}\x1f{a.sig}" for a in picked))
             plans.append(_Plan(path, spec, fmt, picked, fp))
     return specs, plans
 
@@ -163,23 +218,33 @@ def publish(
     now: float,
     report: Report = _quiet,
     workers: Workers | None = None,
+    renderer: rss_atom.Renderer | None = None,
 ) -> Published:
     """Bring the output folder up to date with the store (see the module docstring).
 
     ``contexts``: the settings each posts source's files are read with.
-    Raises OutputError when the output folder cannot be written.
+    ``renderer``: keeps each item's rendered RSS/Atom between publishes (the
+    daemon passes the same one every time).  Raises OutputError when the output
+    folder cannot be written.
     """
+    if renderer is None:
+        renderer = rss_atom.Renderer()
+    renderer.reset_if_changed(settings)
     out_dir = settings.output.dir
-    settled = store.settle(merging.combine)
+    combine = merging.combiner(settings.priorities())
+    rules = assemble.judge(settings, store, contexts, workers)
+    settled = store.settle(combine, merge_key=merge_key(settings), judge=rules)
     previous = store.output_fingerprints()
-    state = fingerprint(__version__, settings, store.generation())
+    templates = pages.templates_fingerprint(settings)
+    state = fingerprint(__version__, settings, store.generation(), templates)
     if (
         store.meta("published") == state
         and now < float(store.meta("next_due") or "inf")
         and previous
         and all(_current(out_dir, p, size) for p, (_, size) in previous.items())
     ):  # nothing changed and nothing became due since the last publish: the files are current
-        return Published(unchanged=tuple(previous), items=int(store.meta("items") or 0), settled=settled)
+        return Published(unchanged=tuple(previous), items=int(store.meta("items") or 0), settled=settled,
+                         files=tuple(previous))  # fmt: skip
 
     limit = settings.output.limit
     picks: dict[str | None, list[Article]] = {None: store.top(None, now, limit)}
@@ -187,32 +252,46 @@ def publish(
         top = store.top(slug, now, limit)
         if top:
             picks[slug] = top
-    specs, plans = _plans(settings, picks)
+    specs, plans = _plans(settings, picks, templates)
     stale = [p for p in plans if previous.get(p.path, ("",))[0] != p.fingerprint
              or not _current(out_dir, p.path, previous[p.path][1])]  # fmt: skip
-    wanted = {a.id: a for p in stale for a in p.picked}
+    # Items needed in full: those of stale JSON feeds, and those the Renderer has not seen (RSS, Atom, pages).
+    wanted = {a.id for p in stale if p.fmt in FULL for a in p.picked}
+    wanted.update(aid for aid, _ in renderer.missing({(a.id, a.sig) for p in stale if p.fmt not in FULL
+                                                       for a in p.picked}))  # fmt: skip
     by_article = store.versions(wanted)
-    merged = {aid: merging.combine(vs)._replace(key=aid) for aid, vs in by_article.items()}
+    merged = {aid: combine(vs)._replace(key=aid) for aid, vs in by_article.items()}
     full = load_versions([v for vs in by_article.values() for v in vs], contexts, store, report, workers)
-    items = {aid: materialize(m, full) for aid, m in merged.items()}
+    # The categories are the article's as settled (the rules may have added some).
+    arts = {a.id: a for p in stale for a in p.picked}
+    language = settings.site.language
+    # An article whose winner cannot be read now is left out of this publish: its post changed
+    # meanwhile, so its entry changes too and the next publish shows it.
+    items = {aid: replace(materialize(m, full, language), categories=arts[aid].categories)
+             for aid, m in merged.items() if readable(m, full)}  # fmt: skip
+    renderer.add([((aid, arts[aid].sig), item) for aid, item in items.items() if aid in arts], settings)
 
     rendered: list[tuple[str, bytes | None]] = []
     fingerprints: dict[str, tuple[str, int]] = {}
     stale_paths = {p.path for p in stale}
     for plan in plans:
         if plan.path in stale_paths:
-            data = rss_atom.render_feed(plan.spec, [items[a.id] for a in plan.picked if a.id in items],
-                                        settings, plan.fmt)  # fmt: skip
+            if plan.fmt == "html":
+                cards = (renderer.card((a.id, a.sig)) for a in plan.picked)
+                data = pages.render_page(plan.spec, [c for c in cards if c is not None], specs, settings, templates)
+            elif plan.fmt == "json":
+                data = jsonfeed.render_json(plan.spec, [items[a.id] for a in plan.picked if a.id in items], settings)
+            else:
+                data = renderer.feed(plan.spec, [(a.id, a.sig) for a in plan.picked], settings, plan.fmt)
             rendered.append((plan.path, data))
             fingerprints[plan.path] = (plan.fingerprint, len(data))
         else:
             rendered.append((plan.path, None))
             fingerprints[plan.path] = previous[plan.path]
-    counts = {slug: len(picked) for slug, picked in picks.items()}
-    for path, data in (("feeds.opml", opml.render_opml(specs, settings)),
-                       ("index.html", index.render_index(specs, settings, counts))):  # fmt: skip
-        rendered.append((path, data))
-        fingerprints[path] = (hashlib.sha1(data).hexdigest(), len(data))
+    renderer.keep((a.id, a.sig) for picked in picks.values() for a in picked)
+    data = opml.render_opml(specs, settings)
+    rendered.append(("feeds.opml", data))
+    fingerprints["feeds.opml"] = (hashlib.sha1(data).hexdigest(), len(data))
 
     written, unchanged = _write(out_dir, rendered)
     removed = _remove_stale(out_dir, [p for p in previous if p not in fingerprints], report)
@@ -222,7 +301,7 @@ def publish(
     due = store.next_due(now)
     upcoming = repr(due if due is not None else float("inf"))
     store.set_meta({"published": state, "items": str(count), "next_due": upcoming})
-    return Published(tuple(written), tuple(unchanged), tuple(removed), count, settled)
+    return Published(tuple(written), tuple(unchanged), tuple(removed), count, settled, tuple(fingerprints))
 
 
 def _write(out_dir: os.PathLike[str], rendered: Sequence[tuple[str, bytes | None]]) -> tuple[list[str], list[str]]:

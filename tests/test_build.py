@@ -120,7 +120,7 @@ def test_rebuild_is_byte_identical_and_keeps_mtimes(site: Site) -> None:
     add_sample(site)
     first = site.build()
     files = sorted(p for p in site.out.rglob("*") if p.is_file())
-    assert len(first.written) == len(files) == 2 + 2 * 2 + 2  # combined + 2 categories + opml + index
+    assert len(first.written) == len(files) == 2 + 2 * 2 + 1 + 3  # combined + 2 categories + opml + 3 pages
     snapshot = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in files}
     time.sleep(0.05)
     second = site.build()
@@ -133,7 +133,8 @@ def test_rebuild_is_byte_identical_and_keeps_mtimes(site: Site) -> None:
         "2022-01-24-b.md", post_text("乙文章改", "2022-01-24 09:00:00 +0800", CAT_B, info_code="NW202201240000000002")
     )
     third = site.build()
-    assert set(third.written) == {"rss.xml", "atom.xml", f"{cat_dir(CAT_B)}/rss.xml", f"{cat_dir(CAT_B)}/atom.xml"}
+    assert set(third.written) == {"rss.xml", "atom.xml", f"{cat_dir(CAT_B)}/rss.xml", f"{cat_dir(CAT_B)}/atom.xml",
+                                  "index.html", f"{cat_dir(CAT_B)}/index.html"}  # and the pages that show it
 
 
 def test_limit_keeps_newest(tmp_path: Path) -> None:

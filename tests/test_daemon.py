@@ -193,7 +193,7 @@ def snapshot(out: Path) -> dict[str, tuple[bytes, int]]:
 def status_rows(stdout: str) -> dict[str, dict[str, str]]:
     lines = stdout.strip().splitlines()
     header = re.split(r"\s{2,}", lines[0].strip())
-    assert header == ["SOURCE", "TYPE", "LAST SUCCESS", "LAST ERROR", "FAILURES", "ITEMS", "NEXT DUE"], lines[0]
+    assert header == ["SOURCE", "TYPE", "LAST SUCCESS", "LAST ERROR", "FAILURES", "ITEMS", "PROBLEMS", "NEXT DUE"], lines[0]
     rows = {}
     for line in lines[1:]:
         cells = re.split(r"\s{2,}", line.strip())

@@ -234,3 +234,26 @@ def test_a_category_emptied_of_posts_loses_its_feed_files_and_nothing_else(tmp_p
     for name in ("index.html", "feeds.opml"):
         text = (out / name).read_text(encoding="utf-8")
         assert CAT_B not in text and "上海证券报" not in text, name
+
+
+def test_bad_posts_are_named_once_when_seen_and_again_when_changed(tmp_path: Path) -> None:
+    make_site(tmp_path)
+    posts = tmp_path / "posts"
+    (posts / "2022-01-26-broken.md").write_text("no front matter here\n", encoding="utf-8")
+    out = tmp_path / "out"
+
+    def mentions() -> int:
+        return running.log().count("2022-01-26-broken.md")
+
+    with daemon(tmp_path) as running:
+        wait_until(lambda: POST_TITLE in titles(out / "rss.xml"), "the first publish", running)
+        wait_until(lambda: mentions() == 1, "the bad post named", running, 5)
+        (posts / "2022-01-27-good.md").write_text(
+            post_text("另一篇", date="2022-01-27 09:00:00 +0800", info_code="NW202201270000000002"), encoding="utf-8"
+        )
+        wait_until(lambda: "另一篇" in titles(out / "rss.xml"), "an unrelated new post", running, 5)
+        assert mentions() == 1, running.log()  # not named again for someone else's change
+        (posts / "2022-01-26-broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
+        wait_until(lambda: mentions() == 2, "the bad post named again after it changed", running, 5)
+        assert running.stop() == 0
+    assert TRACEBACK not in running.log()

@@ -115,11 +115,12 @@ def test_atom_plain_text_content_is_escaped_and_wrapped() -> None:
 <feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>
 <entry><title>Plain</title><id>urn:e</id><updated>2022-01-25T12:54:37+08:00</updated>
 <content type="text">line 1
-line 2 &lt;script&gt;x&lt;/script&gt;
+line 2 a &lt; b &amp; &lt;script&gt;x&lt;/script&gt;
 
 para 2</content></entry></feed>"""
     (item,) = parse(body).items
-    assert item.content == "<p>line 1<br>line 2 &lt;script&gt;x&lt;/script&gt;</p><p>para 2</p>"
+    # Text is escaped; anything in it that a reader could take for a tag is dropped (issue 8).
+    assert item.content == "<p>line 1<br>line 2 a &lt; b &amp; x</p><p>para 2</p>"
     assert item.key == "guid:urn:e"
     assert item.published.utcoffset() == timedelta(hours=8)
 

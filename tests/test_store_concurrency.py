@@ -64,7 +64,7 @@ def test_threads_writing_and_reading_one_store_never_collide(tmp_path: Path) -> 
         thread.join(timeout=120)
     assert not errors, errors[:3]
     store.settle(merge.combine)
-    states = store.source_states()
+    states = store.source_states(counts=True)
     assert {name: s.items for name, s in states.items()} == {f"s{i}": rounds * 2 for i in range(6)}
     assert store.count_articles(1e12) == 6 * rounds * 2 + 20  # every item and post, once
     assert len(store.top(None, 1e12, 10_000)) == 6 * rounds * 2 + 20

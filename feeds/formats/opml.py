@@ -24,7 +24,7 @@ def render_opml(specs: Sequence[FeedSpec], settings: Settings) -> bytes:
             type="rss",
             text=spec.title,
             title=spec.title,
-            xmlUrl=spec.rss_url if fmt == "rss" else spec.atom_url,
+            xmlUrl=spec.url(fmt),
             htmlUrl=spec.html_url,
         )
     ET.indent(opml)

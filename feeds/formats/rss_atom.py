@@ -6,37 +6,69 @@ items in the order given, so unchanged input gives byte-identical output.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from feeds import __version__
 from feeds.config import Settings
 from feeds.identity import stable_id
 from feeds.layout import feed_id
 from feeds.models import FeedSpec, Item
+from feeds.safety import plain_text, safe_url, text_as_html
 from feeds.text import clean_line, clean_text, excerpt
 
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the date of a feed with no items
-MIME = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+MIME = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
+ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
 # ---------------------------------------------------------------- feeds
 
 
-def render_feed(
-    spec: FeedSpec,
-    items: Sequence[Item],
-    settings: Settings,
-    fmt: str,
-) -> bytes:
-    """One feed as bytes (``fmt`` is "rss" or "atom")."""
+class _RelatedFeed:
+    """feedgen extension (feed side: nothing)."""
+
+    def extend_atom(self, feed: object) -> object:
+        return feed
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+
+class _RelatedEntry:
+    """feedgen extension: ``<link rel="related" href=… title=…/>`` per other version of a merged item.
+
+    (feedgen's own ``entry.link(rel="related")`` writes no ``rel`` attribute.)
+    """
+
+    def __init__(self) -> None:
+        self.links: tuple[tuple[str, str], ...] = ()
+
+    def extend_atom(self, entry: object) -> object:
+        from lxml import etree
+
+        for source, link in self.links:
+            element = etree.SubElement(entry, "{http://www.w3.org/2005/Atom}link")  # type: ignore[arg-type]
+            element.attrib["rel"] = "related"
+            element.attrib["href"] = link
+            element.attrib["title"] = clean_line(source)
+        return entry
+
+
+def _generator(spec: FeedSpec, settings: Settings, fmt: str, updated: datetime) -> FeedGenerator:
     from feedgen.feed import FeedGenerator
 
     site = settings.site
-    authority = site.host
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
-    fg.id(feed_id(authority, spec.slug))
+    if fmt == "atom":
+        fg.register_extension("related", _RelatedFeed, _RelatedEntry, atom=True, rss=False)
+    fg.id(feed_id(site.host, spec.slug))
     fg.title(spec.title)
     fg.subtitle(spec.description)  # RSS <description> and Atom <subtitle>
     fg.language(site.language)
@@ -46,38 +78,167 @@ def render_feed(
     # RSS takes the channel <link> from the last link() call: self first, page last.
     self_url = spec.rss_url if fmt == "rss" else spec.atom_url
     fg.link(href=self_url, rel="self", type=MIME[fmt])
-    fg.link(href=spec.html_url, rel="alternate", type="text/html")
-    fg.updated(max((i.updated for i in items), default=EPOCH, key=lambda d: d.timestamp()))
+    fg.link(href=safe_url(spec.html_url) or safe_url(settings.site.url) or self_url, rel="alternate",
+            type="text/html")  # fmt: skip
+    fg.updated(updated)
+    return fg
 
-    for item in items:
-        entry = fg.add_entry(order="append")
-        guid = stable_id(item.key, authority)
-        entry.id(guid)
-        entry.guid(guid, permalink=False)
-        entry.title(clean_line(item.title) or item.link)
-        entry.link(href=item.link, rel="alternate")
-        entry.published(item.published)
-        entry.updated(item.updated)
-        html = clean_text(item.content or "")
-        if html:
-            entry.content(html, type="html")  # Atom <content type="html">, RSS <content:encoded>
-        # RSS <description> and Atom <summary>: a plain-text excerpt.
-        summary = clean_line(item.summary) if item.summary else ""
-        entry.summary(summary[:300] or (excerpt(html) if html else "") or clean_line(item.title))
-        author = item.author or site.author
-        if author:
-            entry.author({"name": clean_line(author)})
-            entry.dc.dc_creator(clean_line(author))
+
+def _add_entry(fg: FeedGenerator, item: Item, settings: Settings, labels: dict[str, str]) -> None:
+    """One item as an entry of ``fg``; ``labels`` caches category titles as shown (across calls)."""
+    site = settings.site
+    entry = fg.add_entry(order="append")
+    guid = stable_id(item.key, site.host)
+    entry.id(guid)
+    entry.guid(guid, permalink=False)
+    link = safe_url(item.link)
+    entry.title(clean_line(plain_text(item.title)) or link or guid)
+    if link:
+        entry.link(href=link, rel="alternate")
+    if item.related and hasattr(entry, "related"):  # Atom: the other versions of a merged story
+        entry.related.links = tuple((s, u) for s, u in item.related if safe_url(u))
+    entry.published(item.published)
+    entry.updated(item.updated)
+    html = clean_text(item.content or "")
+    if not html and not link:  # Atom needs a link or a content: the title then stands as the content
+        html = text_as_html(clean_line(plain_text(item.title)) or guid)
+    if html:
+        entry.content(html, type="html")  # Atom <content type="html">, RSS <content:encoded>
+    # RSS <description> and Atom <summary>: a plain-text excerpt, which readers
+    # render as HTML (RSS) - so it is escaped as text, and declared html in Atom.
+    summary = clean_line(item.summary) if item.summary else ""
+    text = summary[:300] or (excerpt(html) if html else "") or clean_line(item.title)
+    entry.summary(text_as_html(text), type="html")
+    author = clean_line(plain_text(item.author or site.author))
+    if author:
+        entry.author({"name": author})
+        entry.dc.dc_creator(author)
+    if item.categories:  # one call: feedgen redoes its whole list on every call (quadratic)
         for slug in item.categories:
-            entry.category(term=clean_line(slug), label=clean_line(settings.category_title(slug)))
-    if fmt == "rss":
-        return fg.rss_str(pretty=True)
-    return fg.atom_str(pretty=True)
+            if slug not in labels:
+                labels[slug] = clean_line(plain_text(settings.category_title(slug)))
+        entry.category([{"term": clean_line(plain_text(slug)) or "-", "label": labels[slug] or "-"}
+                        for slug in item.categories])  # fmt: skip
 
 
-# ---------------------------------------------------------------- OPML, index
+def _serialise(fg: FeedGenerator, settings: Settings, fmt: str) -> bytes:
+    hubs = settings.websub.hubs
+    if not hubs:
+        return fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
+    return _with_hubs(fg, fmt, hubs)
 
 
-# ---------------------------------------------------------------- files
+def render_feed(spec: FeedSpec, items: Sequence[Item], settings: Settings, fmt: str) -> bytes:
+    """One feed as bytes (``fmt`` is "rss" or "atom"), every item rendered now."""
+    fg = _generator(spec, settings, fmt, _newest(i.updated for i in items))
+    labels: dict[str, str] = {}
+    for item in items:
+        _add_entry(fg, item, settings, labels)
+    return _serialise(fg, settings, fmt)
+
+
+def _newest(dates: Iterable[datetime]) -> datetime:
+    return max(dates, default=EPOCH, key=lambda d: d.timestamp())
+
+
+# Where the entries go in a feed with none, and where one entry starts and ends in a feed of one:
+# feedgen pretty-prints items last in <channel> and entries last in <feed>, at a fixed depth.
+_CLOSE = {"rss": b"\n  </channel>\n", "atom": b"\n</feed>\n"}
+_ENTRY = {"rss": (b"\n    <item>", b"</item>"), "atom": (b"\n  <entry>", b"</entry>")}
+
+
+class Renderer:
+    """Feeds assembled from per-item fragments, each rendered (by feedgen) once while unchanged.
+
+    Speed: a busy daemon re-renders a 200-item feed every time one item is
+    added; with the fragments kept, that publish renders one item, not 200
+    (rendering was ~95 % of a publish).  A fragment is the bytes feedgen writes
+    for the item in a one-item feed, so a feed assembled from fragments is byte
+    for byte the feed :func:`render_feed` writes (a test checks it).  Keyed by
+    the item's id and signature; call :meth:`keep` after a publish to forget the
+    items no feed shows any more, which bounds the memory to what the feeds hold.
+    """
+
+    def __init__(self) -> None:
+        self._settings: object = None
+        self._fragments: dict[tuple[str, str], tuple[datetime, bytes, bytes]] = {}
+        self._cards: dict[tuple[str, str], Item] = {}  # what a page shows of an item: no content, the excerpt
+
+    def reset_if_changed(self, settings: Settings) -> None:
+        """Every fragment depends on the settings: forget them all when these change."""
+        if self._settings != settings:
+            self._settings = settings
+            self._fragments.clear()
+            self._cards.clear()
+
+    def missing(self, keys: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [key for key in keys if key not in self._fragments]
+
+    def add(self, fresh: Sequence[tuple[tuple[str, str], Item]], settings: Settings) -> None:
+        """Render ``fresh`` items ((key, item) pairs): one feed of them all per format, cut into entries."""
+        if not fresh:
+            return
+        spec = FeedSpec(slug=None, title="-", description="-", html_url="http://localhost/", rss_path="",
+                        atom_path="", rss_url="http://localhost/", atom_url="http://localhost/")  # fmt: skip
+        parts: list[list[bytes]] = []
+        for fmt in ("rss", "atom"):
+            fg = _generator(spec, settings, fmt, EPOCH)
+            labels: dict[str, str] = {}
+            for _, item in fresh:
+                _add_entry(fg, item, settings, labels)
+            data = fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
+            # Markup in text is escaped, so these only ever match the entries' own tags.
+            opening, closing = _ENTRY[fmt]
+            cuts: list[bytes] = []
+            start = data.find(opening)
+            while start >= 0:
+                end = data.index(closing, start) + len(closing)
+                cuts.append(data[start + 1 : end])
+                start = data.find(opening, end)
+            assert len(cuts) == len(fresh)
+            parts.append(cuts)
+        for (key, item), rss, atom in zip(fresh, parts[0], parts[1], strict=True):
+            self._fragments[key] = (item.updated, rss, atom)
+            summary = clean_line(item.summary) if item.summary else ""
+            self._cards[key] = replace(item, content="", summary=summary or excerpt(clean_text(item.content or "")))
+
+    def card(self, key: tuple[str, str]) -> Item | None:
+        """The item as a page shows it (its content dropped, its excerpt as the summary), once added."""
+        return self._cards.get(key)
+
+    def feed(self, spec: FeedSpec, keys: Sequence[tuple[str, str]], settings: Settings, fmt: str) -> bytes:
+        """The feed of the items ``keys`` (each :meth:`add`-ed), in that order."""
+        fragments = [self._fragments[key] for key in keys if key in self._fragments]
+        head = _serialise(_generator(spec, settings, fmt, _newest(f[0] for f in fragments)), settings, fmt)
+        cut = head.rindex(_CLOSE[fmt]) + 1
+        body = b"\n".join(f[1] if fmt == "rss" else f[2] for f in fragments)
+        return head[:cut] + body + (b"\n" if body else b"") + head[cut:]
+
+    def keep(self, keys: Iterable[tuple[str, str]]) -> None:
+        wanted = set(keys)
+        for key in [k for k in self._fragments if k not in wanted]:
+            del self._fragments[key]
+            self._cards.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._fragments)
+
+
+def _with_hubs(fg: FeedGenerator, fmt: str, hubs: Sequence[str]) -> bytes:
+    """The feed with one ``<atom:link rel="hub">`` per WebSub hub after its self link
+    (feedgen writes no hub links, so they are added to its tree before serialising)."""
+    from lxml import etree
+
+    _, doc = fg._create_rss() if fmt == "rss" else fg._create_atom()
+    parent = doc.getroot().find("channel") if fmt == "rss" else doc.getroot()
+    assert parent is not None
+    # feedgen's Atom tree has un-namespaced tags under an xmlns attribute; RSS has atom:link.
+    tag = f"{{{ATOM_NS}}}link" if fmt == "rss" else "link"
+    position = next((i + 1 for i, el in enumerate(parent) if el.tag == tag and el.get("rel") == "self"), len(parent))
+    for offset, hub in enumerate(hubs):
+        link = etree.Element(tag, href=hub, rel="hub")
+        parent.insert(position + offset, link)
+    data: bytes = etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+    return data
 
 

@@ -1,6 +1,6 @@
 """Remote feed bytes -> :class:`~feeds.models.ParsedFeed`.
 
-feedparser and nh3 are used only here; only our own types leave this module.
+feedparser is used only here (the sanitiser is feeds.safety); only our own types leave this module.
 Every failure to get anything usable out of a body is a
 :class:`~feeds.errors.FeedParseError`.
 """
@@ -18,42 +18,21 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
-import nh3
-from feedparser.exceptions import CharacterEncodingUnknown, ThingsNobodyCaresAboutButMe
+from feedparser.exceptions import CharacterEncodingUnknown, NonXMLContentType, ThingsNobodyCaresAboutButMe
 
+from feeds.dates import bounded
 from feeds.errors import FeedParseError
 from feeds.identity import Identity, item_key
 from feeds.models import Item, ParsedFeed, Source
+from feeds.safety import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, plain_text, sanitize_html, strip_tags
+from feeds.sources.xmlcut import complete_entries
 from feeds.text import clean_text, is_http_url
 
 SUMMARY_CHARS = 300  # an excerpt: the full text is in content
+MAX_TITLE = 1000  # characters (as for posts)
+MAX_ENTRIES = 5000  # entries read from one body (a feed has tens; the rest is an attack or a mistake)
 
-__all__ = ["clean_text", "parse_feed", "sanitize_html"]
-
-ALLOWED_TAGS: frozenset[str] = frozenset(
-    {
-        "p", "br", "a", "img", "ul", "ol", "li", "blockquote", "pre", "code",
-        "em", "strong", "b", "i", "u", "h1", "h2", "h3", "h4", "h5", "h6",
-        "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "col", "colgroup",
-        "figure", "figcaption", "span", "div", "sup", "sub", "hr",
-    }
-)  # fmt: skip
-_CELL_ATTRS = frozenset({"colspan", "rowspan", "width", "height"})
-ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
-    "*": frozenset({"title"}),
-    "a": frozenset({"href", "title"}),
-    "img": frozenset({"src", "alt", "title", "width", "height"}),
-    "td": _CELL_ATTRS,
-    "th": _CELL_ATTRS,
-    "table": frozenset({"width"}),
-    "col": frozenset({"width"}),
-}
-URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
-_NH3_OPTIONS: dict[str, Any] = {
-    "tags": set(ALLOWED_TAGS),
-    "attributes": {tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
-    "url_schemes": set(URL_SCHEMES),
-}
+__all__ = ["ALLOWED_ATTRIBUTES", "ALLOWED_TAGS", "URL_SCHEMES", "clean_text", "parse_feed", "sanitize_html"]
 
 # Block-level tags whose boundaries become spaces when HTML is turned into text.
 _BLOCK_BOUNDARY_RE = re.compile(
@@ -70,24 +49,6 @@ _get = dict.get  # on feedparser's dicts, skipping FeedParserDict's slow aliasin
 
 def _collapse(text: str) -> str:
     return " ".join(text.split())
-
-
-def sanitize_html(html: str, base_url: str) -> str:
-    """Make links absolute against ``base_url``, then keep only safe article markup."""
-    if not html or not isinstance(html, str):
-        return ""
-    html = clean_text(html)
-    if not html.strip():
-        return ""
-    # Relative and protocol-relative URLs are resolved by nh3 itself, because
-    # most readers ignore xml:base; without an http(s) base only ``//host/``
-    # links can be made absolute (with http).
-    relative = ("rewrite_with_base", base_url) if is_http_url(base_url) else _protocol_relative
-    return nh3.clean(html, url_relative=relative, **_NH3_OPTIONS)
-
-
-def _protocol_relative(url: str) -> str:
-    return f"http:{url}" if url.startswith("//") else url
 
 
 def _html_to_text(html: str, limit: int | None = None) -> str:
@@ -110,7 +71,8 @@ def _html_to_text(html: str, limit: int | None = None) -> str:
 
 def _markup_text(html: str) -> str:
     spaced = _BLOCK_BOUNDARY_RE.sub(" ", html)
-    return _collapse(clean_text(htmllib.unescape(nh3.clean(spaced, tags=set()))))
+    # Plain text from here on: what spelled a tag once unescaped (``&lt;img onerror=…&gt;``) is dropped.
+    return _collapse(plain_text(clean_text(htmllib.unescape(strip_tags(spaced)))))
 
 
 def _text_to_html(text: str) -> str:
@@ -134,7 +96,8 @@ def _detail_text(detail: Any, fallback: Any = "", limit: int | None = None) -> s
         value = fallback
     if not isinstance(value, str) or not value:
         return ""
-    return _html_to_text(value, limit) if _is_html(detail) else _collapse(clean_text(value))
+    # Whatever the declared type: a "text" title may carry markup a reader would render.
+    return _html_to_text(value, limit)
 
 
 def _str(value: Any) -> str:
@@ -160,7 +123,7 @@ def _parse_raw_date(raw: str) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(_normalise_iso(raw))
-    except ValueError:
+    except (ValueError, OverflowError):
         try:
             value = parsedate_to_datetime(raw)
         except (ValueError, TypeError, IndexError, OverflowError):
@@ -175,11 +138,11 @@ def _entry_date(entry: Mapping[str, Any], name: str) -> datetime | None:
     if isinstance(raw, str):
         value = _parse_raw_date(raw)
         if value is not None:
-            return value
+            return bounded(value)[0]
     parsed = dict.get(entry, f"{name}_parsed")
     if parsed:
         try:
-            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            return bounded(datetime.fromtimestamp(calendar.timegm(parsed), UTC))[0]
         except (OverflowError, ValueError, OSError, TypeError):
             return None
     return None
@@ -226,11 +189,11 @@ def _entry_content(entry: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None
     if isinstance(summary_value, str) and summary_value.strip():
         if _is_html(summary):
             return summary_value, summary
-        return _text_to_html(clean_text(summary_value)), summary
+        return _text_to_html(plain_text(clean_text(summary_value))), summary
     for content in contents:
         value = str(content["value"])
         if value.strip():
-            return _text_to_html(clean_text(value)), content
+            return _text_to_html(plain_text(clean_text(value))), content
     return "", None
 
 
@@ -290,6 +253,8 @@ def _make_item(entry: Mapping[str, Any], ctx: _Context) -> tuple[Item, bool] | N
         title = body_text[:_TITLE_FALLBACK_CHARS].strip() or link
     if not title and not link and not content:
         return None
+    if len(title) > MAX_TITLE:
+        title = title[:MAX_TITLE].rstrip() + "…"
 
     published = _entry_date(entry, "published") or _entry_date(entry, "updated") or _entry_date(entry, "created")
     updated = _entry_date(entry, "updated") or published
@@ -342,6 +307,31 @@ def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
     )
 
 
+def _complete_only(body: bytes, headers: dict[str, str], result: Any) -> tuple[Any, Any, str | None]:
+    """A not-well-formed body read again as its complete entries only: (result, bozo exception, note).
+
+    A body cut off while streaming ends inside an entry; feedparser's loose
+    parser would make an item of that half entry (a cut title, dated now).
+    The body up to its last complete entry, closed, is read by the strict
+    parser; when even that is not well-formed, only the entries the loose
+    parser read that were closed in the body are kept.
+    """
+    exc = result.get("bozo_exception")
+    cut = complete_entries(body)
+    if cut is not None:
+        try:
+            fixed = _feedparser(cut.body, headers)
+        except Exception:
+            fixed = None
+        if fixed is not None and fixed.get("entries"):
+            fixed_exc = fixed.get("bozo_exception") if fixed.get("bozo") else None
+            if fixed_exc is None or isinstance(fixed_exc, NonXMLContentType):
+                note = f"body not well-formed or cut off ({_one_line(exc)}); used its {cut.entries} complete entries"
+                return fixed, None, note
+    result["entries"] = list(result.get("entries") or ())[: cut.entries if cut else 0]
+    return result, exc, None
+
+
 def parse_feed(
     body: bytes,
     *,
@@ -371,25 +361,32 @@ def parse_feed(
     except Exception as exc:  # feedparser must never leak its own errors
         raise FeedParseError(url, f"not a feed: {_one_line(exc)}") from exc
 
-    entries = list(result.get("entries") or ())
     exc = result.get("bozo_exception") if result.get("bozo") else None
+    broken = exc is not None and not isinstance(exc, NonXMLContentType)
+    note = None
+    if broken:
+        result, exc, note = _complete_only(body, headers, result)
+    entries = list(result.get("entries") or ())
     if not entries:
         if exc is not None and not isinstance(exc, ThingsNobodyCaresAboutButMe):
             raise FeedParseError(url, f"not a feed: {_one_line(exc)}")
         if not result.get("version"):
             raise FeedParseError(url, "not a feed: no RSS or Atom document found")
 
-    warnings: list[str] = []
+    warnings: list[str] = [note] if note else []
     if exc is not None and entries:
         warning = _bozo_warning(exc, len(entries))
         if warning:
             warnings.append(warning)
+    if len(entries) > MAX_ENTRIES:
+        warnings.append(f"{len(entries)} entries: only the first {MAX_ENTRIES} are read")
+        entries = entries[:MAX_ENTRIES]
 
     ctx = _Context(url, doc_base, source, identity, now)
     items: list[Item] = []
     undated: list[str] = []
     seen: set[str] = set()
-    empty = 0
+    empty = anonymous = 0
     for index, entry in enumerate(entries):
         try:
             made = _make_item(entry, ctx)
@@ -398,6 +395,9 @@ def parse_feed(
             continue
         if made is None:
             empty += 1
+            continue
+        if broken and not made[0].link and not _str(dict.get(entry, "id")):
+            anonymous += 1  # in a broken body, nothing tells it from a cut-off copy of itself
             continue
         item, is_undated = made
         if item.key in seen:
@@ -408,6 +408,8 @@ def parse_feed(
             undated.append(item.key)
     if empty:
         warnings.append(f"skipped {empty} entries with no title, link or content")
+    if anonymous:
+        warnings.append(f"skipped {anonymous} entries with neither link nor guid in a body that is not well-formed")
     if entries and not items:
         raise FeedParseError(url, f"no usable entry among {len(entries)} entries")
 

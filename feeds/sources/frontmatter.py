@@ -81,9 +81,64 @@ def _fast_header(header: str) -> dict[str, Any]:
     return data
 
 
+MAX_DEPTH = 32  # nesting of lists/mappings in front matter
+MAX_NODES = 20_000  # values visited, counting every use of a YAML alias
+MAX_CHARS = 4 * 1024 * 1024  # characters of text visited, counting every use of a YAML alias
+_BLOCK_ENTRY = re.compile(r"^[ \t]*((?:[-?:][ \t]+)*)", re.MULTILINE)
+
+
+def _nesting_problem(header: str) -> str | None:
+    """Why ``header`` is nested too deeply for YAML to be trusted with it (its C parser recurses)."""
+    depth = deepest = 0
+    for char in header:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}" and depth:
+            depth -= 1
+    if deepest > MAX_DEPTH * 4:
+        return f"front matter is nested too deeply ({deepest} levels of brackets)"
+    for match in _BLOCK_ENTRY.finditer(header):
+        if len(match.group(0)) > MAX_DEPTH * 16:
+            return "front matter is nested too deeply (indentation)"
+    return None
+
+
+def check_bounded(data: object) -> None:
+    """Raise ValueError when ``data`` (read YAML) is too big or too deep to be turned into text.
+
+    PyYAML shares the object of an alias with every use of it, so ``&a [*b, *b…]``
+    nested a few times is small in memory but astronomically large once walked
+    or turned into a string: the walk counts every use and stops at the budget.
+    """
+    nodes = chars = 0
+    stack: list[tuple[object, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise ValueError(f"front matter is too large (more than {MAX_NODES} values, counting YAML aliases)")
+        if depth > MAX_DEPTH:
+            raise ValueError(f"front matter is nested too deeply (more than {MAX_DEPTH} levels)")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                stack.append((key, depth + 1))
+                stack.append((item, depth + 1))
+        elif isinstance(value, list | tuple | set):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str | bytes):
+            chars += len(value)
+            if chars > MAX_CHARS:
+                raise ValueError(f"front matter is too large (more than {MAX_CHARS} characters, counting YAML aliases)")
+
+
 def _yaml_header(header: str) -> dict[str, Any]:
     import frontmatter
     import yaml
+
+    problem = _nesting_problem(header)
+    if problem:
+        raise ValueError(problem)
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     data = frontmatter.YAMLHandler().load(header, Loader=loader)
@@ -91,6 +146,7 @@ def _yaml_header(header: str) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ValueError(f"front matter is a {type(data).__name__}, not key: value pairs")
+    check_bounded(data)
     return data
 
 
@@ -132,6 +188,10 @@ def read_front_matter(header: str) -> tuple[dict[str, Any], str | None]:
 
     try:
         return _yaml_header(header), None
+    except (RecursionError, MemoryError):
+        raise ValueError("front matter is too large or nested too deeply for YAML") from None
+    except (OverflowError, TypeError, AttributeError) as exc:  # a YAML value Python cannot hold
+        raise ValueError(f"front matter has a value that cannot be read: {exc}") from None
     except yaml.YAMLError as exc:
         reason = _yaml_reason(exc)
         data = _lenient_header(header)

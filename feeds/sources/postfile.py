@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,13 +35,17 @@ from typing import Any
 from urllib.parse import quote, urljoin
 from zoneinfo import ZoneInfo
 
-from feeds.dates import parse_date
-from feeds.errors import PostError
+from feeds.dates import bounded, parse_date
+from feeds.errors import PostError, one_line
 from feeds.identity import Identity, item_key
 from feeds.models import PostRecord, stamp
+from feeds.safety import normalise_url, plain_text, safe_url, sanitize_html
 from feeds.sources.frontmatter import OPENING, read_front_matter, split_front_matter
 from feeds.text import absolutize, clean_line, clean_text, excerpt, render_markdown
 
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+MAX_CATEGORIES = 100  # per post, and as many tags: each category is a feed of its own
+MAX_TITLE = 1000  # characters: a longer title is cut (with a warning)
 SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt"})
 
 
@@ -53,6 +58,8 @@ class PostContext:
     permalink: str
     patterns: tuple[str, ...]
     source: str = "posts"
+    max_bytes: int = DEFAULT_MAX_BYTES  # a larger post file is refused with that reason
+    trusted_html: bool = False  # True: the body's HTML is kept as written (not sanitised)
 
 
 # ---------------------------------------------------------------- discovery
@@ -121,19 +128,21 @@ def _pluralized(data: Mapping[str, Any], singular: str, plural: str) -> tuple[st
     for v in values:
         if v is None:
             continue
-        text = clean_line(str(v))
+        text = clean_line(str(v))[:200]
         if text:
             out[text] = None
     return tuple(out)
 
 
 _PLACEHOLDER = re.compile(r":(categories|year|short_year|month|i_month|day|i_day|hour|minute|second|title|slug)")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:|//")
 _URL_SAFE = "/:@!$&'()*+,;=-._~%"
 
 
 @cache
 def _quoted(text: str) -> str:
-    return quote(text, safe=_URL_SAFE)
+    # A file name that is not UTF-8 holds surrogate escapes: its own bytes are percent-encoded.
+    return quote(text, safe=_URL_SAFE, errors="surrogateescape")
 
 
 @cache
@@ -199,20 +208,39 @@ def _identity(patterns: tuple[str, ...]) -> Identity:
     return Identity(patterns)
 
 
-def _load(path: str) -> tuple[bytes, int, int]:
-    """(bytes, size, mtime_ns) of a file, or PostError."""
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket"}  # fmt: skip
+
+
+def _load(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[bytes, int, int]:
+    """(bytes, size, mtime_ns) of a regular file of at most ``max_bytes``, or PostError.
+
+    Opened without blocking (a FIFO would wait forever for a writer) and checked
+    to be a regular file before anything is read (a symlink to /dev/zero never ends).
+    """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise PostError(path, f"cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL in the name
+        raise PostError(path, f"cannot read: {exc}") from None
     try:
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+            raise PostError(path, f"not a regular file ({kind}): not read")
+        if st.st_size > max_bytes:
+            raise PostError(path, f"file too large ({st.st_size} bytes, the limit is {max_bytes}): not read")
         chunks = [os.read(fd, st.st_size + 1)]
-        while len(chunks[-1]) > st.st_size:  # the file grew while we read it
+        total = len(chunks[0])
+        while len(chunks[-1]) and total > st.st_size:  # the file grew while we read it
+            if total > max_bytes:
+                raise PostError(path, f"file too large (more than {max_bytes} bytes): not read")
             more = os.read(fd, 1 << 20)
             if not more:
                 break
             chunks.append(more)
+            total += len(more)
     except OSError as exc:
         raise PostError(path, f"cannot read: {exc.strerror or exc}") from None
     finally:
@@ -223,7 +251,7 @@ def _load(path: str) -> tuple[bytes, int, int]:
 def read_post(path: str, ctx: PostContext) -> PostRecord:
     """Read one post file; never raises for a bad post (the reason is in the record)."""
     try:
-        raw, size, mtime_ns = _load(path)
+        raw, size, mtime_ns = _load(path, ctx.max_bytes)
     except PostError as exc:
         return PostRecord(path, 0, 0, "error", exc.reason, source=ctx.source)
     try:
@@ -239,14 +267,18 @@ def load_full(path: str, ctx: PostContext) -> tuple[PostRecord, str, str]:
     against the post's own link, and characters XML forbids removed.
     """
     try:
-        raw, size, mtime_ns = _load(path)
+        raw, size, mtime_ns = _load(path, ctx.max_bytes)
         record = parse_post(raw, path, size, mtime_ns, ctx)
     except PostError as exc:
         return PostRecord(path, 0, 0, "error", exc.reason, source=ctx.source), "", ""
     if record.status != "ok":
         return record, "", ""
     text = raw.decode("utf-8")  # parse_post checked it is UTF-8
-    html = clean_text(absolutize(render_markdown(text[record.body_offset :]), record.link))
+    rendered = render_markdown(text[record.body_offset :])
+    if ctx.trusted_html:
+        html = clean_text(absolutize(rendered, record.link))
+    else:  # scraped from other publishers: as untrusted as a remote feed
+        html = sanitize_html(absolutize(rendered, record.link), record.link)
     return record, html, excerpt(html)
 
 
@@ -280,7 +312,7 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
     if raw_date is not None:
         try:
             when = parse_date(raw_date, tz)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise PostError(path, str(exc)) from None
     else:
         match = _FILE_DATE.match(stem)
@@ -290,27 +322,39 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
             when = datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)), tzinfo=tz)
         except ValueError:
             raise PostError(path, f"file name date {stem[:10]!r} is not a valid date") from None
+    when, clamped = bounded(when)
+    warnings = [w for w in (warning, clamped) if w]
 
     categories = _pluralized(data, "category", "categories")
     tags = _pluralized(data, "tag", "tags")
+    if len(categories) > MAX_CATEGORIES or len(tags) > MAX_CATEGORIES:
+        warnings.append(f"more than {MAX_CATEGORIES} categories or tags: only the first {MAX_CATEGORIES} are used")
+        categories, tags = categories[:MAX_CATEGORIES], tags[:MAX_CATEGORIES]
     slug = _slug_from_name(stem)
-    title = clean_line(str(data["title"])) if data.get("title") is not None else ""
+    title = clean_line(plain_text(str(data["title"]))) if data.get("title") is not None else ""
     if not title:
-        title = slug.replace("-", " ")
+        title = clean_line(plain_text(slug.replace("-", " ")))
+    if len(title) > MAX_TITLE:
+        title = title[:MAX_TITLE].rstrip() + "…"
+        warnings.append(f"title longer than {MAX_TITLE} characters: cut")
 
     link_value = data.get("permalink")
     local = when.astimezone(tz)
+    link = None
     if isinstance(link_value, str) and link_value.strip():
         target = link_value.strip()
-        if "://" not in target:
-            target = permalink(target, categories=categories, when=local, slug=slug)
-    else:
-        target = permalink(ctx.permalink, categories=categories, when=local, slug=slug)
-    link = absolute(ctx.site_url, target)
+        if _SCHEME.match(normalise_url(target)):  # a URL of its own: http(s) only
+            link = safe_url(target)
+        else:  # a template, relative to the site
+            link = safe_url(absolute(ctx.site_url, permalink(target, categories=categories, when=local, slug=slug)))
+        if link is None:
+            warnings.append(f"permalink {one_line(repr(link_value[:200]))} is not an http(s) URL: ignored")
+    if link is None:
+        link = absolute(ctx.site_url, permalink(ctx.permalink, categories=categories, when=local, slug=slug))
 
     identity = _identity(ctx.patterns)
     code = data.get("infoCode")
-    info_code = clean_line(str(code)) if code not in (None, "") else identity.code_in_text(text[offset:])
+    info_code = clean_line(str(code))[:200] if code not in (None, "") else identity.code_in_text(text[offset:])
 
     author = data.get("author")
     if isinstance(author, dict):
@@ -321,7 +365,7 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
         size,
         mtime_ns,
         "ok",
-        warning,
+        "; ".join(warnings) or None,
         key=item_key(info_code=info_code, link=link, guid=None, title=title, date=when),
         title=title,
         link=link,
@@ -329,7 +373,7 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
         utcoffset=utcoffset,
         categories=categories,
         tags=tags,
-        author=clean_line(str(author)) if author else "",
+        author=clean_line(plain_text(str(author)))[:200] if author else "",
         body_offset=offset,
         source=ctx.source,
     )

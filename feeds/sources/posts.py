@@ -8,8 +8,11 @@ one file -> record is :mod:`feeds.sources.postfile`.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sys
+import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,17 +24,23 @@ from feeds.errors import display
 from feeds.identity import fingerprint
 from feeds.models import PostIndex, PostRecord, Source
 from feeds.parallel import Workers
+from feeds.sketching import near_days, near_settings
 from feeds.sources.postfile import SUFFIXES, PostContext, load_full, read_post
 from feeds.store import Store
 
 
-def discover(root: Path) -> list[str]:
+def discover(root: Path, problems: list[str] | None = None) -> list[str]:
     """Every post file below ``root``, sorted by path.
 
     Hidden files and folders (``.x``), ``_x`` folders and files, editor backups
     (``x~``, ``#x#``) and files of other types are passed over, as Jekyll does.
-    No file is opened or stat'ed here: the readers do that, on all cores.
+    No file is opened or stat'ed here: the readers do that, on all cores.  A
+    folder below ``root`` that cannot be read is one line in ``problems``
+    (``folder: reason``); a post file that cannot be read is listed, and its
+    reader reports why.
     """
+    if problems is None:
+        problems = []
     found: list[str] = []
     stack = [str(root)]
     try:
@@ -43,12 +52,24 @@ def discover(root: Path) -> list[str]:
         folder = stack.pop()
         try:
             entries = os.scandir(folder)
-        except OSError:
+        except OSError as exc:
+            problems.append(f"{display(folder)}: folder cannot be read: {exc.strerror or exc}; its posts are left out")
             continue
         with entries:
-            for entry in entries:
+            while True:
+                try:
+                    entry = next(entries)
+                except StopIteration:
+                    break
+                except OSError as exc:
+                    problems.append(f"{display(folder)}: folder cannot be read to the end: {exc.strerror or exc}")
+                    break
                 name = entry.name
                 if name[0] in ".#_" or name[-1] == "~":
+                    continue
+                is_post = "." + name.rpartition(".")[2].lower() in SUFFIXES
+                if not name.isprintable() and _undecodable(name):
+                    problems.append(f"{display(entry.path)}: the name is not valid UTF-8: not read (rename it)")
                     continue
                 try:
                     if entry.is_dir():
@@ -56,27 +77,50 @@ def discover(root: Path) -> list[str]:
                         if (info.st_dev, info.st_ino) not in seen:
                             seen.add((info.st_dev, info.st_ino))
                             stack.append(entry.path)
-                    elif "." + name.rpartition(".")[2].lower() in SUFFIXES:
+                    elif is_post:
+                        found.append(entry.path)  # (a broken or looping symlink too: its reader says why)
+                except OSError as exc:
+                    if is_post:
                         found.append(entry.path)
-                except OSError:
-                    continue
+                    else:
+                        problems.append(f"{display(entry.path)}: cannot be read: {exc.strerror or exc}")
     found.sort()
     return found
 
 
+def _undecodable(name: str) -> bool:
+    """A name with bytes that are not UTF-8 (os gives them as lone surrogates)."""
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class _IndexChunk:
-    """Picklable ``paths -> index rows`` for the worker processes."""
+    """Picklable ``paths -> (index rows, sketches by key)`` for the worker processes.
 
-    def __init__(self, ctx: PostContext) -> None:
+    A post dated on one of ``days`` is also sketched (near-duplicates: see :mod:`feeds.sketching`).
+    """
+
+    def __init__(self, ctx: PostContext, days: frozenset[int] = frozenset()) -> None:
         self.ctx = ctx
+        self.days = days
 
-    def __call__(self, paths: list[str]) -> list[PostIndex]:
+    def __call__(self, paths: list[str]) -> tuple[list[PostIndex], dict[str, bytes]]:
         out = []
+        sketches: dict[str, bytes] = {}
         for path in paths:
             row = read_post(path, self.ctx).index()
             # One string object per category name: the rows of a chunk share them.
             out.append(row._replace(categories=tuple(sys.intern(c) for c in row.categories)))
-        return out
+            if self.days and row.status == "ok" and int(row.timestamp // 86400) in self.days:
+                from feeds.sketching import text_sketch
+
+                record, html, _ = load_full(path, self.ctx)
+                if record.status == "ok":
+                    sketches[record.key] = text_sketch(record.title, html)
+        return out, sketches
 
 
 def index_posts(
@@ -85,10 +129,17 @@ def index_posts(
     *,
     workers: Workers | None = None,
     progress: Callable[[int], None] | None = None,
+    days: frozenset[int] = frozenset(),
+    sketches: dict[str, bytes] | None = None,
 ) -> Iterator[PostIndex]:
-    """Read many posts into index rows, on all cores when there are enough; in input order."""
+    """Read many posts into index rows, on all cores when there are enough; in input order.
+
+    Posts dated on one of ``days`` are sketched too, into ``sketches`` (by key).
+    """
     pool = workers or Workers(1)
-    for rows in pool.map_chunks(_IndexChunk(ctx), paths, min_parallel=2000, chunk=2000):
+    for rows, sketched in pool.map_chunks(_IndexChunk(ctx, days), paths, min_parallel=2000, chunk=2000):
+        if sketches is not None:
+            sketches.update(sketched)
         yield from rows
         if progress:
             progress(len(rows))
@@ -153,6 +204,8 @@ def post_context(settings: Settings, source: Source) -> PostContext:
         permalink=settings.site.permalink,
         patterns=settings.identity_patterns,
         source=source.name,
+        max_bytes=source.max_bytes,
+        trusted_html=source.trusted_html,
     )
 
 
@@ -163,6 +216,7 @@ class PostScan:
     results: list[PostIndex] = field(default_factory=list)
     contexts: dict[str, PostContext] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)  # source -> why its folder cannot be read
+    unreadable: list[str] = field(default_factory=list)  # folders below a posts folder that cannot be read
     fresh: list[PostIndex] = field(default_factory=list)  # rows read this time (the rest came from the cache)
     removed: int = 0  # files gone since the last scan
 
@@ -180,7 +234,7 @@ class PostScan:
 
     def problems(self, rows: Iterable[PostIndex] | None = None) -> list[str]:
         """One line per problem: the missing folders, then each bad post (of ``rows``, default all)."""
-        lines = list(self.missing.values())
+        lines = list(self.missing.values()) + list(self.unreadable)
         for row in self.results if rows is None else rows:
             if row.status == "error":
                 lines.append(f"{display(row.path)}: {row.message}")
@@ -240,9 +294,11 @@ def scan_posts(
         problem = _folder_problem(source)
         if problem:
             scan.missing[source.name] = problem
+            if store is not None:
+                _record_scan(store, source.name, None, problem)
             continue
         ctx = scan.contexts[source.name] = post_context(settings, source)
-        paths = discover(source.path)
+        paths = discover(source.path, scan.unreadable)
         context = context_fingerprint(ctx)
         warm = store is not None and store.has_post_cache(source.name, context)
         cache: dict[str, PostIndex] = {}
@@ -259,11 +315,14 @@ def scan_posts(
                 cached = get(path)
                 if cached is not None and size == cached.size and mtime_ns == cached.mtime_ns:
                     rows[path] = cached
-                elif size >= 0:  # (else it vanished since it was listed)
+                else:  # new, changed, or it cannot be stat'ed (its reader says why)
                     todo.append(path)
         if on_total:
             on_total(len(todo))
-        fresh = list(index_posts(todo, ctx, progress=progress, workers=workers))
+        near = near_settings(settings) if store is not None else None
+        days = near_days(store.sketch_days(source.name), near.window) if store and near and todo else frozenset()
+        sketches: dict[str, bytes] = {}
+        fresh = list(index_posts(todo, ctx, progress=progress, workers=workers, days=days, sketches=sketches))
         added = 0
         for row in fresh:
             added += row.path not in cache
@@ -273,10 +332,33 @@ def scan_posts(
         results = [rows[p] for p in paths if p in rows]
         if store is not None:
             if not warm or (not cache and results):  # no usable cache yet: write it whole
-                store.save_posts(source.name, context, results)
+                store.save_posts(source.name, context, results, sketches=sketches, near=near)
             elif fresh or removed:
-                store.save_posts(source.name, context, results, changed=fresh, removed=removed)
+                store.save_posts(source.name, context, results, changed=fresh, removed=removed, sketches=sketches,
+                                 near=near)  # fmt: skip
         scan.fresh.extend(fresh)
         scan.removed += len(removed)
         scan.results.extend(results)
+        if store is not None:
+            _record_scan(store, source.name, results, None)
     return scan
+
+
+def scan_meta_key(source: str) -> str:
+    """The store's meta key of what the last scan of a posts source found (``feeds status``)."""
+    return f"scan:{source}"
+
+
+def _record_scan(store: Store, source: str, rows: Sequence[PostIndex] | None, problem: str | None) -> None:
+    """Remember what the last scan of ``source`` found, as JSON: ``{"at", "posts", "problems"}`` of
+    the last successful scan, and ``{"error", "failed_at"}`` while its folder cannot be read."""
+    key = scan_meta_key(source)
+    value: dict[str, object] = {}
+    if rows is not None:
+        value = {"at": round(time.time(), 3), "posts": sum(1 for r in rows if r.status == "ok"),
+                 "problems": sum(1 for r in rows if r.status == "error")}  # fmt: skip
+    else:
+        with contextlib.suppress(ValueError, TypeError):
+            value = dict(json.loads(store.meta(key) or "{}"))
+        value.update(error=problem, failed_at=round(time.time(), 3))
+    store.set_meta({key: json.dumps(value, sort_keys=True)})

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from feeds.config import Settings
 from feeds.errors import FeedParseError, FeedsError, FetchError
-from feeds.models import ParsedFeed, Source
+from feeds.models import Item, ParsedFeed, Source
 from feeds.parallel import Workers
-from feeds.store import SourceState, Store
+from feeds.store import NearDup, SourceState, Store
 
 if TYPE_CHECKING:  # httpx and asyncio are imported only when a remote source is polled
     from feeds.fetch import Fetcher
@@ -144,8 +144,33 @@ async def refresh_source(
         return await failed(exc.reason)
     for warning in parsed.warnings:
         log.warning("%s: %s", source.name, warning)
-    new, updated = await to_thread(store.save_poll, replace(ok, body_hash=digest), parsed.items, parsed.undated, when)
+    items, sketches, near = await _merger_steps(settings, store, source, parsed, fetcher, workers, when)
+    new, updated = await to_thread(
+        store.save_poll, replace(ok, body_hash=digest), items, parsed.undated, when, sketches=sketches, near=near
+    )
     return PollOutcome(source.name, "updated" if new or updated else "unchanged", new, updated, ms(), next_due=due)
+
+
+async def _merger_steps(
+    settings: Settings, store: Store, source: Source, parsed: ParsedFeed, fetcher: Fetcher,
+    workers: Workers | None, when: float,
+) -> tuple[Sequence[Item], dict[str, bytes], NearDup | None]:  # fmt: skip
+    """The new items' full text (``full_text`` sources) and near-duplicate sketches (see :mod:`feeds.sketching`)."""
+    from asyncio import to_thread
+
+    from feeds import sketching
+
+    items: Sequence[Item] = parsed.items
+    near = sketching.near_settings(settings)
+    if near is None and not source.full_text:
+        return items, {}, None
+    new = await to_thread(store.new_keys, source.name, [item.key for item in items])
+    if source.full_text and new:
+        from feeds.fulltext import fill_full_text
+
+        items = await fill_full_text(source, items, new, store=store, fetcher=fetcher, workers=workers, now=when)
+    sketches = await sketching.prepare_poll(settings, store, source, items, new, workers)
+    return items, sketches, near
 
 
 def remote_sources(settings: Settings) -> list[Source]:

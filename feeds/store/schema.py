@@ -90,6 +90,23 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT OR IGNORE INTO dirty (article) SELECT key FROM items;
     INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0');
     """,
+    # 6: the merger.  sketches: the MinHash sketch of a version (by source and identity
+    # key) and the article it was put in; buckets: its LSH bucket keys (signed 64-bit),
+    # dated, to find candidates; clusters: the article each sketched identity key was
+    # assigned once and for all; pages: the article text fetched for a full-text source.
+    """
+    CREATE TABLE sketches (
+        seq INTEGER PRIMARY KEY, source TEXT NOT NULL, key TEXT NOT NULL, article TEXT NOT NULL,
+        ts REAL NOT NULL, data BLOB NOT NULL, UNIQUE (source, key)
+    );
+    CREATE TABLE buckets (bucket INTEGER NOT NULL, ts REAL NOT NULL, seq INTEGER NOT NULL);
+    CREATE INDEX buckets_lookup ON buckets (bucket, ts);
+    CREATE TABLE clusters (key TEXT PRIMARY KEY, article TEXT NOT NULL);
+    CREATE TABLE pages (
+        url TEXT PRIMARY KEY, ok INTEGER NOT NULL, content TEXT NOT NULL, reason TEXT,
+        etag TEXT, last_modified TEXT, fetched REAL NOT NULL
+    );
+    """,
 )
 
 # The post cache's changes are kept apart from its blob until there are this

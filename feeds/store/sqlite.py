@@ -14,15 +14,16 @@ from typing import Any
 from feeds.models import Source
 from feeds.store import Claim
 from feeds.store.sqlite_articles import ArticleTables
+from feeds.store.sqlite_neardup import NearDupTables
 from feeds.store.sqlite_posts import PostTables
 from feeds.store.sqlite_sources import SourceTables
 
 # the tables ``feeds migrate`` copies (every one)
 DUMPED = ("sources", "items", "post_cache", "post_delta", "rendered", "entries", "articles", "article_cats",
-          "dirty", "meta", "outputs")  # fmt: skip
+          "dirty", "meta", "outputs", "sketches", "buckets", "clusters", "pages")  # fmt: skip
 
 
-class SQLiteStore(SourceTables, PostTables, ArticleTables):
+class SQLiteStore(SourceTables, PostTables, ArticleTables, NearDupTables):
     clustered = False  # one node: every claim succeeds, no one else to hear from
 
     def claim_due(

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 
 from feeds.models import Entry
-from feeds.store import Article, Combine, PostRef
+from feeds.store import Article, Combine, Judge, PostRef
 from feeds.store.db import Database
 from feeds.store.schema import SEP
 
@@ -23,7 +23,7 @@ def _entry(row: tuple) -> Entry:
     _, key, ts, off, cats, origin, source, ref, mark = row
     # A post's ref is its (absolute) path; a remote item's is its id.
     target: object = PostRef(source, ref, mark) if ref[:1] == "/" else int(ref)
-    return Entry(key, ts, off, tuple(cats.split(SEP)) if cats else (), origin, target)
+    return Entry(key, ts, off, tuple(cats.split(SEP)) if cats else (), origin, target, source)
 
 
 def _sig(rows: list[tuple], merged_ts: float, merged_off: int, cats: str, best: Entry) -> str:
@@ -33,9 +33,22 @@ def _sig(rows: list[tuple], merged_ts: float, merged_off: int, cats: str, best: 
 
 
 class ArticleTables(Database):
-    def settle(self, combine: Combine) -> int:
-        """Merge every dirty article again from its entries; returns how many were."""
+    def settle(self, combine: Combine, *, merge_key: str | None = None, judge: Judge | None = None) -> int:
+        """Merge every dirty article again from its entries; returns how many were.
+
+        ``merge_key``: a fingerprint of the merge settings (priorities, rules);
+        when it differs from the last one, every article is merged again.
+        ``judge``: the rules, given merged articles (their ``key`` is the
+        article id), answering each one's categories, or None: dropped (it is
+        then absent from the articles, and its entries stay stored).
+        """
         with self.write() as db:
+            if merge_key is not None:
+                held = db.execute("SELECT value FROM meta WHERE key = 'merge'").fetchone()
+                if held is None or held[0] != merge_key:
+                    if db.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is not None:
+                        db.execute("INSERT OR IGNORE INTO dirty (article) SELECT DISTINCT article FROM entries")
+                    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('merge', ?)", (merge_key,))
             dirty = [row[0] for row in db.execute("SELECT article FROM dirty")]
             if not dirty:
                 return 0
@@ -49,12 +62,16 @@ class ArticleTables(Database):
                 db.execute(f"DELETE FROM article_cats WHERE article IN ({marks})", chunk)
                 articles: list[tuple] = []
                 cats: list[tuple] = []
-                for article, rows in groups.items():
-                    merged = combine([_entry(r) for r in rows])
-                    joined = SEP.join(merged.categories)
+                merged_all = [combine([_entry(r) for r in rows])._replace(key=aid) for aid, rows in groups.items()]
+                verdicts = judge(merged_all) if judge is not None else [m.categories for m in merged_all]
+                for merged, categories in zip(merged_all, verdicts, strict=True):
+                    if categories is None:  # dropped by a rule: stored, not shown
+                        continue
+                    article, rows = merged.key, groups[merged.key]
+                    joined = SEP.join(categories)
                     sig = _sig(rows, merged.timestamp, merged.utcoffset, joined, merged.best)
                     articles.append((article, merged.timestamp, merged.utcoffset, joined, sig))
-                    cats.extend((slug, article, merged.timestamp) for slug in merged.categories)
+                    cats.extend((slug, article, merged.timestamp) for slug in categories)
                 db.executemany("INSERT INTO articles (article, ts, off, cats, sig) VALUES (?, ?, ?, ?, ?)", articles)
                 db.executemany("INSERT OR IGNORE INTO article_cats (slug, article, ts) VALUES (?, ?, ?)", cats)
             db.execute("DELETE FROM dirty")

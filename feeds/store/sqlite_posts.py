@@ -9,9 +9,10 @@ from contextlib import suppress
 from typing import Any
 
 from feeds.models import PostIndex
-from feeds.store import schema
+from feeds.store import NearDup, schema
 from feeds.store.db import Database
 from feeds.store.schema import SEP
+from feeds.store.sqlite_neardup import assign
 
 
 class PostTables(Database):
@@ -54,8 +55,13 @@ class PostTables(Database):
         *,
         changed: Sequence[PostIndex] | None = None,
         removed: Sequence[str] = (),
+        sketches: Mapping[str, bytes] | None = None,
+        near: NearDup | None = None,
     ) -> None:
         """Record the posts of a source: ``rows`` are all of them now.
+
+        ``sketches`` (by key, of some new or changed posts) are matched against
+        other sources' versions (``near``) to pick their article.
 
         ``changed`` and ``removed`` (new or changed rows, paths gone) are the
         difference from what :meth:`post_cache` gave; with them only that is
@@ -65,11 +71,15 @@ class PostTables(Database):
         """
         with self.write() as db:
             held = db.execute("SELECT value FROM meta WHERE key = ?", (f"entries:{source}",)).fetchone()
-            if changed is None or held is None or held[0] != context:
-                _replace_entries(db, source, rows)
+            whole = changed is None or held is None or held[0] != context
+            dated = [(r.key, r.timestamp) for r in (rows if whole or changed is None else changed) if r.status == "ok"]
+            articles = assign(db, source, dated, sketches, near)
+            if whole:
+                _replace_entries(db, source, rows, articles)
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"entries:{source}", context))
             else:
-                _update_entries(db, source, changed, removed)
+                assert changed is not None
+                _update_entries(db, source, changed, removed, articles)
             if changed is not None:
                 count = db.execute("SELECT count(*) FROM post_delta WHERE source = ?", (source,)).fetchone()[0]
                 if count + len(changed) + len(removed) <= max(schema.DELTA_LIMIT, len(rows) // 10):
@@ -115,9 +125,10 @@ class PostTables(Database):
             return dict(db.execute("SELECT source, count(*) FROM entries WHERE ref LIKE '/%' GROUP BY source"))
 
 
-def _entry_rows(source: str, rows: Iterable[PostIndex]) -> list[tuple[object, ...]]:
+def _entry_rows(source: str, rows: Iterable[PostIndex], articles: Mapping[str, str]) -> list[tuple[object, ...]]:
+    get = articles.get
     return [
-        (source, r.path, r.key, r.key, r.timestamp, r.utcoffset, SEP.join(r.categories), r.path,
+        (source, r.path, r.key, get(r.key, r.key), r.timestamp, r.utcoffset, SEP.join(r.categories), r.path,
          f"{r.size}:{r.mtime_ns}")
         for r in rows
         if r.status == "ok"
@@ -130,19 +141,22 @@ _INSERT = (
 )
 
 
-def _replace_entries(db: sqlite3.Connection, source: str, rows: Sequence[PostIndex]) -> None:
+def _replace_entries(
+    db: sqlite3.Connection, source: str, rows: Sequence[PostIndex], articles: Mapping[str, str]
+) -> None:
     """Every entry of a posts source anew: the articles they were and are in are dirty."""
     db.execute("INSERT OR IGNORE INTO dirty (article) SELECT article FROM entries WHERE source = ?", (source,))
     db.execute("DELETE FROM entries WHERE source = ?", (source,))
     db.execute("DELETE FROM rendered WHERE source = ?", (source,))
-    entries = _entry_rows(source, rows)
+    entries = _entry_rows(source, rows, articles)
     db.executemany(_INSERT, entries)
     db.executemany("INSERT OR IGNORE INTO dirty (article) VALUES (?)", ((e[3],) for e in entries))
 
 
 def _update_entries(
-    db: sqlite3.Connection, source: str, changed: Sequence[PostIndex], removed: Sequence[str]
-) -> None:
+    db: sqlite3.Connection, source: str, changed: Sequence[PostIndex], removed: Sequence[str],
+    articles: Mapping[str, str],
+) -> None:  # fmt: skip
     paths = [r.path for r in changed] + list(removed)
     db.executemany(
         "INSERT OR IGNORE INTO dirty (article) SELECT article FROM entries WHERE source = ? AND ref = ?",
@@ -150,6 +164,6 @@ def _update_entries(
     )
     db.executemany("DELETE FROM entries WHERE source = ? AND ref = ?", ((source, p) for p in paths))
     db.executemany("DELETE FROM rendered WHERE source = ? AND path = ?", ((source, p) for p in removed))
-    entries = _entry_rows(source, changed)
+    entries = _entry_rows(source, changed, articles)
     db.executemany(_INSERT, entries)
     db.executemany("INSERT OR IGNORE INTO dirty (article) VALUES (?)", ((e[3],) for e in entries))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from feeds.models import Item, instant, stamp
-from feeds.store import SourceState
+from feeds.store import NearDup, SourceState
 from feeds.store.db import Database
 from feeds.store.schema import SEP
+from feeds.store.sqlite_neardup import assign
 
 _STATE_COLUMNS = (
     "name, url, etag, last_modified, body_hash, last_attempt, last_success, failures, next_due, last_error"
@@ -25,25 +26,29 @@ class SourceTables(Database):
             count = db.execute("SELECT count(*) FROM items WHERE source = ?", (name,)).fetchone()[0]
         return SourceState(*row, items=count)
 
-    def source_states(self) -> dict[str, SourceState]:
+    def source_states(self, *, counts: bool = False) -> dict[str, SourceState]:
+        """Every remote source's state; with ``counts``, how many items each holds (a full count)."""
         with self.read() as db:
-            counts = dict(db.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall())
+            held = dict(db.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall()) if counts else {}
             rows = db.execute(f"SELECT {_STATE_COLUMNS} FROM sources").fetchall()
-        return {row[0]: SourceState(*row, items=counts.get(row[0], 0)) for row in rows}
+        return {row[0]: SourceState(*row, items=held.get(row[0], 0)) for row in rows}
 
     def save_source(self, state: SourceState) -> None:
         with self.write() as db:
             _save_source(db, state)
 
     def save_poll(
-        self, state: SourceState, items: Sequence[Item], undated: Iterable[str], now: float
-    ) -> tuple[int, int]:
+        self, state: SourceState, items: Sequence[Item], undated: Iterable[str], now: float,
+        *, sketches: Mapping[str, bytes] | None = None, near: NearDup | None = None,
+    ) -> tuple[int, int]:  # fmt: skip
         """Store a successful poll's items and the source's state in one transaction.
 
         Items already held keep their ``first_seen``; an entry that had no date
         keeps the date it was first seen with.  Items the source no longer lists
         are kept.  New and changed items mark their article dirty.  Returns
-        (new, updated) counts.
+        (new, updated) counts.  ``sketches`` (by key, of new items) are matched
+        against other sources' versions (``near``) to pick each new item's
+        article (see :mod:`feeds.store.sqlite_neardup`).
         """
         undated = set(undated)
         held: dict[str, tuple] = {}
@@ -105,7 +110,8 @@ class SourceTables(Database):
             )
             db.executemany("UPDATE items SET last_seen = ? WHERE id = ?", seen)
             touched = [row[-1] for row in changes] + _inserted_ids(db, state.name, [row[1] for row in inserts])
-            _save_entries(db, touched)
+            articles = assign(db, state.name, _dated(db, touched), sketches, near)
+            _save_entries(db, touched, state.name, articles)
             _save_source(db, state)
         return len(inserts), len(changes)
 
@@ -143,11 +149,9 @@ class SourceTables(Database):
         names = list(keep)
         marks = ",".join("?" * len(names)) or "''"
         with self.write() as db:
+            # (every item's source has a row in sources: save_poll writes both)
             gone = [r[0] for r in db.execute(f"SELECT name FROM sources WHERE name NOT IN ({marks})", names)]
-            gone += [
-                r[0] for r in db.execute(f"SELECT DISTINCT source FROM items WHERE source NOT IN ({marks})", names)
-            ]
-            for name in dict.fromkeys(gone):
+            for name in gone:
                 db.execute(
                     "INSERT OR IGNORE INTO dirty (article) SELECT article FROM entries"
                     " WHERE source = ? AND ref GLOB '[0-9]*'",
@@ -185,8 +189,19 @@ def _inserted_ids(db: sqlite3.Connection, source: str, keys: Sequence[str]) -> l
     return ids
 
 
-def _save_entries(db: sqlite3.Connection, ids: Sequence[int]) -> None:
-    """The entries (versions) of remote items ``ids``, written anew; their articles, old and new, dirty."""
+def _dated(db: sqlite3.Connection, ids: Sequence[int]) -> list[tuple[str, float]]:
+    out: list[tuple[str, float]] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        out.extend(db.execute(f"SELECT key, published FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+    return out
+
+
+def _save_entries(db: sqlite3.Connection, ids: Sequence[int], source: str, articles: Mapping[str, str]) -> None:
+    """The entries (versions) of remote items ``ids``, written anew; their articles, old and new, dirty.
+
+    ``articles``: the article of each key that is not its own (a near-duplicate's).
+    """
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         refs = [str(i) for i in chunk]
@@ -202,6 +217,11 @@ def _save_entries(db: sqlite3.Connection, ids: Sequence[int]) -> None:
             f" CAST(rev AS TEXT) FROM items WHERE id IN ({marks})",
             chunk,
         )
+        if articles:
+            db.executemany(
+                f"UPDATE entries SET article = ? WHERE source = ? AND key = ? AND ref IN ({marks})",
+                [(article, source, key, *refs) for key, article in articles.items()],
+            )
         db.executemany(
             "INSERT OR IGNORE INTO dirty (article) SELECT article FROM entries WHERE source = "
             "(SELECT source FROM items WHERE id = ?) AND ref = ?",
