@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import signal
 import time
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +45,7 @@ from feeds.formats.rss_atom import Renderer
 from feeds.health import HealthMonitor
 from feeds.metrics import Metrics
 from feeds.models import Source
-from feeds.parallel import Workers
+from feeds.parallel import Workers, limit_malloc_arenas, trim_memory
 from feeds.publish import publish
 from feeds.serve import start_server
 from feeds.sources import remote
@@ -80,6 +82,7 @@ class Daemon:
         self.polling: set[str] = set()  # sources with a poll in flight
         self.scan_lock = asyncio.Lock()
         self.publish_lock = asyncio.Lock()
+        self.publishing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
         self.contexts: dict[str, PostContext] = {}
         self.scanned = False  # the first scan names every bad post; later ones the changed files
         self.folder_problems: set[str] = set()
@@ -305,10 +308,10 @@ class Daemon:
                         for s in posts_sources(self.settings)}  # fmt: skip
             try:
                 # shielded: a stop does not interrupt a write in progress (asyncio.run waits for the thread)
-                done = await asyncio.shield(asyncio.to_thread(
-                    publish, self.settings, self.store, contexts, now=time.time(), report=log.warning,
-                    workers=self.workers, renderer=self.renderer,
-                ))  # fmt: skip
+                job = functools.partial(publish, self.settings, self.store, contexts, now=time.time(),
+                                        report=log.warning, workers=self.workers, renderer=self.renderer)  # fmt: skip
+                # one thread for every publish: its large, short-lived allocations reuse one arena
+                done = await asyncio.shield(asyncio.get_running_loop().run_in_executor(self.publishing, job))
             except Exception as exc:
                 if _reason(exc) != self.publish_failure:  # the same failure again is not logged again
                     log.error("publish: %s", _reason(exc))
@@ -320,6 +323,8 @@ class Daemon:
                 log.info("publish: works again")
                 self.publish_failure = None
             seconds = time.perf_counter() - started
+            if done.written:
+                trim_memory()
             self.outputs = frozenset(done.files)
             self.health.published(done.items)
             if self.metrics:
@@ -469,8 +474,13 @@ class Daemon:
 
 def run(settings: Settings, store: Store, *, listen: str | None = None) -> None:
     """``feeds run``; with ``listen`` ("host:port") the output folder is served too."""
+    limit_malloc_arenas()
     with Workers() as workers:
         workers.start()
-        asyncio.run(Daemon(settings, store, workers, listen).run(settings.path))
+        daemon = Daemon(settings, store, workers, listen)
+        try:
+            asyncio.run(daemon.run(settings.path))
+        finally:
+            daemon.publishing.shutdown(wait=True)  # a write in progress finishes
     log.debug("workers closed")
 
