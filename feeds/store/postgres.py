@@ -11,11 +11,12 @@ from __future__ import annotations
 from feeds.store.postgres_articles import PgArticleTables
 from feeds.store.postgres_cluster import PgCluster
 from feeds.store.postgres_migrate import PgMigrate
+from feeds.store.postgres_neardup import PgNearDupTables
 from feeds.store.postgres_posts import PgPostTables
 from feeds.store.postgres_sources import PgSourceTables
 
 
-class PostgresStore(PgSourceTables, PgPostTables, PgArticleTables, PgCluster, PgMigrate):
+class PostgresStore(PgSourceTables, PgPostTables, PgArticleTables, PgNearDupTables, PgCluster, PgMigrate):
     def __enter__(self) -> PostgresStore:
         return self
 

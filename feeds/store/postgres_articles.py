@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from feeds.models import Entry
-from feeds.store import Article, Combine
+from feeds.store import Article, Combine, Judge
 from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase, columns
 from feeds.store.postgres_schema import NODE_KEYS
 from feeds.store.schema import SEP
@@ -23,16 +23,30 @@ _ENTRY = "SELECT article, key, ts, off, cats, origin, source, ref, stamp FROM en
 
 
 class PgArticleTables(PgDatabase):
-    def settle(self, combine: Combine) -> int:
+    def settle(self, combine: Combine, *, merge_key: str | None = None, judge: Judge | None = None) -> int:
         """Merge every dirty article again from its entries; returns how many were.
 
+        ``merge_key`` and ``judge``: as :meth:`feeds.store.sqlite_articles.ArticleTables.settle`
+        (a new merge fingerprint merges every article again; the rules drop or file each one).
         In a cluster only the leader settles (then tells the others); a follower's settle does nothing."""
         if self.following and not self.leading:
             return 0
-        if not self._execute("SELECT EXISTS (SELECT 1 FROM dirty)")[0][0]:
-            return 0
+        with self.read() as db:
+            same = merge_key is None or db.execute("SELECT value FROM meta WHERE key = 'merge'").fetchone() == (
+                merge_key,
+            )
+            if same and not db.execute("SELECT EXISTS (SELECT 1 FROM dirty)").fetchone()[0]:
+                return 0
         with self.write() as db:
             self.lock(db, LOCK_ARTICLES)
+            if merge_key is not None:
+                held = db.execute("SELECT value FROM meta WHERE key = 'merge'").fetchone()
+                if held is None or held[0] != merge_key:
+                    if db.execute("SELECT EXISTS (SELECT 1 FROM articles)").fetchone()[0]:
+                        db.execute("INSERT INTO dirty (article) SELECT DISTINCT article FROM entries"
+                                   " ON CONFLICT DO NOTHING")  # fmt: skip
+                    db.execute("INSERT INTO meta (key, value) VALUES ('merge', %s)"
+                               " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (merge_key,))  # fmt: skip
             dirty = [row[0] for row in db.execute("SELECT article FROM dirty")]
             if not dirty:
                 return 0
@@ -43,12 +57,16 @@ class PgArticleTables(PgDatabase):
             db.execute("DELETE FROM article_cats WHERE article = ANY(%s)", (dirty,))
             articles: list[tuple[Any, ...]] = []
             cats: list[tuple[Any, ...]] = []
-            for article, rows in groups.items():
-                merged = combine([_entry(r) for r in rows])
-                joined = SEP.join(merged.categories)
+            merged_all = [combine([_entry(r) for r in rows])._replace(key=aid) for aid, rows in groups.items()]
+            verdicts = judge(merged_all) if judge is not None else [m.categories for m in merged_all]
+            for merged, categories in zip(merged_all, verdicts, strict=True):
+                if categories is None:  # dropped by a rule: stored, not shown
+                    continue
+                article, rows = merged.key, groups[merged.key]
+                joined = SEP.join(categories)
                 sig = _sig(rows, merged.timestamp, merged.utcoffset, joined, merged.best)
                 articles.append((article, merged.timestamp, merged.utcoffset, joined, sig))
-                cats.extend((slug, article, merged.timestamp) for slug in dict.fromkeys(merged.categories))
+                cats.extend((slug, article, merged.timestamp) for slug in dict.fromkeys(categories))
             if articles:  # one statement each, whatever the number of rows
                 db.execute("INSERT INTO articles (article, ts, off, cats, sig)"
                            " SELECT * FROM unnest(%s::text[], %s::float8[], %s::int[], %s::text[], %s::text[])",

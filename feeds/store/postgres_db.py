@@ -33,7 +33,7 @@ from feeds.store.postgres_schema import FIRST_VERSION, PG_FIRST, PG_LATER, PG_VE
 logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
 
 # purposes of the advisory locks (the second key; the first is the schema's)
-LOCK_MIGRATE, LOCK_ARTICLES, LOCK_LEADER, LOCK_HOST = 1, 2, 3, 4
+LOCK_MIGRATE, LOCK_ARTICLES, LOCK_LEADER, LOCK_HOST, LOCK_NEARDUP = 1, 2, 3, 4, 5
 
 
 def display_url(url: str) -> str:

@@ -12,7 +12,7 @@ from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase
 from feeds.store.postgres_schema import NODE_KEYS
 
 _TABLES = ("sources", "items", "post_cache", "post_delta", "rendered", "entries", "articles", "article_cats",
-           "dirty", "meta", "outputs", "node_meta")  # fmt: skip
+           "dirty", "meta", "outputs", "node_meta", "sketches", "buckets", "clusters", "pages")  # fmt: skip
 Dump = Mapping[str, tuple[Sequence[str], Sequence[tuple[Any, ...]]]]
 
 
@@ -41,9 +41,9 @@ class PgMigrate(PgDatabase):
                 else:
                     _copy(db, table, list(columns), rows)
             db.execute("INSERT INTO meta (key, value) VALUES ('migrated_from', %s)", (origin,))
-            db.execute(
-                "SELECT setval(pg_get_serial_sequence('items', 'id'), coalesce(max(id), 0) + 1, false) FROM items"
-            )
+            for table, column in (("items", "id"), ("sketches", "seq")):
+                db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
+                           f" coalesce(max({column}), 0) + 1, false) FROM {table}")  # fmt: skip
             db.execute("SELECT pg_notify(%s, 'changed')", (self.channel,))
         return held is not None
 

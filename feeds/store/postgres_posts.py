@@ -10,8 +10,9 @@ from typing import Any
 import psycopg
 
 from feeds.models import PostIndex
-from feeds.store import schema
+from feeds.store import NearDup, schema
 from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase, columns
+from feeds.store.postgres_neardup import assign
 from feeds.store.schema import SEP
 
 
@@ -49,16 +50,23 @@ class PgPostTables(PgDatabase):
         *,
         changed: Sequence[PostIndex] | None = None,
         removed: Sequence[str] = (),
+        sketches: Mapping[str, bytes] | None = None,
+        near: NearDup | None = None,
     ) -> None:
-        """As :meth:`feeds.store.sqlite_posts.PostTables.save_posts`."""
+        """As :meth:`feeds.store.sqlite_posts.PostTables.save_posts` (``sketches`` and ``near``: see
+        :mod:`feeds.store.postgres_neardup`)."""
         with self.write() as db:
             self.lock(db, LOCK_ARTICLES, shared=True)  # marks articles dirty: not while a settle runs
             held = db.execute("SELECT value FROM meta WHERE key = %s", (f"entries:{source}",)).fetchone()
-            if changed is None or held is None or held[0] != context:
-                _replace_entries(db, source, rows)
+            whole = changed is None or held is None or held[0] != context
+            dated = [(r.key, r.timestamp) for r in (rows if whole or changed is None else changed) if r.status == "ok"]
+            articles = assign(self, db, source, dated, sketches, near)
+            if whole:
+                _replace_entries(db, source, rows, articles)
                 _set_meta(db, f"entries:{source}", context)
             else:
-                _update_entries(db, source, changed, removed)
+                assert changed is not None
+                _update_entries(db, source, changed, removed, articles)
             db.execute("SELECT pg_notify(%s, 'changed')", (self.channel,))
             if changed is not None:
                 count = db.execute("SELECT count(*) FROM post_delta WHERE source = %s", (source,)).fetchone()[0]
@@ -119,9 +127,10 @@ def _set_meta(db: psycopg.Connection[Any], key: str, value: str) -> None:
     )
 
 
-def _entry_rows(source: str, rows: Iterable[PostIndex]) -> list[tuple[object, ...]]:
+def _entry_rows(source: str, rows: Iterable[PostIndex], articles: Mapping[str, str]) -> list[tuple[object, ...]]:
+    get = articles.get
     return [
-        (source, r.path, r.key, r.key, r.timestamp, r.utcoffset, SEP.join(r.categories), r.path,
+        (source, r.path, r.key, get(r.key, r.key), r.timestamp, r.utcoffset, SEP.join(r.categories), r.path,
          f"{r.size}:{r.mtime_ns}")
         for r in rows
         if r.status == "ok"
@@ -143,14 +152,16 @@ def _mark(db: psycopg.Connection[Any], articles: Iterable[str]) -> None:
     )
 
 
-def _replace_entries(db: psycopg.Connection[Any], source: str, rows: Sequence[PostIndex]) -> None:
+def _replace_entries(
+    db: psycopg.Connection[Any], source: str, rows: Sequence[PostIndex], articles: Mapping[str, str]
+) -> None:
     """Every entry of a posts source anew: the articles they were and are in are dirty."""
     db.execute(
         "INSERT INTO dirty (article) SELECT article FROM entries WHERE source = %s ON CONFLICT DO NOTHING", (source,)
     )
     db.execute("DELETE FROM entries WHERE source = %s", (source,))
     db.execute("DELETE FROM rendered WHERE source = %s", (source,))
-    entries = _entry_rows(source, rows)
+    entries = _entry_rows(source, rows, articles)
     _insert_entries(db, entries)
     _mark(db, (str(e[3]) for e in entries))
 
@@ -162,8 +173,9 @@ def _insert_entries(db: psycopg.Connection[Any], entries: Sequence[tuple[object,
 
 
 def _update_entries(
-    db: psycopg.Connection[Any], source: str, changed: Sequence[PostIndex], removed: Sequence[str]
-) -> None:
+    db: psycopg.Connection[Any], source: str, changed: Sequence[PostIndex], removed: Sequence[str],
+    articles: Mapping[str, str],
+) -> None:  # fmt: skip
     paths = [r.path for r in changed] + list(removed)
     db.execute(
         "INSERT INTO dirty (article) SELECT article FROM entries WHERE source = %s AND ref = ANY(%s)"
@@ -172,6 +184,6 @@ def _update_entries(
     )
     db.execute("DELETE FROM entries WHERE source = %s AND ref = ANY(%s)", (source, paths))
     db.execute("DELETE FROM rendered WHERE source = %s AND path = ANY(%s)", (source, list(removed)))
-    entries = _entry_rows(source, changed)
+    entries = _entry_rows(source, changed, articles)
     _insert_entries(db, entries)
     _mark(db, (str(e[3]) for e in entries))

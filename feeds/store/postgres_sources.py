@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
 
 from feeds.models import Item, instant, stamp
-from feeds.store import SourceState
+from feeds.store import NearDup, SourceState
 from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase, columns
+from feeds.store.postgres_neardup import assign
 from feeds.store.schema import SEP
 
 _STATE_COLUMNS = (
@@ -27,20 +28,23 @@ class PgSourceTables(PgDatabase):
             count = db.execute("SELECT count(*) FROM items WHERE source = %s", (name,)).fetchone()[0]
         return SourceState(*row, items=count)
 
-    def source_states(self) -> dict[str, SourceState]:
+    def source_states(self, *, counts: bool = False) -> dict[str, SourceState]:
+        """Every remote source's state; with ``counts``, how many items each holds (a full count)."""
         with self.read() as db:
-            counts = dict(db.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall())
+            held = dict(db.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall()) if counts else {}
             rows = db.execute(f"SELECT {_STATE_COLUMNS} FROM sources").fetchall()
-        return {row[0]: SourceState(*row, items=counts.get(row[0], 0)) for row in rows}
+        return {row[0]: SourceState(*row, items=held.get(row[0], 0)) for row in rows}
 
     def save_source(self, state: SourceState) -> None:
         with self.write() as db:
             _save_source(db, state)
 
     def save_poll(
-        self, state: SourceState, items: Sequence[Item], undated: Iterable[str], now: float
-    ) -> tuple[int, int]:
-        """As :meth:`feeds.store.sqlite_sources.SourceTables.save_poll`; tells the other nodes of a change."""
+        self, state: SourceState, items: Sequence[Item], undated: Iterable[str], now: float,
+        *, sketches: Mapping[str, bytes] | None = None, near: NearDup | None = None,
+    ) -> tuple[int, int]:  # fmt: skip
+        """As :meth:`feeds.store.sqlite_sources.SourceTables.save_poll` (``sketches`` and ``near``: see
+        :mod:`feeds.store.postgres_neardup`); tells the other nodes of a change."""
         undated = set(undated)
         inserts: list[tuple[Any, ...]] = []
         changes: list[tuple[Any, ...]] = []
@@ -113,7 +117,11 @@ class PgSourceTables(PgDatabase):
                 db.execute(
                     "UPDATE items SET last_seen = %s WHERE id = ANY(%s)", (now, [row[1] for row in seen])
                 )
-            _save_entries(db, touched)
+            articles: dict[str, str] = {}
+            if touched:  # each version's article: decided now, once and for all
+                dated = db.execute("SELECT key, published FROM items WHERE id = ANY(%s) ORDER BY id", (touched,))
+                articles = assign(self, db, state.name, dated.fetchall(), sketches, near)
+            _save_entries(db, touched, state.name, articles)
             _save_source(db, state)
             if touched:
                 db.execute("SELECT pg_notify(%s, 'changed')", (self.channel,))
@@ -181,8 +189,11 @@ def _save_source(db: psycopg.Connection[Any], state: SourceState) -> None:
     )  # fmt: skip
 
 
-def _save_entries(db: psycopg.Connection[Any], ids: Sequence[int]) -> None:
-    """The entries (versions) of remote items ``ids``, written anew; their articles, old and new, dirty."""
+def _save_entries(db: psycopg.Connection[Any], ids: Sequence[int], source: str, articles: Mapping[str, str]) -> None:
+    """The entries (versions) of remote items ``ids``, written anew; their articles, old and new, dirty.
+
+    ``articles``: the article of each key that is not its own (a near-duplicate's).
+    """
     if not ids:
         return
     ids = list(ids)
@@ -199,6 +210,12 @@ def _save_entries(db: psycopg.Connection[Any], ids: Sequence[int]) -> None:
         " off = excluded.off, cats = excluded.cats, origin = excluded.origin, stamp = excluded.stamp",
         (ids,),
     )
+    if articles:
+        db.execute(
+            "UPDATE entries e SET article = a.article FROM unnest(%s::text[], %s::text[]) AS a(key, article)"
+            " WHERE e.source = %s AND e.key = a.key AND e.ref = ANY(%s)",
+            (list(articles), list(articles.values()), source, [str(i) for i in ids]),
+        )
     db.execute(
         "INSERT INTO dirty (article) SELECT e.article FROM entries e JOIN items i"
         " ON e.source = i.source AND e.ref = i.id::text WHERE i.id = ANY(%s) ON CONFLICT DO NOTHING",
