@@ -106,3 +106,64 @@ def test_the_password_is_never_shown(tmp_path: Path) -> None:
         assert proc.returncode == 1, proc.stderr
         assert "s3cret" not in proc.stderr + proc.stdout
         assert "postgresql://feeds@127.0.0.1:9/feeds" in proc.stderr
+
+
+def test_near_duplicates_stored_by_two_nodes_at_once_find_each_other(tmp_path: Path, monkeypatch) -> None:
+    """Node A stores a story and has not committed yet when node B stores another outlet's copy:
+    B's decision waits for A's commit (one advisory lock), sees A's sketch, and joins A's article,
+    as it would on SQLite, where writes run one at a time."""
+    import threading
+    import time
+    from datetime import UTC, datetime
+
+    from feeds.models import Item
+    from feeds.sketching import text_sketch
+    from feeds.store import NearDup, SourceState, open_store, postgres_sources
+
+    url = state_url(tmp_path)
+    assert url is not None
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    body = "市场整体平稳运行，资金面保持合理充裕，交易活跃度有所回升。" * 12
+
+    def item(key: str, source: str, extra: str) -> Item:
+        return Item(key=key, title="央行开展逆回购操作", link=f"http://{source}.example/{key}", published=when,
+                    updated=when, categories=(), tags=(), author="", content=body + extra, summary="",
+                    source=source, origin=f"http://{source}.example/")  # fmt: skip
+
+    near = NearDup(2 * 86400, 0.5)
+    paused, go = threading.Event(), threading.Event()
+    real = postgres_sources._save_source
+
+    def slow_save_source(db, state):  # type: ignore[no-untyped-def]
+        if state.name == "a":  # inside A's transaction, after its article was decided
+            paused.set()
+            assert go.wait(20)
+        real(db, state)
+
+    monkeypatch.setattr(postgres_sources, "_save_source", slow_save_source)
+    with open_store(url, node="node-a") as a, open_store(url, node="node-b") as b:
+        first, second = item("k-a", "a", ""), item("k-b", "b", "另")
+
+        def store_a() -> None:
+            a.save_poll(SourceState("a", url="http://a.example/f"), [first], [], time.time(),
+                        sketches={"k-a": text_sketch(first.title, first.content)}, near=near)  # fmt: skip
+
+        writer = threading.Thread(target=store_a)
+        writer.start()
+        assert paused.wait(20)
+        done = threading.Event()
+
+        def store_b() -> None:
+            b.save_poll(SourceState("b", url="http://b.example/f"), [second], [], time.time(),
+                        sketches={"k-b": text_sketch(second.title, second.content)}, near=near)  # fmt: skip
+            done.set()
+
+        other = threading.Thread(target=store_b)
+        other.start()
+        assert not done.wait(1.0), "B decided its article while A's decision was not committed"
+        go.set()
+        writer.join(20)
+        other.join(20)
+        assert done.is_set()
+        assert a.find_article(["k-b"]) == "k-a"
+        assert set(b.sketches_of("k-a")) == {("a", "k-a"), ("b", "k-b")}
