@@ -2,6 +2,7 @@
 
     python benchmarks/bench_poll.py [--feeds 1000] [--runs 1] [--items 50] [--seed 1]
                                     [--concurrency 16] [--per-host 4] [--timeout 600]
+                                    [--state-url postgresql://…]
 
 Starts ``benchmarks/feedserver.py`` as a separate process (N feeds of ``--items``
 items, about 65 KB each, with ETag/Last-Modified and 304 answers), writes a config
@@ -24,6 +25,10 @@ uses): wall time of the whole process and the peak of the summed PSS of its
 process tree (polled every 20 ms), plus ``ru_maxrss``.  The feed server is not
 part of the measured tree.  The server counts its answers by status (``/stats``),
 which is how the 200/304 figures are checked.
+
+With ``--state-url`` the store is that PostgreSQL database instead (its schema
+``bench_poll`` is dropped and created before each cold build; the report goes
+to ``benchmarks/results/poll-postgresql.md``).
 
 The Markdown table is printed and written to ``benchmarks/results/poll.md``;
 logs are kept in ``benchmarks/corpus/poll-<N>/logs/``.
@@ -141,7 +146,9 @@ def provenance() -> str:
     return f"{code}; load average {load} (1/5/15 min)"
 
 
-def write_config(config: Path, port: int, feeds: int, concurrency: int, per_host: int) -> None:
+def write_config(
+    config: Path, port: int, feeds: int, concurrency: int, per_host: int, state_url: str | None = None
+) -> None:
     """The bundled config's [site]/[output] style, N feed sources over 30 categories, no posts."""
     cats = categories(CATEGORY_COUNT)
     lines = [
@@ -169,7 +176,7 @@ def write_config(config: Path, port: int, feeds: int, concurrency: int, per_host
         f"per_host = {per_host}  # every feed is on the same host: the number of connections",
         "",
         "[state]",
-        'path = ".feeds/state.db"',
+        f'url = "{state_url}"' if state_url else 'path = ".feeds/state.db"',
         "",
     ]
     width = len(str(max(feeds - 1, 0)))
@@ -216,7 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="[schedule] concurrency")
     parser.add_argument("--per-host", type=int, default=4, help="[schedule] per_host")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a build is killed")
+    parser.add_argument("--state-url", default=None, help="a PostgreSQL database for the store (default: SQLite)")
     args = parser.parse_args(argv)
+    state_url = None
+    if args.state_url:
+        sep = "&" if "?" in args.state_url else "?"
+        state_url = f"{args.state_url}{sep}options=-csearch_path%3Dbench_poll"
     if min(args.feeds, args.runs, args.items, args.concurrency, args.per_host) < 1:
         parser.error("--feeds, --runs, --items, --concurrency and --per-host must be positive")
 
@@ -230,10 +242,13 @@ def main(argv: list[str] | None = None) -> int:
     steps = {name: Step() for name, _, _ in STEPS}
     failures: list[str] = []
     try:
-        write_config(config, server.port, args.feeds, args.concurrency, args.per_host)
+        write_config(config, server.port, args.feeds, args.concurrency, args.per_host, state_url)
         base = [sys.executable, "-m", "feeds", "build", "-c", str(config)]
         for i in range(args.runs):
             clean(config)
+            if args.state_url:
+                subprocess.run(["psql", args.state_url, "-qc", "DROP SCHEMA IF EXISTS bench_poll CASCADE;"
+                                " CREATE SCHEMA bench_poll"], check=True)  # fmt: skip
             for name, label, extra in STEPS:
                 log = logs / f"{name}-{i + 1}.log"
                 server.stats(reset=True)
@@ -302,7 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         *outputs,
         "",
     ]
-    write_report(RESULTS, report, failures)
+    if args.state_url:
+        report[4:4] = ["The store: PostgreSQL on 127.0.0.1 (`--state-url`).", ""]
+    write_report(RESULTS.with_name("poll-postgresql.md") if args.state_url else RESULTS, report, failures)
     return 1 if failures else 0
 
 

@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -23,7 +24,7 @@ from feeds.errors import ConfigError, FeedsError, LockError, display, one_line
 from feeds.lock import OutputLock
 from feeds.serveconfig import DEFAULT_LISTEN, with_listen
 from feeds.status import status_table
-from feeds.store import Store, open_store
+from feeds.store import Store, display_store, display_url, open_store, store_exists
 
 config_option = click.option(
     "-c",
@@ -161,8 +162,11 @@ def build(config_path: Path, force: bool) -> None:
     show_default=True,
     help="How much to log on stderr.",
 )
+@click.option("--node", default=None, help="This node's name (PostgreSQL store; default: host:output folder).")
+@click.option("--output", "output_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the feeds here instead of output.dir (each node of a cluster its own folder).")
 @listen_option
-def run(config_path: Path, log_level: str, listen: str | None) -> None:
+def run(config_path: Path, log_level: str, node: str | None, output_dir: Path | None, listen: str | None) -> None:
     """Run as a daemon: build once, then poll each source at its interval.
 
     Reads and writes what `feeds build` does, continuously: posts folders are
@@ -179,12 +183,16 @@ def run(config_path: Path, log_level: str, listen: str | None) -> None:
     See README.md, section "The daemon".
     """
     settings = _settings(config_path, listen)
+    if output_dir is not None:
+        settings = replace(settings, output=replace(settings.output, dir=output_dir.absolute()))
+    if node is not None:
+        settings = replace(settings, node=node)
     _logging(log_level)
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, getattr(logging, log_level.upper())))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     from feeds import daemon
 
-    with _one_line_errors(), OutputLock(settings.output.dir), _store(settings) as store:
+    with _one_line_errors(), OutputLock(settings.output.dir), _store(settings, node) as store:
         daemon.run(settings, store, listen=settings.serve.listen)
 
 
@@ -230,11 +238,42 @@ def status(config_path: Path) -> None:
     See README.md, section "Commands".
     """
     settings = _settings(config_path)
-    if not settings.state_path.exists():
-        click.echo(f"no state yet at {settings.state_path}: run `feeds build` or `feeds run` first")
-        return
-    with _one_line_errors(), _store(settings) as store:
-        click.echo(status_table(settings, store))
+    with _one_line_errors():
+        if not store_exists(settings):
+            click.echo(f"no state yet at {display_store(settings)}: run `feeds build` or `feeds run` first")
+            return
+        with _store(settings) as store:
+            click.echo(status_table(settings, store))
+
+
+@main.command()
+@config_option
+@click.option("--to", "url", required=True, metavar="postgresql://…",
+              help="The PostgreSQL database to copy the SQLite store (state.path) into.")
+def migrate(config_path: Path, url: str) -> None:
+    """Copy the SQLite store into PostgreSQL (items, source state, caches) and verify the counts.
+
+    The database must be empty or hold an earlier migration of the same file
+    (then it is replaced: running this twice is harmless).  Afterwards set
+    ``[state] url`` in the config.  The password comes from the URL, PGPASSWORD
+    or ~/.pgpass, and is never shown.
+
+    \b
+    Example:
+        feeds migrate -c config/feeds.toml --to postgresql://feeds@db.example:5432/feeds
+    """
+    from feeds.store import default_node
+    from feeds.store.migrate import migrate as copy_store
+
+    settings = _settings(config_path)
+    try:
+        done = copy_store(settings.state_path, url, node=default_node(settings.output.dir))
+    except FeedsError as exc:
+        _fail(str(exc), 1)
+    rows = ", ".join(f"{count} {table}" for table, count in done.counts.items())
+    again = " (an earlier copy replaced)" if done.replaced else ""
+    _err(f"feeds: copied {settings.state_path} into {display_url(url)}{again}; verified: {rows}")
+    _err('feeds: now set [state] url = "…" in the config (and remove state.path)')
 
 
 @main.command()
@@ -315,8 +354,12 @@ def explain(config_path: Path, item: str) -> None:
         feeds explain NW202201252261361890
     """
     settings = _settings(config_path)
-    if not settings.state_path.exists():
-        _fail(f"no state yet at {settings.state_path}: run `feeds build` first", 1)
+    try:
+        exists = store_exists(settings)
+    except FeedsError as exc:
+        _fail(str(exc), 1)
+    if not exists:
+        _fail(f"no state yet at {display_store(settings)}: run `feeds build` first", 1)
     from feeds.explain import explain as explain_item
 
     try:
@@ -330,8 +373,8 @@ def explain(config_path: Path, item: str) -> None:
         click.echo(line)
 
 
-def _store(settings: Settings) -> Store:
-    return open_store(settings.state_path, busy_timeout=settings.state_timeout)
+def _store(settings: Settings, node: str | None = None) -> Store:
+    return open_store(settings, node=node)
 
 
 def _progress_bar() -> tuple[Callable[[int], None] | None, Callable[[int], None] | None, Callable[[], None]]:

@@ -98,10 +98,17 @@ class Settings:
     fetch: FetchSettings
     state_path: Path
     state_timeout: float = 120.0  # how long a store write waits for another to finish
+    state_url: str | None = None  # postgresql://…: the PostgreSQL store (else SQLite at state_path)
+    state_lease: float = 0.0  # seconds a node holds a claimed source (0: twice the fetch timeout, plus 30s)
+    node: str | None = None  # this node's name (`feeds run --node`): which posts sources it scans
     serve: ServeSettings = field(default_factory=ServeSettings)
     websub: WebSubSettings = field(default_factory=WebSubSettings)
     merge: MergeSettings = field(default_factory=MergeSettings)
     rules: tuple[Rule, ...] = ()
+
+    @property
+    def lease(self) -> float:
+        return self.state_lease or 2 * self.fetch.timeout + 30.0
 
     def priorities(self) -> dict[str, int]:
         """Each source's merge priority, by name."""
@@ -212,6 +219,14 @@ def _url(value: Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
     return value.rstrip("/") + "/"
+
+
+def _database_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"must be a string, not {_type_name(type(value))}")
+    if urlsplit(value).scheme not in ("postgresql", "postgres"):
+        raise ValueError('must be a PostgreSQL URL like "postgresql://feeds@db.example:5432/feeds"')
+    return value
 
 
 def _site_path(value: Any) -> str:
@@ -392,6 +407,10 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     r = _Reader(file, "state", _table(file, data, "state"))
     state_path = _resolve(base, r.get("path", str, ".feeds/state.db"))
     state_timeout = r.convert("busy_timeout", parse_duration, 120.0)
+    state_url = r.convert("url", _database_url, None)
+    if state_url is not None and "path" in r.table:
+        raise r.fail("url", "set either state.path (SQLite) or state.url (PostgreSQL), not both")
+    state_lease = r.convert("lease", parse_duration, 0.0)
     r.done()
 
     merge = parse_merge(_Reader(file, "merge", _table(file, data, "merge")))  # [merge]
@@ -419,6 +438,8 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         fetch=fetch,
         state_path=state_path,
         state_timeout=state_timeout,
+        state_url=state_url,
+        state_lease=state_lease,
         serve=serve,
         websub=websub,
         merge=merge,
@@ -441,12 +462,15 @@ def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: f
     rank = r.get("priority", int, None)
     if kind == "posts":
         folder = _resolve(base, r.get("path", str, required=True))
+        nodes = r.get("nodes", list, [])
+        if not all(isinstance(n, str) and n for n in nodes):
+            raise r.fail("nodes", "must be an array of node names (feeds run --node NAME)")
         max_bytes = r.get("max_bytes", int, DEFAULT_POST_BYTES)
         if not 1 <= max_bytes <= MAX_BYTES:
             raise r.fail("max_bytes", f"must be between 1 and {MAX_BYTES}")
         trusted = r.get("trusted_html", bool, False)
         source = Source(name=name, type="posts", path=folder, interval=every, max_bytes=max_bytes,
-                        trusted_html=trusted, priority=rank)  # fmt: skip
+                        trusted_html=trusted, priority=rank, nodes=tuple(nodes))  # fmt: skip
     elif kind == "feed":
         url = r.get("url", str, required=True)
         parts = urlsplit(url)

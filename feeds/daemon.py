@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import random
 import signal
 import time
 from collections.abc import Coroutine
@@ -48,8 +49,8 @@ from feeds.parallel import Workers, limit_malloc_arenas, trim_memory
 from feeds.publish import publish
 from feeds.serve import start_server
 from feeds.sources import remote
-from feeds.sources.posts import PostContext, post_context, posts_sources, scan_posts
-from feeds.store import Store
+from feeds.sources.posts import PostContext, post_context, posts_sources, scan_posts, scanned_here
+from feeds.store import Claim, Store
 from feeds.websub import HubNotifier, changed_feed_urls
 
 log = logging.getLogger("feeds")
@@ -89,6 +90,9 @@ class Daemon:
         self.scan_request: tuple[set[str] | None, str] | None = None  # the next scan to run: sources, why
         self.watcher: asyncio.Task[None] | None = None
         self.published_once = False
+        self.store_away = False  # a clustered store cannot be reached (logged once)
+        self.host_slots: dict[str, asyncio.Semaphore] = {}  # a cluster: this node's polls per host
+        self.publish_failure: str | None = None  # the last publish failure logged
 
     # ------------------------------------------------------------ helpers
 
@@ -109,19 +113,14 @@ class Daemon:
             return
         self.polling.add(name)
         try:
+            if self.store.clustered:  # several nodes: poll only what this one claimed (due, not backing off)
+                await self.cluster_poll(source, force)
+                return
             if not force:
                 state = await asyncio.to_thread(self.store.source_state, name)
                 if state.failures and state.next_due is not None and state.next_due > time.time() + 1:
                     return  # failing: wait for the backoff / Retry-After
-            outcome = await remote.refresh_contained(
-                source, settings=self.settings, store=self.store, fetcher=self.fetcher, workers=self.workers
-            )
-            (log.warning if outcome.error else log.info)("poll %s", outcome.line())
-            self.health.polled(name, ok=outcome.error is None, next_due=outcome.next_due)
-            if self.metrics:
-                self.metrics.poll(outcome.outcome.replace(" ", "_"), outcome.ms / 1000)
-            if outcome.changed:
-                self.poke()
+            await self.poll_once(source)
         except asyncio.CancelledError:
             if not self.stopping.is_set():
                 raise
@@ -129,6 +128,60 @@ class Daemon:
             log.error("poll %s: %s", name, _reason(exc))
         finally:
             self.polling.discard(name)
+
+    async def poll_once(self, source: Source) -> None:
+        assert self.fetcher is not None
+        outcome = await remote.refresh_contained(
+            source, settings=self.settings, store=self.store, fetcher=self.fetcher, workers=self.workers
+        )
+        (log.warning if outcome.error else log.info)("poll %s", outcome.line())
+        self.health.polled(source.name, ok=outcome.error is None, next_due=outcome.next_due)
+        if self.metrics:
+            self.metrics.poll(outcome.outcome.replace(" ", "_"), outcome.ms / 1000)
+        if outcome.changed:
+            self.poke()
+
+    async def cluster_poll(self, source: Source, force: bool) -> None:
+        """Claim ``source`` (:meth:`Store.claim_due`) and poll it.  This node's queue for a host waits
+        on a local slot, not in the database; a claim refused for a busy host (the other nodes' polls)
+        is tried again holding the slot.  Then it waits until the source is due, or until the lease
+        of a node that died ends, within the source's interval, and claims again."""
+        slots = self.host_slots.setdefault(source.host, asyncio.Semaphore(self.settings.schedule.per_host))
+        while not self.stopping.is_set():
+            async with slots:
+                while True:
+                    now = time.time()
+                    claim = await self.claim(source, now, force)
+                    if claim is None:
+                        return
+                    if claim.granted:
+                        try:
+                            await self.poll_once(source)
+                        finally:
+                            with contextlib.suppress(FeedsError):  # else the lease expires
+                                await asyncio.to_thread(self.store.release, [source.name])
+                        return
+                    if not claim.busy_host or self.stopping.is_set():
+                        break
+                    await asyncio.sleep(claim.busy_host + random.uniform(0, 0.2))
+            if claim.retry_at is None or claim.retry_at - now > source.interval:
+                return  # polled by another node, or not due within the interval
+            await asyncio.sleep(max(0.05, claim.retry_at - now) + random.uniform(0, 0.1))
+
+    async def claim(self, source: Source, now: float, force: bool) -> Claim | None:
+        """One claim of ``source``; None when the store is away (logged once, and once when back)."""
+        try:
+            claim = await asyncio.to_thread(self.store.claim_due, [source], now, self.settings.lease,
+                                            self.settings.schedule.per_host, force=force)  # fmt: skip
+        except FeedsError as exc:
+            if not self.store_away:
+                log.error("poll: %s; polls wait for the store", _reason(exc))
+            self.store_away = True
+            return None
+        if self.store_away:
+            log.info("poll: the store is back")
+            self.store_away = False
+        return claim
 
     # ------------------------------------------------------------ posts
 
@@ -158,7 +211,7 @@ class Daemon:
                 raise
 
     async def _scan_once(self, wanted: set[str] | None, why: str) -> None:
-        sources = [s for s in posts_sources(self.settings) if wanted is None or s.name in wanted]
+        sources = [s for s in scanned_here(self.settings) if wanted is None or s.name in wanted]
         started = time.perf_counter()
         try:
             scan = await asyncio.to_thread(scan_posts, self.settings, self.store, sources=sources,
@@ -192,7 +245,7 @@ class Daemon:
 
     async def watch(self) -> None:
         """Rescan a posts folder as soon as a file in it changes (the interval rescan stays as fallback)."""
-        folders = {str(s.path): s.name for s in posts_sources(self.settings) if s.path and s.path.is_dir()}
+        folders = {str(s.path): s.name for s in scanned_here(self.settings) if s.path and s.path.is_dir()}
         if not folders or not self.settings.schedule.watch:
             return
         try:
@@ -231,7 +284,10 @@ class Daemon:
         # A publish that finds nothing to do is cheap: do one often enough that /healthz stays fresh.
         heartbeat = min(MAX_SLEEP, self.health.stale_after / 3)
         while not self.stopping.is_set():
-            due = await asyncio.to_thread(self.store.meta, "next_due")
+            try:
+                due = await asyncio.to_thread(self.store.meta, "next_due")
+            except FeedsError:  # the store is unavailable (a database away): try again soon
+                due = time.time() + RETRY_PUBLISH  # then a publish, which tells of the failure
             wait = heartbeat
             with contextlib.suppress(TypeError, ValueError):
                 wait = min(heartbeat, max(0.0, float(due or "inf") - time.time()))
@@ -257,10 +313,15 @@ class Daemon:
                 # one thread for every publish: its large, short-lived allocations reuse one arena
                 done = await asyncio.shield(asyncio.get_running_loop().run_in_executor(self.publishing, job))
             except Exception as exc:
-                log.error("publish: %s", _reason(exc))
+                if _reason(exc) != self.publish_failure:  # the same failure again is not logged again
+                    log.error("publish: %s", _reason(exc))
+                self.publish_failure = _reason(exc)
                 if self.metrics:
                     self.metrics.publish_failed()
                 return False
+            if self.publish_failure is not None:
+                log.info("publish: works again")
+                self.publish_failure = None
             seconds = time.perf_counter() - started
             if done.written:
                 trim_memory()
@@ -317,7 +378,8 @@ class Daemon:
         except ConfigError as exc:
             log.error("reload: %s; keeping the running config", exc)
             return
-        if new.output.dir != self.settings.output.dir or new.state_path != self.settings.state_path:
+        if (new.output.dir, new.state_path, new.state_url) != (self.settings.output.dir, self.settings.state_path,
+                                                                self.settings.state_url):
             log.error("reload: output.dir and state.path cannot change while running; restart feeds run")
             return
         old = {s.name: s for s in self.settings.sources}
@@ -387,6 +449,8 @@ class Daemon:
                 states = {}
             self.schedule(list(self.settings.sources), states)
             self.scheduler.start()
+            # several nodes: hear of the others' changes (and settle them while leading)
+            stop_watching = self.store.watch(lambda _event: loop.call_soon_threadsafe(self.poke))
             publisher = loop.create_task(self.publisher())
             self.watcher = loop.create_task(self.watch())
             self.spawn(self.scan_job(why="start"))
@@ -403,6 +467,7 @@ class Daemon:
                 await asyncio.gather(*running, return_exceptions=True)
                 async with self.publish_lock:  # a write in progress finishes
                     pass
+                await asyncio.to_thread(stop_watching)
         log.info("stopped")
 
     def stop(self, sig: int) -> None:

@@ -198,11 +198,19 @@ class Source:
     category: str | None = None  # feed: slug its items are filed under
     interval: float = 900.0  # seconds between polls / rescans
     headers: tuple[tuple[str, str], ...] = ()
+    nodes: tuple[str, ...] = ()  # posts: the nodes that scan it (a cluster); empty: every node
     max_bytes: int = 10 * 1024 * 1024  # posts: a larger file is refused with that reason
     trusted_html: bool = False  # posts: keep the bodies' HTML as written (not sanitised)
     priority: int | None = None  # whose version wins a merge: None = the default of its type (see rank)
     full_text: bool = False  # feed: fetch each new item's page and use its article as the content
     full_text_selector: str | None = None  # feed: a CSS selector narrowing the page to the article
+
+    @property
+    def host(self) -> str:
+        """The host a feed is fetched from (per-host limits); "" for posts."""
+        from urllib.parse import urlsplit
+
+        return (urlsplit(self.url or "").hostname or "").lower()
 
     @property
     def rank(self) -> int:

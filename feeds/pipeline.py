@@ -56,7 +56,7 @@ def build(
     posts' last known items stay in the feeds (``BuildReport.failed``).
     """
     if store is None:
-        with open_store(settings.state_path, busy_timeout=settings.state_timeout) as opened:
+        with open_store(settings) as opened:
             return build(settings, store=opened, force=force, now=now, report=report, progress=progress,
                          on_total=on_total)  # fmt: skip
     started = time.perf_counter()
@@ -66,10 +66,17 @@ def build(
         polled: list[PollOutcome] = []
         store.forget_sources(s.name for s in remote_sources(settings))
         due = due_sources(settings, store, clock, force=force)
+        if due and store.clustered:  # nodes share the store: poll only what no node is polling
+            claimed = set(store.claim_due(due, clock, settings.lease, len(due), force=force).granted)
+            due = [s for s in due if s.name in claimed]
         if due:
             import asyncio
 
-            polled = asyncio.run(poll(settings, store, due, workers=workers))
+            try:
+                polled = asyncio.run(poll(settings, store, due, workers=workers))
+            finally:
+                if store.clustered:
+                    store.release([s.name for s in due])
         scan = scan_posts(settings, store, workers=workers, progress=progress, on_total=on_total)
         lines = scan.problems() + [outcome.line() for outcome in polled if outcome.error]
         for line in lines:

@@ -151,6 +151,9 @@ def load_versions(
     loaded = load_posts(list(posts), contexts, store, workers)
     for (ref, entry), (record, html, summary) in zip(posts.items(), loaded, strict=True):
         item = record.item
+        if item is None and store.clustered and not os.path.exists(ref.path):  # a node without the folder
+            raise OutputError(display(ref.path), "not on this node, and the node that scans it has not stored "
+                              "its read yet; publishing again shortly")  # fmt: skip
         if item is None or record.key != entry.key:
             report(f"{display(ref.path)}: changed while publishing; the next publish picks up the change")
             item = None

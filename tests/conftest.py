@@ -4,6 +4,8 @@ category slug with '·', HTML paragraphs then Markdown link lines)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import sys
 import textwrap
@@ -108,6 +110,49 @@ def feed_source(name: str, url: str, category: str = CAT_B, interval: str | None
     return f'\n[[sources]]\nname = "{name}"\ntype = "feed"\nurl = "{url}"\ncategory = "{category}"\n{every}'
 
 
+# The whole suite runs against PostgreSQL too: FEEDS_TEST_STATE_URL=postgresql://… (see .ci/run)
+# gives each test's site its own fresh schema of that database, in `[state] url`.
+STATE_URL = os.environ.get("FEEDS_TEST_STATE_URL") or None
+_prepared: set[str] = set()
+
+
+def state_url(root: Path, *, fresh: bool = False) -> str | None:
+    """The PostgreSQL URL of ``root``'s own schema (created empty the first time), or None: SQLite."""
+    if STATE_URL is None:
+        return None
+    schema = "t_" + hashlib.sha1(str(root).encode()).hexdigest()[:20]
+    if fresh or schema not in _prepared:
+        import psycopg
+
+        with psycopg.connect(STATE_URL, autocommit=True) as db:
+            db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            db.execute(f"CREATE SCHEMA {schema}")
+        _prepared.add(schema)
+    return f"{STATE_URL}{'&' if '?' in STATE_URL else '?'}options=-csearch_path%3D{schema}"
+
+
+def with_state(root: Path, toml: str) -> str:
+    """``toml`` with ``[state] url`` of ``root``'s schema when the suite runs against PostgreSQL."""
+    url = state_url(root)
+    if url is None:
+        return toml
+    if "\n[state]\n" in toml:
+        return toml.replace("\n[state]\n", f'\n[state]\nurl = "{url}"\n', 1)
+    return f'{toml}\n[state]\nurl = "{url}"\n'
+
+
+def store_target(root: Path) -> Path | str:
+    """What a test opens a store at directly: a SQLite file in ``root``, or ``root``'s PostgreSQL schema."""
+    return state_url(root) or root / "state.db"
+
+
+def count_rows(store: object, table: str) -> int:
+    """Rows in one table of a store of either backend (a peek behind the interface, for tests)."""
+    if hasattr(store, "_db"):
+        return int(store._db().execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    return int(store._execute(f"SELECT count(*) FROM {table}")[0][0])  # type: ignore[attr-defined]
+
+
 def write_config(root: Path, extra: str = "", *, limit: int = 50, sources: str | None = None) -> Path:
     cfg = root / "config" / "feeds.toml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
@@ -131,8 +176,7 @@ def write_config(root: Path, extra: str = "", *, limit: int = 50, sources: str |
             "{CAT_B}" = "{LABELS[CAT_B]}"
             """
         )
-        + extra
-        + sources,
+        + with_state(root, extra + sources),
         encoding="utf-8",
     )
     return cfg

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -60,6 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         with owner.lock:
             owner.requests.append((self.path, headers))
+            owner.times.append((time.monotonic(), self.path))
             owner.active += 1
             owner.max_active = max(owner.max_active, owner.active)
         try:
@@ -128,6 +130,7 @@ class FeedServer:
     def __init__(self, routes: dict[str, Route] | None = None) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.times: list[tuple[float, str]] = []  # (time.monotonic(), path) of every request
         self.active = 0
         self.max_active = 0
         self.lock = threading.Lock()

@@ -108,7 +108,7 @@ def test_status_of_a_posts_source(site: Site) -> None:
     site.add("bad.md", "no front matter\n")
     site.build()
     settings = site.settings()
-    with open_store(settings.state_path) as store:
+    with open_store(settings) as store:
         table = status_table(settings, store, now=time.time() + 180)
     header, row = table.splitlines()
     assert "PROBLEMS" in header

@@ -9,8 +9,9 @@ import signal
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
-from conftest import CAT_A, CAT_B, POSTS_SOURCE, feed_source, post_text, run_cli, write_config
+from conftest import CAT_A, CAT_B, POSTS_SOURCE, feed_source, post_text, run_cli, state_url, write_config
 from servers import FeedServer, Route
 from test_daemon import (
     FEED_PATH,
@@ -47,6 +48,21 @@ def alive(pid: int) -> bool:
     return fields[0] != "Z"
 
 
+def lock_the_store(root: Path) -> Any:
+    """A connection holding the whole store locked (SQLite: the file; PostgreSQL: its tables) until ROLLBACK."""
+    url = state_url(root)
+    if url is None:
+        blocker = sqlite3.connect(root / "config" / ".feeds" / "state.db", isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        return blocker
+    import psycopg
+
+    pg = psycopg.connect(url, autocommit=True)
+    pg.execute("BEGIN")
+    pg.execute("LOCK TABLE sources, items, entries, dirty, meta, node_meta IN ACCESS EXCLUSIVE MODE")
+    return pg
+
+
 def test_a_store_error_during_the_startup_polls_does_not_end_the_daemon(tmp_path: Path) -> None:
     """The state file is locked by another program while the daemon starts: its polls fail to be
     stored (logged, one line each), the daemon lives on and catches up once the lock is gone."""
@@ -56,8 +72,7 @@ def test_a_store_error_during_the_startup_polls_does_not_end_the_daemon(tmp_path
         run_cli("build", "-c", "config/feeds.toml", cwd=tmp_path)  # the store exists, with the post
         for path in (tmp_path / "out").rglob("*.xml"):
             path.unlink()
-        blocker = sqlite3.connect(tmp_path / "config" / ".feeds" / "state.db", isolation_level=None)
-        blocker.execute("BEGIN EXCLUSIVE")
+        blocker = lock_the_store(tmp_path)
         try:
             with daemon(tmp_path) as running:
                 wait_until(lambda: "state store error" in running.log(), "a store error while locked", running, 20)

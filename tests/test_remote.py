@@ -51,7 +51,7 @@ def remote_site(tmp_path: Path, url: str, *, extra: str = "", interval: str = "1
 def build(site: Site, **kwargs: object) -> pipeline.BuildReport:
     settings = config.load(site.config_path)
     lines: list[str] = []
-    with Store(settings.state_path) as store:
+    with Store(settings) as store:
         report = pipeline.build(settings, store=store, report=lines.append, **kwargs)  # type: ignore[arg-type]
     return report
 
@@ -88,7 +88,7 @@ def test_same_body_without_validators_is_not_parsed_again(tmp_path: Path) -> Non
         site = remote_site(tmp_path, server.url("/f.xml"))
         build(site)
         settings = config.load(site.config_path)
-        with Store(settings.state_path) as store:
+        with Store(settings) as store:
             outcome = asyncio.run(_refresh(settings, store, "remote"))
         assert outcome.outcome == "unchanged" and outcome.new == 0
 
@@ -116,7 +116,7 @@ def test_failures_back_off_and_keep_items(tmp_path: Path) -> None:
         build(site)
         settings = config.load(site.config_path)
         server.routes["/f.xml"] = Route(status=500)
-        with Store(settings.state_path) as store:
+        with Store(settings) as store:
             now = time.time()
             delays = []
             for _ in range(7):
@@ -134,7 +134,7 @@ def test_failures_back_off_and_keep_items(tmp_path: Path) -> None:
         # success resets the backoff
         server.routes["/f.xml"] = Route(body=rss([E1, E2, E3]))
         report = build(site, force=True)
-        with Store(settings.state_path) as store:
+        with Store(settings) as store:
             state = store.source_state("remote")
         assert state.failures == 0 and state.last_error is None
         assert titles(site) == ["远端一", "远端二", "远端三"]
@@ -145,7 +145,7 @@ def test_retry_after_is_honoured(tmp_path: Path, status: int, header: str) -> No
     with FeedServer({"/f.xml": Route(status=status, headers={"Retry-After": header})}) as server:
         site = remote_site(tmp_path, server.url("/f.xml"), interval="1m")
         settings = config.load(site.config_path)
-        with Store(settings.state_path) as store:
+        with Store(settings) as store:
             now = time.time()
             outcome = asyncio.run(_refresh(settings, store, "remote", now=now))
         assert outcome.error and str(status) in outcome.error
@@ -174,7 +174,7 @@ def test_broken_feeds_fail_with_a_reason_and_others_go_on(tmp_path: Path) -> Non
         cfg = write_config(tmp_path, sources=sources)
         settings = config.load(cfg)
         lines: list[str] = []
-        with Store(settings.state_path) as store:
+        with Store(settings) as store:
             report = pipeline.build(settings, store=store, report=lines.append)
         assert report.polled == 3 and report.poll_failures == 2
         assert any(line.startswith("bad: failed") and "not a feed" in line for line in lines)
@@ -199,7 +199,7 @@ def test_rotated_out_entries_and_restart_keep_items(tmp_path: Path) -> None:
         build(site, force=True)  # a new Store object: state survived the "restart"
         assert titles(site) == ["远端零", "远端一", "远端二", "远端三"]
         settings = config.load(site.config_path)
-        with Store(settings.state_path) as store:
+        with Store(settings) as store:
             assert store.source_state("remote").etag == '"b"'
             assert store.source_state("remote").items == 4
 

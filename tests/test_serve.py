@@ -50,7 +50,7 @@ def built(site: Site) -> Site:
 
 
 def outputs(site: Site) -> StoreOutputs:
-    return StoreOutputs(site.settings().state_path, stale_after=60, recheck=0)
+    return StoreOutputs.of(site.settings(), stale_after=60, recheck=0)
 
 
 def test_content_types_index_and_category(built: Site) -> None:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import CAT_A, CAT_B, Site, post_text
+from conftest import CAT_A, CAT_B, Site, count_rows, post_text
 
 from feeds import pipeline
 from feeds.models import PostIndex
@@ -77,7 +77,7 @@ def test_incremental_builds_equal_a_full_build(site: Site, tmp_path: Path) -> No
         )  # fmt: skip
 
     def cached_build() -> pipeline.BuildReport:
-        with Store(settings.state_path) as db:
+        with Store(settings) as db:
             return pipeline.build(settings, store=db)
 
     def full_build() -> dict[str, bytes]:
@@ -129,9 +129,9 @@ def test_rendered_posts_are_reused_only_while_unchanged(tmp_path: Path) -> None:
 def test_settings_change_renders_posts_again(site: Site) -> None:
     site.add("2022-01-25-a.md", post_text("甲", "2022-01-25 20:54:37 +0800", CAT_A, info_code="NW202201250000000001"))
     settings = site.settings()
-    with Store(settings.state_path) as db:
+    with Store(settings) as db:
         pipeline.build(settings, store=db)
-        assert db._db().execute("SELECT count(*) FROM rendered").fetchone()[0] == 1
+        assert count_rows(db, "rendered") == 1
     site.config_path.write_text(
         site.config_path.read_text(encoding="utf-8").replace(
             "https://finews.example.com/", "https://news2.example.org/"
@@ -139,7 +139,7 @@ def test_settings_change_renders_posts_again(site: Site) -> None:
         encoding="utf-8",
     )
     settings = site.settings()
-    with Store(settings.state_path) as db:
+    with Store(settings) as db:
         pipeline.build(settings, store=db)
     entry = site.feed("atom.xml").entries[0]
     assert entry.link.startswith("https://news2.example.org/")
@@ -153,7 +153,7 @@ def test_an_unchanged_posts_folder_is_not_written_again_even_when_empty(site: Si
     for posts in (0, 1):
         if posts:
             site.add("2022-01-25-a.md", post_text("甲", info_code="NW202201250000000001"))
-        with Store(settings.state_path) as db:
+        with Store(settings) as db:
             pipeline.build(settings, store=db)
             generation = db.generation()
             again = pipeline.build(settings, store=db)

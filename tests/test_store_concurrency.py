@@ -7,6 +7,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from conftest import store_target
+
 from feeds import merge
 from feeds.models import Item, PostIndex
 from feeds.store import SourceState, open_store
@@ -20,7 +22,7 @@ def _item(source: int, n: int) -> Item:
 
 
 def test_threads_writing_and_reading_one_store_never_collide(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "state.db")
+    store = open_store(store_target(tmp_path))
     errors: list[BaseException] = []
     rounds = 40
 

@@ -247,6 +247,12 @@ def posts_sources(settings: Settings) -> list[Source]:
     return [s for s in settings.sources if s.type == "posts" and s.path is not None]
 
 
+def scanned_here(settings: Settings) -> list[Source]:
+    """The posts sources this node scans: those without ``nodes``, and those that name it.
+    (Every node publishes every source's posts, from the store.)"""
+    return [s for s in posts_sources(settings) if not s.nodes or settings.node in s.nodes]
+
+
 def _folder_problem(source: Source) -> str | None:
     """Why a posts folder cannot be scanned, or None.  Missing is an error, never "no posts"."""
     assert source.path is not None
@@ -283,7 +289,7 @@ def scan_posts(
     unreadable is reported and its stored posts are left as they were.
     """
     scan = PostScan()
-    for source in posts_sources(settings) if sources is None else sources:
+    for source in scanned_here(settings) if sources is None else sources:
         assert source.path is not None
         problem = _folder_problem(source)
         if problem:

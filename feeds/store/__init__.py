@@ -11,11 +11,18 @@ What is kept:
   by category.  A change marks the article *dirty*; :meth:`Store.settle`
   merges the dirty ones again (and only them), so a publish costs what
   changed, not everything ever stored;
-* **outputs**: the files feeds wrote, with the fingerprint of what is in them.
+* **outputs**: the files feeds wrote, with the fingerprint of what is in them
+  (per node: each node of a cluster writes its own output folder).
+
+Several nodes (``feeds run`` processes) may share one PostgreSQL store: a node
+polls only the sources it claimed (:meth:`Store.claim_due`, a lease that ends
+with :meth:`Store.release` or by expiring), learns of changes by
+:meth:`Store.watch`, and settles only while it leads.  SQLite is one node.
 
 Every method is one transaction, atomic and isolated whoever calls it, from
 any thread: an implementation never shares a connection between threads.
-Backends: :class:`feeds.store.sqlite.SQLiteStore` (the embedded default).
+Backends: :class:`feeds.store.sqlite.SQLiteStore` (the embedded default) and
+:class:`feeds.store.postgres.PostgresStore` (several nodes on one database).
 Only the types below and those of :mod:`feeds.models` cross this boundary.
 """
 
@@ -24,9 +31,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from feeds.models import Entry, Item, Merged, PostIndex
+from feeds.models import Entry, Item, Merged, PostIndex, Source
+
+if TYPE_CHECKING:
+    from feeds.config import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +95,14 @@ class Page(NamedTuple):
 Combine = Callable[[Sequence[Entry]], Merged]
 # The rules at settle time: merged articles (key = article id) -> each one's categories, or None (dropped).
 Judge = Callable[[Sequence[Merged]], Sequence[tuple[str, ...] | None]]
+
+
+class Claim(NamedTuple):
+    """What :meth:`Store.claim_due` gave this node."""
+
+    granted: tuple[str, ...]  # the sources this node now holds (polls, then releases)
+    retry_at: float | None  # when a source not granted may be claimable (due, a dead node's lease ending)
+    busy_host: float = 0.0  # > 0: some were refused for a busy host; try again after this many seconds
 
 
 class Store(Protocol):
@@ -151,12 +169,66 @@ class Store(Protocol):
     def meta(self, key: str) -> str | None: ...
     def set_meta(self, values: Mapping[str, str]) -> None: ...
 
+    # several nodes on one store (PostgreSQL); SQLite is one node: every claim succeeds, nothing to watch
+    @property
+    def clustered(self) -> bool: ...
+    def claim_due(
+        self, sources: Sequence[Source], now: float, lease: float, per_host: int, *, force: bool = False
+    ) -> Claim: ...
+    def release(self, names: Sequence[str]) -> None: ...
+    def watch(self, on_event: Callable[[str], None]) -> Callable[[], None]: ...
 
-def open_store(path: Path, *, busy_timeout: float = 120.0) -> Store:
-    """The store at ``path`` (SQLite), created or migrated as needed; raises StoreError.
 
-    ``busy_timeout``: how long (seconds) a write waits for another process's write to finish.
+def default_node(output_dir: object = "") -> str:
+    """This node's name when none is given: the host and its output folder (one per node)."""
+    import socket
+
+    return f"{socket.gethostname()}:{output_dir}"
+
+
+def display_url(url: str) -> str:
+    """A PostgreSQL URL as shown to a user: without its password."""
+    from feeds.store.postgres_db import display_url as shown
+
+    return shown(url)
+
+
+def display_store(settings: Settings) -> str:
+    """The store as named to a user (a PostgreSQL URL without its password)."""
+    return str(settings.state_path) if settings.state_url is None else display_url(settings.state_url)
+
+
+def store_exists(settings: Settings) -> bool:
+    """Whether the store the settings name holds anything yet (without creating it); raises StoreError."""
+    if settings.state_url is None:
+        return settings.state_path.exists()
+    from feeds.store.postgres_db import exists
+
+    return exists(settings.state_url, timeout=settings.state_timeout)
+
+
+def open_store(
+    where: Settings | Path | str, *, busy_timeout: float | None = None, node: str | None = None
+) -> Store:
+    """The store the settings name (``[state] url``: PostgreSQL; else SQLite at ``[state] path``),
+    or at a path or ``postgresql://`` URL; created or migrated as needed; raises StoreError.
+
+    ``busy_timeout``: how long (seconds) a write waits for another's (SQLite), or for a
+    connection (PostgreSQL).  ``node``: this node's name (PostgreSQL: outputs are per node).
     """
+    from feeds.config import Settings
+
+    if isinstance(where, Settings):
+        timeout = where.state_timeout if busy_timeout is None else busy_timeout
+        target: Path | str = where.state_url or where.state_path
+        node = node or default_node(where.output.dir)
+    else:
+        timeout = 120.0 if busy_timeout is None else busy_timeout
+        target = where
+    if isinstance(target, str) and target.startswith(("postgresql:", "postgres:")):
+        from feeds.store.postgres import PostgresStore
+
+        return PostgresStore(target, node=node or default_node(), timeout=timeout)
     from feeds.store.sqlite import SQLiteStore
 
-    return SQLiteStore(path, busy_timeout=busy_timeout)
+    return SQLiteStore(Path(target), busy_timeout=timeout)
