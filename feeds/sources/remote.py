@@ -40,6 +40,7 @@ class PollOutcome:
     ms: float = 0.0
     error: str | None = None
     next_due: float | None = None
+    steps: str = ""  # where an update's time went: "fetch N, parse N, merge N, store N ms"
 
     @property
     def changed(self) -> bool:
@@ -48,7 +49,8 @@ class PollOutcome:
     def line(self) -> str:
         if self.error:
             return f"{self.source}: failed after {self.ms:.0f} ms: {self.error}"
-        return f"{self.source}: {self.outcome}, {self.new} new, {self.updated} updated, {self.ms:.0f} ms"
+        steps = f" ({self.steps})" if self.steps else ""
+        return f"{self.source}: {self.outcome}, {self.new} new, {self.updated} updated, {self.ms:.0f} ms{steps}"
 
 
 def backoff(settings: Settings, source: Source, failures: int, retry_after: float | None) -> float:
@@ -119,6 +121,7 @@ async def refresh_source(
     if digest == old.body_hash:
         await to_thread(store.save_source, ok)
         return PollOutcome(source.name, "unchanged", ms=ms(), next_due=due)
+    fetched = ms()
     args = (
         body,
         result.url,
@@ -144,11 +147,17 @@ async def refresh_source(
         return await failed(exc.reason)
     for warning in parsed.warnings:
         log.warning("%s: %s", source.name, warning)
+    marks = [fetched, ms()]
     items, sketches, near = await _merger_steps(settings, store, source, parsed, fetcher, workers, when)
+    marks.append(ms())
     new, updated = await to_thread(
         store.save_poll, replace(ok, body_hash=digest), items, parsed.undated, when, sketches=sketches, near=near
     )
-    return PollOutcome(source.name, "updated" if new or updated else "unchanged", new, updated, ms(), next_due=due)
+    marks.append(ms())
+    steps = ", ".join(f"{name} {b - a:.0f}" for name, a, b in zip(("fetch", "parse", "merge", "store"),
+                                                                   [0.0, *marks[:-1]], marks, strict=True))  # fmt: skip
+    return PollOutcome(source.name, "updated" if new or updated else "unchanged", new, updated, marks[-1],
+                       next_due=due, steps=f"{steps} ms")  # fmt: skip
 
 
 async def _merger_steps(
