@@ -55,6 +55,7 @@ from feeds.websub import HubNotifier, changed_feed_urls
 
 log = logging.getLogger("feeds")
 RETRY_PUBLISH = 5.0  # seconds before a failed publish is tried again
+HOUSEKEEPING = 5.0  # seconds between the store's housekeeping runs
 MAX_SLEEP = 60.0  # the publisher looks at the clock at least this often (future-dated items)
 
 
@@ -338,6 +339,16 @@ class Daemon:
                          len(done.removed), done.settled)  # fmt: skip
             return True
 
+    async def housekeeping(self) -> None:
+        """The store's housekeeping every few seconds (SQLite: WAL checkpoints, off the commits)."""
+        while not self.stopping.is_set():
+            try:
+                await asyncio.to_thread(self.store.maintain)
+            except Exception as exc:
+                log.warning("store housekeeping: %s", _reason(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=HOUSEKEEPING)
+
     # ------------------------------------------------------------ scheduling
 
     def schedule(self, sources: list[Source], states: dict[str, Any]) -> None:
@@ -449,6 +460,7 @@ class Daemon:
                 states = {}
             self.schedule(list(self.settings.sources), states)
             self.scheduler.start()
+            self.spawn(self.housekeeping())
             # several nodes: hear of the others' changes (and settle them while leading)
             stop_watching = self.store.watch(lambda _event: loop.call_soon_threadsafe(self.poke))
             publisher = loop.create_task(self.publisher())

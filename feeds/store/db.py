@@ -28,6 +28,7 @@ class Database:
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self._writer = threading.Lock()  # one write transaction at a time in this process
+        self._background_checkpoints = False
         self._closed = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,6 +56,9 @@ class Database:
             self._local.depth = 0
             with self._guard:
                 self._connections.append(db)
+        if self._background_checkpoints and not getattr(self._local, "manual", False):
+            db.execute("PRAGMA wal_autocheckpoint=0")  # see maintain()
+            self._local.manual = True
         return db
 
     def _fail(self, exc: sqlite3.Error) -> StoreError:
@@ -129,6 +133,19 @@ class Database:
                     if statement.strip():
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def maintain(self) -> None:
+        """Housekeeping that a long-running process calls every few seconds, off its hot path.
+
+        SQLite: a passive WAL checkpoint.  From the first call on, commits no longer
+        checkpoint by themselves: a checkpoint (with its fsync) inside a commit held the
+        write lock for seconds on a slow disk, and every poll's write queued behind it.
+        """
+        self._background_checkpoints = True  # for the connections made from now on
+        try:
+            self._db().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
 
     @property
     def schema_version(self) -> int:

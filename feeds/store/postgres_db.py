@@ -168,6 +168,9 @@ class PgDatabase:
     def schema_version(self) -> int:
         return int(self._execute("SELECT version FROM feeds_schema")[0][0])
 
+    def maintain(self) -> None:
+        """Housekeeping of a long-running process: PostgreSQL does its own (autovacuum)."""
+
     def close(self) -> None:
         self._closed = True
         with suppress(Exception):
