@@ -442,8 +442,9 @@ class Daemon:
         loop = asyncio.get_running_loop()
         # Store calls run on threads (never on the loop).  A write waits for SQLite's lock; with
         # the default 6 threads, polls' writes waiting in turn starved every read behind them
-        # (polls took seconds under load).  Reads never wait in WAL mode: give them threads.
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="store"))
+        # (polls took seconds under load).  Reads never wait in WAL mode: give them threads (each
+        # has its connection and page cache: 16 of them).
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="store"))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, sig)
         loop.add_signal_handler(signal.SIGHUP, self.reload, config_path)

@@ -52,6 +52,7 @@ class Database:
                                  check_same_thread=False)  # fmt: skip
             db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA cache_size=-1024")  # 1 MiB of pages per connection: one per thread
             self._local.db = db
             self._local.depth = 0
             with self._guard:
