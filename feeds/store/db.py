@@ -12,12 +12,53 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
 from feeds.errors import StoreError
 from feeds.store.schema import MIGRATIONS
+
+
+class _FairLock:
+    """A lock taken in the order it was asked for (a ticket lock).
+
+    ``threading.Lock`` is not fair: during a burst of polls' writes (a
+    300-source daemon starting) the publisher's settle waited behind all of
+    them, and nothing was published until the burst was over.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._next = 0  # the next ticket to hand out
+        self._serving = 0  # the ticket that holds the lock
+        self._abandoned: set[int] = set()  # tickets whose holder gave up waiting
+
+    def acquire(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            ticket = self._next
+            self._next += 1
+            while self._serving != ticket:
+                left = deadline - time.monotonic()
+                if left <= 0:  # give the turn up: those after this ticket must not wait for it
+                    self._abandoned.add(ticket)
+                    self._skip()
+                    return False
+                self._cond.wait(left)
+            return True
+
+    def _skip(self) -> None:
+        while self._serving in self._abandoned:
+            self._abandoned.discard(self._serving)
+            self._serving += 1
+        self._cond.notify_all()
+
+    def release(self) -> None:
+        with self._cond:
+            self._serving += 1
+            self._skip()
 
 
 class Database:
@@ -27,7 +68,7 @@ class Database:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
-        self._writer = threading.Lock()  # one write transaction at a time in this process
+        self._writer = _FairLock()  # one write transaction at a time in this process, in turn
         self._background_checkpoints = False
         self._closed = False
         try:
