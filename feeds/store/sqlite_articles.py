@@ -9,7 +9,8 @@ of articles stored.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
 
 from feeds.models import Entry
 from feeds.store import Article, Combine, Judge, PostRef
@@ -32,6 +33,21 @@ def _sig(rows: list[tuple], merged_ts: float, merged_off: int, cats: str, best: 
     return hashlib.sha1("\x1e".join(parts).encode()).hexdigest()
 
 
+def _chunked_groups(rows: Iterable[tuple], size: int = 2000) -> Iterator[dict[str, list[tuple]]]:
+    """Rows ordered by article (their first column) as {article: rows}, ``size`` articles at a time."""
+    groups: dict[str, list[tuple]] = {}
+    for row in rows:
+        bucket = groups.get(row[0])
+        if bucket is None:
+            if len(groups) >= size:
+                yield groups
+                groups = {}
+            groups[row[0]] = bucket = []
+        bucket.append(row)
+    if groups:
+        yield groups
+
+
 class ArticleTables(Database):
     def settle(self, combine: Combine, *, merge_key: str | None = None, judge: Judge | None = None) -> int:
         """Merge every dirty article again from its entries; returns how many were.
@@ -52,31 +68,45 @@ class ArticleTables(Database):
             dirty = [row[0] for row in db.execute("SELECT article FROM dirty")]
             if not dirty:
                 return 0
-            for start in range(0, len(dirty), 500):
-                chunk = dirty[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                groups: dict[str, list[tuple]] = {}
-                for row in db.execute(f"{_ENTRY} WHERE article IN ({marks})", chunk):
-                    groups.setdefault(row[0], []).append(row)
-                db.execute(f"DELETE FROM articles WHERE article IN ({marks})", chunk)
-                db.execute(f"DELETE FROM article_cats WHERE article IN ({marks})", chunk)
-                articles: list[tuple] = []
-                cats: list[tuple] = []
-                merged_all = [combine([_entry(r) for r in rows])._replace(key=aid) for aid, rows in groups.items()]
-                verdicts = judge(merged_all) if judge is not None else [m.categories for m in merged_all]
-                for merged, categories in zip(merged_all, verdicts, strict=True):
-                    if categories is None:  # dropped by a rule: stored, not shown
-                        continue
-                    article, rows = merged.key, groups[merged.key]
-                    joined = SEP.join(categories)
-                    sig = _sig(rows, merged.timestamp, merged.utcoffset, joined, merged.best)
-                    articles.append((article, merged.timestamp, merged.utcoffset, joined, sig))
-                    cats.extend((slug, article, merged.timestamp) for slug in categories)
-                db.executemany("INSERT INTO articles (article, ts, off, cats, sig) VALUES (?, ?, ?, ?, ?)", articles)
-                db.executemany("INSERT OR IGNORE INTO article_cats (slug, article, ts) VALUES (?, ?, ?)", cats)
+            if db.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None:
+                # No article yet (a first build): every entry is merged, read in one ordered scan.
+                # Speed: one query instead of one per 500 articles, and nothing to delete
+                # (the 100k-post cold build spent 2-3 s in those queries).
+                for groups in _chunked_groups(db.execute(f"{_ENTRY} ORDER BY article")):
+                    self._settle_groups(db, groups, combine, judge)
+            else:
+                for start in range(0, len(dirty), 500):
+                    chunk = dirty[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    groups: dict[str, list[tuple]] = {}
+                    for row in db.execute(f"{_ENTRY} WHERE article IN ({marks})", chunk):
+                        groups.setdefault(row[0], []).append(row)
+                    db.execute(f"DELETE FROM articles WHERE article IN ({marks})", chunk)
+                    db.execute(f"DELETE FROM article_cats WHERE article IN ({marks})", chunk)
+                    self._settle_groups(db, groups, combine, judge)
             db.execute("DELETE FROM dirty")
             db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
         return len(dirty)
+
+    @staticmethod
+    def _settle_groups(
+        db: sqlite3.Connection, groups: dict[str, list[tuple]], combine: Combine, judge: Judge | None
+    ) -> None:
+        """Merge each article's entry rows (``groups``) and store the articles and their categories."""
+        articles: list[tuple] = []
+        cats: list[tuple] = []
+        merged_all = [combine([_entry(r) for r in rows])._replace(key=aid) for aid, rows in groups.items()]
+        verdicts = judge(merged_all) if judge is not None else [m.categories for m in merged_all]
+        for merged, categories in zip(merged_all, verdicts, strict=True):
+            if categories is None:  # dropped by a rule: stored, not shown
+                continue
+            article, rows = merged.key, groups[merged.key]
+            joined = SEP.join(categories)
+            sig = _sig(rows, merged.timestamp, merged.utcoffset, joined, merged.best)
+            articles.append((article, merged.timestamp, merged.utcoffset, joined, sig))
+            cats.extend((slug, article, merged.timestamp) for slug in categories)
+        db.executemany("INSERT INTO articles (article, ts, off, cats, sig) VALUES (?, ?, ?, ?, ?)", articles)
+        db.executemany("INSERT OR IGNORE INTO article_cats (slug, article, ts) VALUES (?, ?, ?)", cats)
 
     def generation(self) -> int:
         """Goes up whenever :meth:`settle` changed any article."""
