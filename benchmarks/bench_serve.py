@@ -158,10 +158,15 @@ async def load(base: str, paths: list[str], args: argparse.Namespace) -> tuple[T
                     tally.error(f"{url}: {type(exc).__name__}: {exc}")
                     continue
                 tally.latencies.append(time.perf_counter() - started)
+                fresh = r.headers.get("ETag")
+                whole = len(body) == int(r.headers.get("Content-Length", len(body)))
                 if conditional and status == 304:
                     tally.ok304 += 1
                 elif not conditional and status == 200 and len(body) == length:
                     tally.ok200 += 1
+                elif args.sources and status == 200 and whole and fresh and fresh != etag:
+                    tally.ok200 += 1  # the daemon published this file anew: a new version, whole
+                    known[url, gz] = (fresh, len(body))
                 else:
                     tally.error(f"{url}: status {status}, {len(body)} bytes (conditional={conditional})")
 
@@ -169,6 +174,20 @@ async def load(base: str, paths: list[str], args: argparse.Namespace) -> tuple[T
         await asyncio.gather(*(client(args.seed * 100_003 + i) for i in range(args.clients)))
         elapsed = time.perf_counter() - started
     return tally, elapsed
+
+
+def start_feed_server(sources: int, logs: Path) -> tuple[subprocess.Popen[str], int]:
+    """``soakserver.py`` with ``sources`` changing feeds (no failing ones); (process, port)."""
+    logs.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(HERE / "soakserver.py"), "--sources", str(sources), "--failing", "", "--port", "0"]
+    with open(logs / "soakserver.log", "wb") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("READY "):
+        proc.kill()
+        raise SystemExit(f"soakserver did not start: {line!r}")
+    return proc, int(line.split()[1])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -189,11 +208,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", default=DEFAULT_TARGET, help=f"the server command (default: {DEFAULT_TARGET!r})")
     parser.add_argument("--no-build", action="store_true", help="the target builds the output itself")
     parser.add_argument("--startup", type=float, default=120.0, help="seconds to wait for the target")
+    parser.add_argument("--sources", type=int, default=0,
+                        help="also N remote sources served by soakserver.py (changing feeds) for the target to poll")
+    parser.add_argument("--interval", default="5s", help="poll interval of those sources")
     args = parser.parse_args(argv)
 
     folder = CORPUS_ROOT / f"serve-{args.posts}"
     config = write_config(ensure_corpus(args.posts, args.seed), folder)
     env = dict(os.environ, PYTHONPATH=str(PROJECT))
+    feedserver = None
+    if args.sources:  # changing remote feeds on 127.0.0.1 for `feeds run` to poll while it serves
+        feedserver, feed_port = start_feed_server(args.sources, folder / "logs")
+        with config.open("a", encoding="utf-8") as out:
+            for i in range(args.sources):
+                out.write(f'\n[[sources]]\nname = "src-{i}"\ntype = "feed"\n'
+                          f'url = "http://127.0.0.1:{feed_port}/feed/{i}.xml"\ninterval = "{args.interval}"\n')
     if not args.no_build:
         subprocess.run([sys.executable, "-m", "feeds", "build", "-c", str(config)], check=True, env=env)
     port = free_port()
@@ -219,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        if feedserver is not None:
+            feedserver.terminate()
+            feedserver.wait(10)
 
     lat = tally.latencies
     lines = [
