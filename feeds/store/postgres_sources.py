@@ -8,8 +8,9 @@ from typing import Any
 
 import psycopg
 
-from feeds.models import Item, instant, stamp
+from feeds.models import Item, instant
 from feeds.store import NearDup, SourceState
+from feeds.store.polls import HELD_COLUMNS, classify
 from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase, columns
 from feeds.store.postgres_neardup import assign
 from feeds.store.schema import SEP
@@ -45,52 +46,16 @@ class PgSourceTables(PgDatabase):
     ) -> tuple[int, int]:  # fmt: skip
         """As :meth:`feeds.store.sqlite_sources.SourceTables.save_poll` (``sketches`` and ``near``: see
         :mod:`feeds.store.postgres_neardup`); tells the other nodes of a change."""
-        undated = set(undated)
-        inserts: list[tuple[Any, ...]] = []
-        changes: list[tuple[Any, ...]] = []
-        seen: list[tuple[float, int]] = []
         with self.write() as db:
             self.lock(db, LOCK_ARTICLES, shared=True)  # marks articles dirty: not while a settle runs
             held: dict[str, tuple[Any, ...]] = {
                 row[0]: row[1:]
                 for row in db.execute(
-                    "SELECT key, id, title, link, content, categories, published, published_offset, updated"
-                    " FROM items WHERE source = %s AND key = ANY(%s)",
+                    f"SELECT {HELD_COLUMNS} FROM items WHERE source = %s AND key = ANY(%s)",
                     (state.name, [item.key for item in items]),
                 )
             }
-            for item in items:
-                published, published_offset = stamp(item.published)
-                updated_at, updated_offset = stamp(item.updated)
-                categories = SEP.join(item.categories)
-                row = held.get(item.key)
-                if row is None:
-                    inserts.append(
-                        (
-                            state.name, item.key, item.title, item.link, published, published_offset,
-                            updated_at, updated_offset, categories, json.dumps(list(item.tags), ensure_ascii=False),
-                            item.author, item.content, item.summary, item.origin, now, now,
-                        )
-                    )  # fmt: skip
-                    held[item.key] = (None,) * 8  # a key twice in one poll: the first one counts
-                    continue
-                if row[0] is None:
-                    continue
-                if item.key in undated:  # keep the first-seen date
-                    published, published_offset = row[5], row[6]
-                    updated_at, updated_offset = row[7], row[6]
-                if (item.title, item.link, item.content, categories, published, updated_at) == (
-                    row[1], row[2], row[3], row[4], row[5], row[7]
-                ):  # fmt: skip
-                    seen.append((now, row[0]))
-                    continue
-                changes.append(
-                    (
-                        item.title, item.link, published, published_offset, updated_at, updated_offset,
-                        categories, json.dumps(list(item.tags), ensure_ascii=False), item.author,
-                        item.content, item.summary, item.origin, now, row[0],
-                    )
-                )  # fmt: skip
+            inserts, changes, seen = classify(state.name, items, held, undated, now)
             touched = [row[-1] for row in changes]
             if inserts:  # one statement each, whatever the number of items
                 touched += [row[0] for row in db.execute(

@@ -6,9 +6,10 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 
-from feeds.models import Item, instant, stamp
+from feeds.models import Item, instant
 from feeds.store import NearDup, SourceState
 from feeds.store.db import Database
+from feeds.store.polls import HELD_COLUMNS, classify
 from feeds.store.schema import SEP
 from feeds.store.sqlite_neardup import assign
 
@@ -50,11 +51,7 @@ class SourceTables(Database):
         against other sources' versions (``near``) to pick each new item's
         article (see :mod:`feeds.store.sqlite_neardup`).
         """
-        undated = set(undated)
         held: dict[str, tuple] = {}
-        inserts: list[tuple] = []
-        changes: list[tuple] = []
-        seen: list[tuple[float, int]] = []
         with self.write() as db:
             keys = [item.key for item in items]
             for start in range(0, len(keys), 500):
@@ -62,40 +59,11 @@ class SourceTables(Database):
                 held.update(
                     (row[0], row[1:])
                     for row in db.execute(
-                        "SELECT key, id, title, link, content, categories, published, published_offset, updated"
-                        f" FROM items WHERE source = ? AND key IN ({','.join('?' * len(chunk))})",
+                        f"SELECT {HELD_COLUMNS} FROM items WHERE source = ? AND key IN ({','.join('?' * len(chunk))})",
                         (state.name, *chunk),
                     )
                 )
-            for item in items:
-                published, published_offset = stamp(item.published)
-                updated_at, updated_offset = stamp(item.updated)
-                categories = SEP.join(item.categories)
-                row = held.get(item.key)
-                if row is None:
-                    inserts.append(
-                        (
-                            state.name, item.key, item.title, item.link, published, published_offset,
-                            updated_at, updated_offset, categories, json.dumps(list(item.tags), ensure_ascii=False),
-                            item.author, item.content, item.summary, item.origin, now, now,
-                        )
-                    )  # fmt: skip
-                    continue
-                if item.key in undated:  # keep the first-seen date
-                    published, published_offset = row[5], row[6]
-                    updated_at, updated_offset = row[7], row[6]
-                if (item.title, item.link, item.content, categories, published, updated_at) == (
-                    row[1], row[2], row[3], row[4], row[5], row[7]
-                ):  # fmt: skip
-                    seen.append((now, row[0]))
-                    continue
-                changes.append(
-                    (
-                        item.title, item.link, published, published_offset, updated_at, updated_offset,
-                        categories, json.dumps(list(item.tags), ensure_ascii=False), item.author,
-                        item.content, item.summary, item.origin, now, row[0],
-                    )
-                )  # fmt: skip
+            inserts, changes, seen = classify(state.name, items, held, undated, now)
             db.executemany(
                 "INSERT INTO items (source, key, title, link, published, published_offset, updated,"
                 " updated_offset, categories, tags, author, content, summary, origin, first_seen, last_seen)"
