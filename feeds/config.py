@@ -22,10 +22,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from feeds.config_paths import check_paths
 from feeds.errors import ConfigError
 from feeds.identity import DEFAULT_PATTERNS
-from feeds.mergeconfig import MergeSettings, full_text_selector, parse_merge
+from feeds.mergeconfig import MergeSettings, parse_merge
 from feeds.models import Source
 from feeds.rules import Rule, parse_rules
 from feeds.serveconfig import ServeSettings, WebSubSettings, parse_listen, served_url
+from feeds.sourceconfig import parse_source
 
 DEFAULT_CONFIG = Path("config/feeds.toml")
 DEFAULT_PERMALINK = "/:categories/:year/:month/:day/:title.html"
@@ -46,6 +47,8 @@ class SiteSettings:
     author: str = ""
     permalink: str = DEFAULT_PERMALINK
     category_url: str = DEFAULT_CATEGORY_URL
+    id_authority: str = ""  # the authority of every id (tag:<authority>,2000:…); "" until fixed (feeds.siteids)
+    id_base: str = ""  # the site URL post links are keyed with (never set by the config); "" until fixed
 
     @property
     def tz(self) -> ZoneInfo:
@@ -54,6 +57,11 @@ class SiteSettings:
     @property
     def host(self) -> str:
         return urlsplit(self.url).hostname or "localhost"
+
+    @property
+    def authority(self) -> str:
+        """What item and feed ids are made with: fixed once (see :mod:`feeds.siteids`)."""
+        return self.id_authority or self.host
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +237,17 @@ def _database_url(value: Any) -> str:
     return value
 
 
+_AUTHORITY = re.compile(r"(?:[A-Za-z0-9._%+-]+@)?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+def _authority(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("must be a string")
+    if not _AUTHORITY.fullmatch(value):
+        raise ValueError(f"must be a domain name or an e-mail address (the authority of a tag: URI), got {value!r}")
+    return value.lower()
+
+
 def _site_path(value: Any) -> str:
     """A site-relative path or an absolute http(s) URL (``javascript:`` and the like are refused)."""
     if not isinstance(value, str):
@@ -241,7 +260,7 @@ def _site_path(value: Any) -> str:
     return value
 
 
-def _resolve(base: Path, value: str) -> Path:
+def resolve(base: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return Path(os.path.abspath(path if path.is_absolute() else base / path))
 
@@ -298,6 +317,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         author=r.get("author", str, ""),
         permalink=permalink,
         category_url=r.convert("category_url", _site_path, DEFAULT_CATEGORY_URL),
+        id_authority=r.convert("id_authority", _authority, ""),
     )
     r.done()
 
@@ -325,7 +345,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
 
     # [output]
     r = _Reader(file, "output", _table(file, data, "output"))
-    out_dir = _resolve(base, r.get("dir", str, "out"))
+    out_dir = resolve(base, r.get("dir", str, "out"))
     url_set = "url" in r.table
     out_url = r.convert("url", _url, served_url(serve.listen) if serve.listen else site.url)
     formats = r.get("formats", list, list(DEFAULT_FORMATS))
@@ -338,7 +358,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     if not 1 <= limit <= 100_000:
         raise r.fail("limit", f"must be between 1 and 100000, got {limit}")
     templates = r.get("templates", str, None)
-    templates_dir = _resolve(base, templates) if templates is not None else None
+    templates_dir = resolve(base, templates) if templates is not None else None
     if templates_dir is not None and not templates_dir.is_dir():
         raise r.fail("templates", f"{templates!r} is not a folder (it holds page templates, e.g. feed.html)")
     output = OutputSettings(dir=out_dir, url=out_url, formats=tuple(dict.fromkeys(formats)), limit=limit,
@@ -405,7 +425,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
 
     # [state]
     r = _Reader(file, "state", _table(file, data, "state"))
-    state_path = _resolve(base, r.get("path", str, ".feeds/state.db"))
+    state_path = resolve(base, r.get("path", str, ".feeds/state.db"))
     state_timeout = r.convert("busy_timeout", parse_duration, 120.0)
     state_url = r.convert("url", _database_url, None)
     if state_url is not None and "path" in r.table:
@@ -425,7 +445,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     for i, entry in enumerate(raw_sources):
         if not isinstance(entry, dict):
             raise ConfigError(file, "must be a table", key=f"sources[{i}]")
-        sources.append(_source(file, base, i, entry, schedule.interval, seen))
+        sources.append(parse_source(_Reader(file, f"sources[{i}]", entry), base, schedule.interval, seen))
     check_paths(file, output.dir, state_path, sources)
     return Settings(
         path=path,
@@ -445,55 +465,3 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         merge=merge,
         rules=rules,
     )
-
-
-def _source(file: str, base: Path, i: int, entry: Mapping[str, Any], interval: float, seen: dict[str, int]) -> Source:
-    r = _Reader(file, f"sources[{i}]", entry)
-    name = r.get("name", str, required=True)
-    if not name.strip():
-        raise r.fail("name", "must not be empty")
-    if not name.isprintable() or len(name) > 200:
-        raise r.fail("name", "must be at most 200 printable characters (no line breaks or control characters)")
-    if name in seen:
-        raise r.fail("name", f"duplicate source name {name!r} (also sources[{seen[name]}])")
-    seen[name] = i
-    kind = r.get("type", str, required=True)
-    every = r.convert("interval", parse_duration, interval)
-    rank = r.get("priority", int, None)
-    if kind == "posts":
-        folder = _resolve(base, r.get("path", str, required=True))
-        nodes = r.get("nodes", list, [])
-        if not all(isinstance(n, str) and n for n in nodes):
-            raise r.fail("nodes", "must be an array of node names (feeds run --node NAME)")
-        max_bytes = r.get("max_bytes", int, DEFAULT_POST_BYTES)
-        if not 1 <= max_bytes <= MAX_BYTES:
-            raise r.fail("max_bytes", f"must be between 1 and {MAX_BYTES}")
-        trusted = r.get("trusted_html", bool, False)
-        source = Source(name=name, type="posts", path=folder, interval=every, max_bytes=max_bytes,
-                        trusted_html=trusted, priority=rank, nodes=tuple(nodes))  # fmt: skip
-    elif kind == "feed":
-        url = r.get("url", str, required=True)
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise r.fail("url", f"must be an absolute http(s) URL, got {url!r}")
-        category = r.get("category", str, None)
-        headers = r.get("headers", dict, {})
-        for key, value in headers.items():
-            if not isinstance(value, str):
-                raise r.fail(f"headers.{key}", "must be a string")
-        source = Source(
-            name=name,
-            type="feed",
-            url=url,
-            category=category or None,
-            interval=every,
-            headers=tuple(sorted(headers.items())),
-            priority=rank,
-            full_text=r.get("full_text", bool, False),
-            full_text_selector=full_text_selector(r),
-        )
-    else:
-        raise r.fail("type", f'unknown source type {kind!r} (choose "posts" or "feed")')
-    r.done()
-    return source
-

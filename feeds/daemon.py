@@ -48,6 +48,7 @@ from feeds.models import Source
 from feeds.parallel import Workers, limit_malloc_arenas, trim_memory
 from feeds.publish import publish
 from feeds.serve import start_server
+from feeds.siteids import fix_ids
 from feeds.sources import remote
 from feeds.sources.posts import PostContext, post_context, posts_sources, scan_posts, scanned_here
 from feeds.store import Claim, Store
@@ -65,6 +66,7 @@ def _reason(exc: BaseException) -> str:
 
 class Daemon:
     def __init__(self, settings: Settings, store: Store, workers: Workers, listen: str | None = None) -> None:
+        settings = fix_ids(settings, store)  # ids do not follow site.url: recorded by the first build
         self.settings = settings
         self.listen = listen
         self.metrics = Metrics() if listen and settings.serve.metrics else None
@@ -392,6 +394,11 @@ class Daemon:
         if (new.output.dir, new.state_path, new.state_url) != (self.settings.output.dir, self.settings.state_path,
                                                                 self.settings.state_url):
             log.error("reload: output.dir and state.path cannot change while running; restart feeds run")
+            return
+        try:
+            new = fix_ids(new, self.store)
+        except FeedsError as exc:
+            log.error("reload: %s; keeping the running config", exc)
             return
         old = {s.name: s for s in self.settings.sources}
         fresh = {s.name: s for s in new.sources}

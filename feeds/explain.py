@@ -17,6 +17,7 @@ from feeds.identity import Identity, stable_id, strip_tracking
 from feeds.models import instant
 from feeds.publish import load_versions
 from feeds.rules import apply_rules
+from feeds.siteids import recorded_authority
 from feeds.sources.posts import post_context, posts_sources
 from feeds.store import Store
 
@@ -56,7 +57,8 @@ def explain(settings: Settings, store: Store, query: str) -> list[str] | None:
     merged = merging.combine(versions, priorities)._replace(key=article)
     contexts = {s.name: post_context(settings, s) for s in posts_sources(settings)}
     full = load_versions(versions, contexts, store, lambda _: None, None)
-    lines = [f"article {article}", f"  id: {stable_id(article, settings.site.host)}", f"versions: {len(versions)}"]
+    authority = recorded_authority(settings, store)
+    lines = [f"article {article}", f"  id: {stable_id(article, authority)}", f"versions: {len(versions)}"]
     for version in merged.versions:
         item = full[version.ref]
         when = instant(version.timestamp, version.utcoffset).isoformat()

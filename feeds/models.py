@@ -41,6 +41,17 @@ class Item:
     source: str = ""
     origin: str = ""  # the post's path or the entry's feed URL: for messages and ties
     related: tuple[tuple[str, str], ...] = ()  # (source, link) of the other versions merged into this item
+    author_email: str = ""
+    author_uri: str = ""  # an http(s) URL
+    image: str = ""  # an http(s) URL: the item's thumbnail
+    original: str = ""  # an http(s) URL: the original article a post was taken from (its infoCode source link)
+    feed_url: str = ""  # a remote item: the feed it came from ("" for a post)
+    feed_title: str = ""  # a remote item: that feed's title (its source's name when it has none)
+
+    @property
+    def byline(self) -> str:
+        """Who the item is by, when it says so; a remote item without an author: its feed's title."""
+        return self.author or (self.feed_title or self.source if self.feed_url else "")
 
 
 @cache
@@ -113,6 +124,13 @@ class PostRecord(NamedTuple):
     author: str = ""
     body_offset: int = 0
     source: str = ""
+    updated: float = 0.0  # last_modified_at / updated, epoch seconds (0: not given); same offset as the date
+    updated_offset: int = 0
+    excerpt: str = ""  # the front matter's excerpt / description / summary, as plain text
+    author_email: str = ""
+    author_uri: str = ""
+    image: str = ""
+    original: str = ""  # set by load_full: the URL in a stripped closing line (the original article)
 
     @property
     def error(self) -> str | None:
@@ -151,12 +169,16 @@ class PostRecord(NamedTuple):
             title=self.title,
             link=self.link,
             published=when,
-            updated=when,
+            updated=instant(self.updated, self.updated_offset) if self.updated > self.timestamp else when,
             categories=self.categories,
             tags=self.tags,
             author=self.author,
             source=self.source,
             origin=self.path,
+            author_email=self.author_email,
+            author_uri=self.author_uri,
+            image=self.image,
+            original=self.original,
         )
 
 
@@ -204,6 +226,7 @@ class Source:
     priority: int | None = None  # whose version wins a merge: None = the default of its type (see rank)
     full_text: bool = False  # feed: fetch each new item's page and use its article as the content
     full_text_selector: str | None = None  # feed: a CSS selector narrowing the page to the article
+    strip_lines: tuple[str, ...] | None = None  # posts: closing lines that are not the article (None: defaults)
 
     @property
     def host(self) -> str:

@@ -18,6 +18,7 @@ from feeds.config import Settings
 from feeds.models import BuildReport
 from feeds.parallel import Workers
 from feeds.publish import Report, publish
+from feeds.siteids import fix_ids
 from feeds.sources.posts import scan_posts
 from feeds.sources.remote import PollOutcome, due_sources, poll, remote_sources
 from feeds.store import Store, open_store
@@ -60,6 +61,7 @@ def build(
             return build(settings, store=opened, force=force, now=now, report=report, progress=progress,
                          on_total=on_total)  # fmt: skip
     started = time.perf_counter()
+    settings = fix_ids(settings, store)  # ids do not follow site.url: recorded by the first build
     clock = (now or datetime.now(UTC)).timestamp()
     with _no_gc(), Workers() as workers:
         workers.start()  # fork while this process is still small

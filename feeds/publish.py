@@ -37,6 +37,7 @@ from feeds.identity import fingerprint
 from feeds.models import Entry, FeedSpec, Item, Merged, PostRecord, instant
 from feeds.parallel import Workers
 from feeds.safety import safe_url
+from feeds.siteids import fix_ids
 from feeds.sources.posts import PostContext, context_fingerprint, load_many
 from feeds.store import Article, PostRef, Store
 
@@ -74,15 +75,26 @@ def materialize(merged: Merged, full: Mapping[object, Item], language: str = "zh
         for tag in full[version.ref].tags:
             tags.setdefault(tag, None)
     related = _related(best, [full[v.ref] for v in merged.versions])
+    content = best.content
+    if best.original:
+        content += _original(best.original, language)
+    if related:
+        content += _also_reported(related, language)
     return replace(
         best,
         key=merged.key,
         published=instant(merged.timestamp, merged.utcoffset),
         categories=merged.categories,
         tags=tuple(tags),
-        content=best.content + _also_reported(related, language) if related else best.content,
+        content=content,
         related=related,
     )
+
+
+def _original(link: str, language: str) -> str:
+    label = "原文" if language.lower().startswith("zh") else "Original article"
+    return f'<p class="original"><a href="{htmllib.escape(link)}">{label}</a></p>'
+
 
 
 def _related(best: Item, versions: Sequence[Item]) -> tuple[tuple[str, str], ...]:
@@ -184,10 +196,12 @@ class _Plan:
 
 
 def _plans(
-    settings: Settings, picks: Mapping[str | None, list[Article]], templates: str
+    settings: Settings, picks: Mapping[str | None, list[Article]], templates: str, reading: str
 ) -> tuple[list[FeedSpec], list[_Plan]]:
+    """``reading``: what the posts are read with (a change there changes the items, not their entries)."""
     specs = layout.plan(settings, [slug for slug in picks if slug is not None])
-    settings_fp = fingerprint(__version__, settings.site, settings.output, settings.categories, settings.websub)
+    settings_fp = fingerprint(__version__, settings.site, settings.output, settings.categories, settings.websub,
+                              reading)  # fmt: skip
     # A page shows its items, links every other page and is drawn by the templates.
     page_fp = fingerprint(settings_fp, templates, settings.sources, *specs)
     plans: list[_Plan] = []
@@ -229,6 +243,7 @@ def publish(
     """
     if renderer is None:
         renderer = rss_atom.Renderer()
+    settings = fix_ids(settings, store)
     renderer.reset_if_changed(settings)
     out_dir = settings.output.dir
     combine = merging.combiner(settings.priorities())
@@ -252,7 +267,8 @@ def publish(
         top = store.top(slug, now, limit)
         if top:
             picks[slug] = top
-    specs, plans = _plans(settings, picks, templates)
+    reading = fingerprint(*sorted(context_fingerprint(ctx) for ctx in contexts.values()))
+    specs, plans = _plans(settings, picks, templates, reading)
     stale = [p for p in plans if previous.get(p.path, ("",))[0] != p.fingerprint
              or not _current(out_dir, p.path, previous[p.path][1])]  # fmt: skip
     # Items needed in full: those of stale JSON feeds, and those the Renderer has not seen (RSS, Atom, pages).

@@ -61,6 +61,17 @@ def normalise_url(url: object) -> str:
     return _URL_JUNK.sub("", url)
 
 
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+def safe_email(value: object) -> str:
+    """``value`` when it is a plain e-mail address (``name@host``, ASCII, at most 254 characters), else ""."""
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
+    return text if len(text) <= 254 and _EMAIL.fullmatch(text) else ""
+
+
 def safe_url(url: object, base: str | None = None) -> str | None:
     """``url`` as an absolute http(s) URL, or None when it is anything else.
 

@@ -84,19 +84,32 @@ def is_http_url(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
+# A URL written out as text: scheme or protocol-relative ``//host/…``, or ``www.…``.
+_BARE_URL = re.compile(r"(?:\b[A-Za-z][A-Za-z0-9+.\-]*:)?//[^\s<>\"'）」】]+|\bwww\.[^\s<>\"'）」】]+", re.IGNORECASE)
+_EMPTY_BRACKETS = re.compile(r"[<(（\[【「]\s*[>)）\]】」]")
+
+
+def without_urls(text: str) -> str:
+    """``text`` with the URLs written in it removed (an excerpt is prose, a bare URL is noise)."""
+    if "//" not in text and "www." not in text.lower():
+        return text
+    text = _EMPTY_BRACKETS.sub("", _BARE_URL.sub("", text))
+    return _SPACES.sub(" ", text).strip()
+
+
 def excerpt(html: str, length: int = 200) -> str:
-    """The first ``length`` characters of the text of ``html``."""
+    """The first ``length`` characters of the text of ``html``, without the URLs written in it."""
     if not html.strip():
         return ""
     import lxml.etree
     import lxml.html
 
     try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
+        root = lxml.html.fragment_fromstring(clean_text(html), create_parent="div")
     except (lxml.etree.ParserError, ValueError):
         return ""
     for element in root.iter(*_BLOCK_TAGS):  # "<p>one</p><p>two</p>" reads "one two"
         element.tail = " " + (element.tail or "")
     text = root.text_content()
-    text = clean_line(text)
+    text = without_urls(clean_line(text))
     return text if len(text) <= length else text[:length].rstrip() + "…"

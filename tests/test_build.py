@@ -82,7 +82,12 @@ def test_dates_ids_and_links(site: Site) -> None:
     assert atom.findtext("a:entry/a:published", namespaces=ns) == "2022-01-25T20:54:37+08:00"
     content = atom.find("a:entry/a:content", namespaces=ns)
     assert content is not None and content.get("type") == "html"
-    assert "https://finews.example.com/category/" in content.text and 'href="//' not in content.text
+    # the closing back-links are the site's navigation, not the article: gone; the source line
+    # became the "原文" link to the original article
+    assert "返回首页" not in content.text and 'href="//' not in content.text
+    assert '<a href="http://news.example.com/html_News/NewsShare.html?infoCode=NW202201250000000001">原文</a>' in (
+        content.text
+    )
     # self links in RSS too
     self_link = rss.find("channel/{http://www.w3.org/2005/Atom}link")
     assert self_link is not None and self_link.get("rel") == "self"

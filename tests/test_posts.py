@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -45,9 +46,16 @@ def test_real_form_post(tmp_path: Path) -> None:
     assert item.tags == ("中国证券报·中证网新闻",)
     assert item.key == "infocode:NW202201252261361890"
     assert item.link == ("https://finews.example.com/zhongguozhengquanbao%C2%B7zhongzhengwang/2022/01/25/sample.html")
-    _, html, _ = load_full(item.origin, CTX)
+    record, html, summary = load_full(item.origin, CTX)
     assert "<p>第一段：市场整体平稳运行。</p>" in html
-    # the Markdown lines are rendered, protocol-relative links made absolute (https)
+    # the closing lines are not the article: the source line is kept as the original's link,
+    # the back-links (the site's navigation) are dropped
+    assert record.original == "http://news.example.com/html_News/NewsShare.html?infoCode=NW202201252261361890"
+    assert "infoCode" not in html and "返回" not in html and "href" not in html
+    assert summary.startswith("第一段：市场整体平稳运行。") and "http" not in summary and "返回" not in summary
+    # with no closing lines stripped, the Markdown lines are rendered, protocol-relative links made absolute
+    record, html, _ = load_full(item.origin, replace(CTX, strip_lines=()))
+    assert record.original == ""
     assert 'href="https://finews.example.com/category/zhongguozhengquanbao%C2%B7zhongzhengwang.html"' in html
     assert 'href="https://finews.example.com/"' in html
     assert 'href="http://news.example.com/html_News/NewsShare.html?infoCode=NW202201252261361890"' in html

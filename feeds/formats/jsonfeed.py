@@ -16,7 +16,7 @@ from typing import Any
 from feeds.config import Settings
 from feeds.identity import stable_id
 from feeds.models import FeedSpec, Item
-from feeds.text import clean_line, clean_text, excerpt
+from feeds.text import clean_line, clean_text, excerpt, without_urls
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -49,18 +49,22 @@ def _item(item: Item, settings: Settings) -> dict[str, Any]:
     site = settings.site
     html = clean_text(item.content or "")
     summary = clean_line(item.summary)[:300] if item.summary else ""
-    entry: dict[str, Any] = {"id": stable_id(item.key, site.host)}
+    entry: dict[str, Any] = {"id": stable_id(item.key, site.authority)}
     if item.link:
         entry["url"] = item.link
+    if item.original and item.original != item.link:
+        entry["external_url"] = item.original
     entry["title"] = clean_line(item.title) or item.link
     # content_html is required (or content_text): an item without a body carries its summary or title.
     entry["content_html"] = html or summary or clean_line(item.title)
-    entry["summary"] = summary or (excerpt(html) if html else "") or clean_line(item.title)
+    entry["summary"] = without_urls(summary) or (excerpt(html) if html else "") or clean_line(item.title)
+    if item.image:
+        entry["image"] = item.image
     entry["date_published"] = rfc3339(item.published)
     entry["date_modified"] = rfc3339(item.updated)
-    author = item.author or site.author
+    author = clean_line(item.byline or site.author)
     if author:
-        entry["authors"] = [{"name": clean_line(author)}]
+        entry["authors"] = [{"name": author, "url": item.author_uri} if item.author_uri else {"name": author}]
     tags = [clean_line(settings.category_title(slug)) for slug in item.categories]
     tags += [clean_line(tag) for tag in item.tags]
     tags = [t for t in dict.fromkeys(tags) if t]

@@ -56,6 +56,7 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "feeds": "分类",
         "all": "全部文章",
         "source": "来源",
+        "original": "原文",
         "colon": "：",
         "categories": "分类",
         "opml": "一次订阅全部：导入 OPML 文件",
@@ -72,6 +73,7 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "feeds": "Categories",
         "all": "All articles",
         "source": "Source",
+        "original": "Original article",
         "colon": ": ",
         "categories": "Categories",
         "opml": "Subscribe to everything at once: import the OPML file",
@@ -183,7 +185,9 @@ def _item(item: Item, settings: Settings, pages: Mapping[str, str], page: str, s
         "link": safe_href(item.link),
         "iso": when.isoformat(),
         "when": when.strftime("%Y-%m-%d %H:%M"),
-        "source": clean_line(sources.get(item.source, item.source)),
+        "source": clean_line(item.feed_title if item.feed_url and item.feed_title
+                             else sources.get(item.source, item.source)),
+        "original": safe_href(item.original) if item.original else None,
         "categories": categories,
         "excerpt": text,
     }
@@ -224,7 +228,7 @@ def render_page(
     site = settings.site
     page = page_path(spec)
     pages = {s.slug: page_path(s) for s in specs if s.slug is not None}
-    # Posts are the site's own articles: their source is the site; a remote item's is its source's name.
+    # Posts are the site's own articles: their source is the site; a remote item's is its feed's title.
     sources = {s.name: site.title for s in settings.sources if s.type == "posts"}
     text = interface_text(site.language)
     nav = [

@@ -17,7 +17,7 @@ from feeds.identity import stable_id
 from feeds.layout import feed_id
 from feeds.models import FeedSpec, Item
 from feeds.safety import plain_text, safe_url, text_as_html
-from feeds.text import clean_line, clean_text, excerpt
+from feeds.text import clean_line, clean_text, excerpt, without_urls
 
 if TYPE_CHECKING:
     from feedgen.feed import FeedGenerator
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the date of a feed with no items
 MIME = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
 ATOM_NS = "http://www.w3.org/2005/Atom"
+_ORIGINAL = {True: "原文", False: "Original article"}  # the related link to a post's original article
 
 
 # ---------------------------------------------------------------- feeds
@@ -41,22 +42,34 @@ class _RelatedFeed:
 
 
 class _RelatedEntry:
-    """feedgen extension: ``<link rel="related" href=… title=…/>`` per other version of a merged item.
+    """feedgen extension: ``<link rel="related" href=… title=…/>`` per other version of a merged item
+    and for the original article, and ``<source>`` naming the feed a remote item came from.
 
-    (feedgen's own ``entry.link(rel="related")`` writes no ``rel`` attribute.)
+    (feedgen's own ``entry.link(rel="related")`` writes no ``rel`` attribute, and its Atom
+    ``<source>`` has no ``rel="self"`` link.)
     """
 
     def __init__(self) -> None:
         self.links: tuple[tuple[str, str], ...] = ()
+        self.source: tuple[str, str, str] | None = None  # (title, feed URL, RFC 3339 date)
 
     def extend_atom(self, entry: object) -> object:
         from lxml import etree
 
-        for source, link in self.links:
-            element = etree.SubElement(entry, "{http://www.w3.org/2005/Atom}link")  # type: ignore[arg-type]
+        # feedgen's Atom tree: un-namespaced tags under the root's xmlns (a namespaced tag gets a prefix)
+        for title, link in self.links:
+            element = etree.SubElement(entry, "link")  # type: ignore[arg-type]
             element.attrib["rel"] = "related"
             element.attrib["href"] = link
-            element.attrib["title"] = clean_line(source)
+            element.attrib["title"] = clean_line(title)
+        if self.source is not None:
+            # The feed's URL is its id (an RSS feed has none of its own).  No rel="self" link: the
+            # W3C validator takes any self link for the document's own, and reports a mismatch.
+            title, url, updated = self.source
+            source = etree.SubElement(entry, "source")  # type: ignore[arg-type]
+            etree.SubElement(source, "id").text = url
+            etree.SubElement(source, "title").text = title
+            etree.SubElement(source, "updated").text = updated  # it listed the item: updated since
         return entry
 
 
@@ -66,9 +79,10 @@ def _generator(spec: FeedSpec, settings: Settings, fmt: str, updated: datetime) 
     site = settings.site
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
+    fg.load_extension("media", atom=True, rss=True)
     if fmt == "atom":
         fg.register_extension("related", _RelatedFeed, _RelatedEntry, atom=True, rss=False)
-    fg.id(feed_id(site.host, spec.slug))
+    fg.id(feed_id(site.authority, spec.slug))
     fg.title(spec.title)
     fg.subtitle(spec.description)  # RSS <description> and Atom <subtitle>
     fg.language(site.language)
@@ -86,7 +100,7 @@ def _generator(spec: FeedSpec, settings: Settings, fmt: str, updated: datetime) 
 
 def _excerpt(item: Item, html: str) -> str:
     """The plain-text excerpt shown as RSS description / Atom summary (and on the pages)."""
-    summary = clean_line(item.summary) if item.summary else ""
+    summary = without_urls(clean_line(item.summary)) if item.summary else ""
     return summary[:300] or (excerpt(html) if html else "") or clean_line(item.title)
 
 
@@ -96,15 +110,22 @@ def _add_entry(
     """One item as an entry of ``fg``; ``labels`` caches category titles as shown (across calls)."""
     site = settings.site
     entry = fg.add_entry(order="append")
-    guid = stable_id(item.key, site.host)
+    guid = stable_id(item.key, site.authority)
     entry.id(guid)
     entry.guid(guid, permalink=False)
     link = safe_url(item.link)
     entry.title(clean_line(plain_text(item.title)) or link or guid)
     if link:
         entry.link(href=link, rel="alternate")
-    if item.related and hasattr(entry, "related"):  # Atom: the other versions of a merged story
-        entry.related.links = tuple((s, u) for s, u in item.related if safe_url(u))
+    feed_url = safe_url(item.feed_url)
+    feed_title = clean_line(plain_text(item.feed_title or item.source)) or feed_url
+    if hasattr(entry, "related"):  # Atom: the original article, the other versions of a merged story, the feed
+        original = safe_url(item.original)
+        links = [(_ORIGINAL[site.language.lower().startswith("zh")], original)] if original else []
+        entry.related.links = (*links, *((s, u) for s, u in item.related if safe_url(u)))
+        entry.related.source = (feed_title, feed_url, item.updated.isoformat()) if feed_url else None
+    elif feed_url:  # RSS <source url="…">title</source>
+        entry.source(url=feed_url, title=feed_title)
     entry.published(item.published)
     entry.updated(item.updated)
     html = clean_text(item.content or "")
@@ -117,16 +138,31 @@ def _add_entry(
     if text is None:
         text = _excerpt(item, html)
     entry.summary(text_as_html(text), type="html")
-    author = clean_line(plain_text(item.author or site.author))
+    author = clean_line(plain_text(item.byline or site.author))
     if author:
-        entry.author({"name": author})
-        entry.dc.dc_creator(author)
-    if item.categories:  # one call: feedgen redoes its whole list on every call (quadratic)
+        # Atom <author> with name, email and uri; RSS <author> needs an e-mail ("email (name)"),
+        # so RSS names the author in <dc:creator> when there is none.
+        person = {"name": author}
+        if item.author_email:
+            person["email"] = item.author_email
+        if item.author_uri and safe_url(item.author_uri):
+            person["uri"] = item.author_uri
+        entry.author(person)
+        if not item.author_email:  # (with one, RSS has <author>: a dc:creator too is one author twice)
+            entry.dc.dc_creator(author)
+    image = safe_url(item.image)
+    if image:
+        entry.media.thumbnail({"url": image}, group=None)
+    if item.categories or item.tags:  # one call: feedgen redoes its whole list on every call (quadratic)
         for slug in item.categories:
             if slug not in labels:
                 labels[slug] = clean_line(plain_text(settings.category_title(slug)))
-        entry.category([{"term": clean_line(plain_text(slug)) or "-", "label": labels[slug] or "-"}
-                        for slug in item.categories])  # fmt: skip
+        terms = {clean_line(plain_text(slug)) or "-": labels[slug] or "-" for slug in item.categories}
+        for tag in item.tags:  # tags are categories too (as jekyll-feed writes them), with no feed of their own
+            term = clean_line(plain_text(tag))
+            if term:
+                terms.setdefault(term, term)
+        entry.category([{"term": term, "label": label} for term, label in terms.items()])
 
 
 def _serialise(fg: FeedGenerator, settings: Settings, fmt: str) -> bytes:

@@ -24,7 +24,16 @@ from feeds.dates import bounded
 from feeds.errors import FeedParseError
 from feeds.identity import Identity, item_key
 from feeds.models import Item, ParsedFeed, Source
-from feeds.safety import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, plain_text, sanitize_html, strip_tags
+from feeds.safety import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    URL_SCHEMES,
+    plain_text,
+    safe_email,
+    safe_url,
+    sanitize_html,
+    strip_tags,
+)
 from feeds.sources.xmlcut import complete_entries
 from feeds.text import clean_text, is_http_url
 
@@ -206,23 +215,47 @@ def _entry_tags(entry: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(terms)
 
 
-def _entry_author(entry: Mapping[str, Any]) -> str:
+def _entry_author(entry: Mapping[str, Any], base: str) -> tuple[str, str, str]:
+    """(name, email, uri) of the entry's own author; each "" when the feed does not say."""
     detail = entry.get("author_detail")
-    name = _str(_get(detail, "name")) if isinstance(detail, dict) else ""
-    return _collapse(name or _str(entry.get("author")))
+    detail = detail if isinstance(detail, dict) else {}
+    email = safe_email(_get(detail, "email"))
+    name = _collapse(_str(_get(detail, "name")) or _str(entry.get("author")) or email)
+    uri = safe_url(_get(detail, "href"), base) or ""
+    return name[:200], email, uri
+
+
+def _entry_image(entry: Mapping[str, Any], base: str) -> str:
+    """The entry's thumbnail: ``media:thumbnail``, else an image enclosure; "" without one."""
+    candidates: list[Any] = [_get(t, "url") for t in entry.get("media_thumbnail") or () if isinstance(t, dict)]
+    for link in entry.get("links") or ():
+        if (
+            isinstance(link, dict)
+            and _get(link, "rel") == "enclosure"
+            and str(_get(link, "type") or "").startswith("image/")
+        ):
+            candidates.append(_get(link, "href"))
+    for candidate in candidates:
+        url = safe_url(candidate, base)
+        if url and len(url) <= 2000:
+            return url
+    return ""
 
 
 class _Context:
     """What every entry of one feed shares."""
 
-    __slots__ = ("doc_base", "identity", "now", "source", "url")
+    __slots__ = ("doc_base", "identity", "now", "source", "title", "url")
 
-    def __init__(self, url: str, doc_base: str, source: Source, identity: Identity, now: datetime) -> None:
+    def __init__(
+        self, url: str, doc_base: str, source: Source, identity: Identity, now: datetime, title: str = ""
+    ) -> None:
         self.url = url
         self.doc_base = doc_base
         self.source = source
         self.identity = identity
         self.now = now
+        self.title = title  # the feed's own title: who a remote item is credited to when it names no author
 
 
 def _make_item(entry: Mapping[str, Any], ctx: _Context) -> tuple[Item, bool] | None:
@@ -266,6 +299,7 @@ def _make_item(entry: Mapping[str, Any], ctx: _Context) -> tuple[Item, bool] | N
     key = item_key(info_code=info_code, link=link, guid=guid, title=title, date=published)
 
     category = ctx.source.category
+    author, email, uri = _entry_author(entry, base)
     item = Item(
         key=key,
         title=title,
@@ -274,11 +308,16 @@ def _make_item(entry: Mapping[str, Any], ctx: _Context) -> tuple[Item, bool] | N
         updated=updated or ctx.now,
         categories=(category,) if category else (),
         tags=_entry_tags(entry),
-        author=_entry_author(entry),
+        author=author,
         content=content,
         summary=summary if len(summary) <= SUMMARY_CHARS else summary[:SUMMARY_CHARS].rstrip() + "…",
         source=ctx.source.name,
         origin=ctx.url,
+        author_email=email,
+        author_uri=uri,
+        image=_entry_image(entry, base),
+        feed_url=ctx.url,
+        feed_title=ctx.title or ctx.source.name,
     )
     return item, undated
 
@@ -382,7 +421,9 @@ def parse_feed(
         warnings.append(f"{len(entries)} entries: only the first {MAX_ENTRIES} are read")
         entries = entries[:MAX_ENTRIES]
 
-    ctx = _Context(url, doc_base, source, identity, now)
+    feed = result.get("feed") or {}
+    feed_title = _detail_text(feed.get("title_detail"), feed.get("title"))[:200]
+    ctx = _Context(url, doc_base, source, identity, now, feed_title)
     items: list[Item] = []
     undated: list[str] = []
     seen: set[str] = set()
@@ -413,9 +454,8 @@ def parse_feed(
     if entries and not items:
         raise FeedParseError(url, f"no usable entry among {len(entries)} entries")
 
-    feed = result.get("feed") or {}
     return ParsedFeed(
-        title=_detail_text(feed.get("title_detail"), feed.get("title")),
+        title=feed_title,
         link=_resolve(feed.get("link"), doc_base),
         items=tuple(items),
         warnings=tuple(warnings),

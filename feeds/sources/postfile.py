@@ -9,6 +9,16 @@ front matter between ``---`` lines.  Reading follows Jekyll's conventions:
 * ``category`` (one value) or ``categories`` (list or space-separated string);
   likewise ``tag``/``tags``.
 * ``published: false`` leaves the post out.
+* ``last_modified_at`` (or ``updated``): the item's updated date.
+* ``excerpt`` (or ``description``/``summary``): the item's summary; without
+  one the summary is the start of the article's text.
+* ``author``: a name, ``Name <email>``, or a mapping with ``name``, ``email``
+  and ``uri`` (or ``url``); ``image`` (a URL, site-relative or absolute, or a
+  mapping with ``path``/``url``): the item's thumbnail.
+* the body's closing lines that match one of the source's ``strip_lines``
+  (by default the site's ``<…infoCode=…>`` source line and its ``[返回…](…)``
+  back-links) are not part of the article: the URL of the one with a group
+  named ``original`` is kept as the link to the original article.
 * the link is ``permalink`` or the site's permalink template, absolute.
 * the article id ``infoCode``: front matter, else the first URL of the body
   that matches an identity pattern.
@@ -39,7 +49,7 @@ from feeds.dates import bounded, parse_date
 from feeds.errors import PostError, one_line
 from feeds.identity import Identity, item_key
 from feeds.models import PostRecord, stamp
-from feeds.safety import normalise_url, plain_text, safe_url, sanitize_html
+from feeds.safety import normalise_url, plain_text, safe_email, safe_url, sanitize_html
 from feeds.sources.frontmatter import OPENING, read_front_matter, split_front_matter
 from feeds.text import absolutize, clean_line, clean_text, excerpt, render_markdown
 
@@ -47,6 +57,15 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_CATEGORIES = 100  # per post, and as many tags: each category is a feed of its own
 MAX_TITLE = 1000  # characters: a longer title is cut (with a warning)
 SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt"})
+EXCERPT_CHARS = 300  # a front-matter excerpt longer than this is cut
+# The closing lines of the site's posts (RE2, matched against the whole line, spaces trimmed):
+# the original article's link ``<http://…?infoCode=NW…>`` and the back-links
+# ``[返回<outlet>新闻](//…)｜[返回首页](//…)``.
+DEFAULT_STRIP_LINES = (
+    r"<(?P<original>(?:https?:)?//[^\s<>]*[?&]infoCode=[^\s<>]+)>",
+    r"(?:\[返回[^\]]*\]\([^)\s]*\)\s*[｜|]?\s*)+",
+)
+CLOSING_LINES = 20  # at most this many closing lines are looked at
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +79,8 @@ class PostContext:
     source: str = "posts"
     max_bytes: int = DEFAULT_MAX_BYTES  # a larger post file is refused with that reason
     trusted_html: bool = False  # True: the body's HTML is kept as written (not sanitised)
+    strip_lines: tuple[str, ...] = DEFAULT_STRIP_LINES  # closing lines that are not part of the article (RE2)
+    id_base: str = ""  # the site URL a post without infoCode is keyed by its link under ("": site_url)
 
 
 # ---------------------------------------------------------------- discovery
@@ -274,12 +295,48 @@ def load_full(path: str, ctx: PostContext) -> tuple[PostRecord, str, str]:
     if record.status != "ok":
         return record, "", ""
     text = raw.decode("utf-8")  # parse_post checked it is UTF-8
-    rendered = render_markdown(text[record.body_offset :])
+    body, original = strip_closing(text[record.body_offset :], ctx.strip_lines)
+    rendered = render_markdown(body)
     if ctx.trusted_html:
         html = clean_text(absolutize(rendered, record.link))
     else:  # scraped from other publishers: as untrusted as a remote feed
         html = sanitize_html(absolutize(rendered, record.link), record.link)
-    return record, html, excerpt(html)
+    if original:
+        record = record._replace(original=safe_url(original, record.link) or "")
+    return record, html, record.excerpt or excerpt(html)
+
+
+@cache
+def _closing_patterns(patterns: tuple[str, ...]) -> tuple[Any, ...]:
+    import re2
+
+    return tuple(re2.compile(pattern) for pattern in patterns)  # checked when the config was read
+
+
+def strip_closing(body: str, patterns: tuple[str, ...]) -> tuple[str, str]:
+    """``body`` without its closing lines that match one of ``patterns`` (blank lines between them
+    go too), and the text of the first ``original`` group among them ("" when none)."""
+    if not patterns:
+        return body, ""
+    compiled = _closing_patterns(patterns)
+    lines = body.splitlines(keepends=True)
+    end = len(lines)
+    original = ""
+    looked = 0
+    while end and looked < CLOSING_LINES:
+        line = lines[end - 1].strip()
+        if line:
+            match = next((m for p in compiled if (m := p.fullmatch(line)) is not None), None)
+            if match is None:
+                break
+            group = match.groupdict().get("original") if match.re.groupindex else None
+            if group:
+                original = group
+            looked += 1
+        end -= 1
+    if end == len(lines):
+        return body, ""
+    return "".join(lines[:end]), original
 
 
 def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext) -> PostRecord:
@@ -356,9 +413,18 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
     code = data.get("infoCode")
     info_code = clean_line(str(code))[:200] if code not in (None, "") else identity.code_in_text(text[offset:])
 
-    author = data.get("author")
-    if isinstance(author, dict):
-        author = author.get("name")
+    author, email, uri = _author(data.get("author"))
+    updated, updated_offset = 0.0, 0
+    raw_updated = data.get("last_modified_at", data.get("updated"))
+    if raw_updated is not None and raw_updated != "":
+        try:
+            changed, _ = bounded(parse_date(raw_updated, tz))
+        except (ValueError, OverflowError, TypeError) as exc:
+            warnings.append(f"last_modified_at: {one_line(str(exc))[:200]}: ignored")
+        else:
+            if changed > when:
+                updated, updated_offset = stamp(changed)
+    image = _image(data.get("image"), ctx.site_url)
     timestamp, utcoffset = stamp(when)
     return PostRecord(
         path,
@@ -366,29 +432,68 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
         mtime_ns,
         "ok",
         "; ".join(warnings) or None,
-        key=item_key(info_code=info_code, link=link, guid=None, title=title, date=when),
+        key=item_key(info_code=info_code, link=_id_link(link, ctx), guid=None, title=title, date=when),
         title=title,
         link=link,
         timestamp=timestamp,
         utcoffset=utcoffset,
         categories=categories,
         tags=tags,
-        author=clean_line(plain_text(str(author)))[:200] if author else "",
+        author=author,
         body_offset=offset,
         source=ctx.source,
+        updated=updated,
+        updated_offset=updated_offset,
+        excerpt=_front_excerpt(data, ctx.site_url),
+        author_email=email,
+        author_uri=uri,
+        image=image,
     )
 
 
-# ---------------------------------------------------------------- many posts
+def _id_link(link: str, ctx: PostContext) -> str:
+    """The link a post is keyed by: under the site URL ids were first made with (the site may have moved)."""
+    if ctx.id_base and ctx.id_base != ctx.site_url and link.startswith(ctx.site_url):
+        return ctx.id_base + link[len(ctx.site_url) :]
+    return link
 
 
+_NAMED_EMAIL = re.compile(r"(.*?)\s*<([^<>\s]+)>\s*")
 
 
+def _author(value: Any) -> tuple[str, str, str]:
+    """(name, email, uri) of a front matter ``author``: ``Name``, ``Name <email>`` or a mapping."""
+    if value is None or value == "":
+        return "", "", ""
+    if isinstance(value, dict):
+        name = value.get("name")
+        email = safe_email(value.get("email"))
+        uri = safe_url(value.get("uri") or value.get("url")) or ""
+    else:
+        name, email, uri = value, "", ""
+        if isinstance(value, str) and (match := _NAMED_EMAIL.fullmatch(value)) and safe_email(match.group(2)):
+            name, email = match.group(1), match.group(2)
+    text = clean_line(plain_text(str(name))) if name is not None and not isinstance(name, dict | list) else ""
+    return (text[:200] or email), email, uri
 
 
+def _image(value: Any, site_url: str) -> str:
+    if isinstance(value, dict):
+        value = value.get("path") or value.get("url")
+    if not isinstance(value, str) or not value.strip() or len(value) > 2000:
+        return ""
+    return safe_url(value.strip(), site_url) or ""
 
 
+def _front_excerpt(data: Mapping[str, Any], site_url: str) -> str:
+    """The front matter's own summary of the post, as plain text without URLs ("" when none).
 
-
-
-
+    It may be written as HTML: sanitised first (a ``<script>``'s text is no summary).
+    """
+    for name in ("excerpt", "description", "summary"):
+        value = data.get(name)
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            text = excerpt(sanitize_html(clean_text(str(value)), site_url), EXCERPT_CHARS)
+            if text:
+                return text
+    return ""

@@ -25,7 +25,7 @@ from feeds.identity import fingerprint
 from feeds.models import PostIndex, PostRecord, Source
 from feeds.parallel import Workers
 from feeds.sketching import near_days, near_settings
-from feeds.sources.postfile import SUFFIXES, PostContext, load_full, read_post
+from feeds.sources.postfile import DEFAULT_STRIP_LINES, SUFFIXES, PostContext, load_full, read_post
 from feeds.store import Store
 
 
@@ -206,6 +206,8 @@ def post_context(settings: Settings, source: Source) -> PostContext:
         source=source.name,
         max_bytes=source.max_bytes,
         trusted_html=source.trusted_html,
+        strip_lines=DEFAULT_STRIP_LINES if source.strip_lines is None else source.strip_lines,
+        id_base=settings.site.id_base,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from feeds.models import Item, stamp
@@ -11,6 +12,28 @@ from feeds.store.schema import SEP
 
 # The columns a backend reads of each held item, by key: the decision below compares them.
 HELD_COLUMNS = "key, id, title, link, content, categories, published, published_offset, updated"
+
+
+_EXTRA = ("author_email", "author_uri", "image", "feed_title")
+
+
+def extra(item: Item) -> str:
+    """The ``extra`` column of a stored item: the fields of :data:`_EXTRA` it has, as JSON ("" for none)."""
+    held = {name: value for name in _EXTRA if (value := getattr(item, name))}
+    return json.dumps(held, ensure_ascii=False, sort_keys=True) if held else ""
+
+
+def with_extra(item: Item, text: str) -> Item:
+    """``item`` as loaded from its columns, with its ``extra`` column and its feed (the item's origin)."""
+    fields: dict[str, Any] = {"feed_url": item.origin}
+    if text:
+        try:
+            held = json.loads(text)
+        except ValueError:
+            held = {}
+        if isinstance(held, dict):
+            fields.update((name, value) for name, value in held.items() if name in _EXTRA and isinstance(value, str))
+    return replace(item, **fields)
 
 
 def classify(
@@ -39,7 +62,7 @@ def classify(
                 (
                     source, item.key, item.title, item.link, published, published_offset,
                     updated_at, updated_offset, categories, json.dumps(list(item.tags), ensure_ascii=False),
-                    item.author, item.content, item.summary, item.origin, now, now,
+                    item.author, item.content, item.summary, item.origin, now, now, extra(item),
                 )
             )  # fmt: skip
             known[item.key] = (None,) * 8
@@ -58,7 +81,7 @@ def classify(
             (
                 item.title, item.link, published, published_offset, updated_at, updated_offset,
                 categories, json.dumps(list(item.tags), ensure_ascii=False), item.author,
-                item.content, item.summary, item.origin, now, row[0],
+                item.content, item.summary, item.origin, now, extra(item), row[0],
             )
         )  # fmt: skip
     return inserts, changes, seen

@@ -126,6 +126,10 @@ PG_LATER: tuple[str, ...] = (
         etag TEXT, last_modified TEXT, fetched DOUBLE PRECISION NOT NULL
     );
     """,
+    # 7: (as SQLite's migration 7) what else a remote item says of itself, as JSON
+    """
+    ALTER TABLE items ADD COLUMN extra TEXT NOT NULL DEFAULT '';
+    """,
 )
 PG_VERSION = FIRST_VERSION + len(PG_LATER)
 assert len(MIGRATIONS) == PG_VERSION, "a SQLite migration without its PostgreSQL twin"

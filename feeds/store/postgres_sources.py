@@ -10,7 +10,7 @@ import psycopg
 
 from feeds.models import Item, instant
 from feeds.store import NearDup, SourceState
-from feeds.store.polls import HELD_COLUMNS, classify
+from feeds.store.polls import HELD_COLUMNS, classify, with_extra
 from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase, columns
 from feeds.store.postgres_neardup import assign
 from feeds.store.schema import SEP
@@ -60,10 +60,10 @@ class PgSourceTables(PgDatabase):
             if inserts:  # one statement each, whatever the number of items
                 touched += [row[0] for row in db.execute(
                     "INSERT INTO items (source, key, title, link, published, published_offset, updated,"
-                    " updated_offset, categories, tags, author, content, summary, origin, first_seen, last_seen)"
-                    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::int[],"
-                    " %s::float8[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-                    " %s::float8[], %s::float8[]) RETURNING id",
+                    " updated_offset, categories, tags, author, content, summary, origin, first_seen, last_seen,"
+                    " extra) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::float8[],"
+                    " %s::int[], %s::float8[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+                    " %s::text[], %s::float8[], %s::float8[], %s::text[]) RETURNING id",
                     columns(inserts),
                 )]  # fmt: skip
             if changes:
@@ -71,11 +71,11 @@ class PgSourceTables(PgDatabase):
                     "UPDATE items i SET title = c.title, link = c.link, published = c.published,"
                     " published_offset = c.poff, updated = c.updated, updated_offset = c.uoff,"
                     " categories = c.categories, tags = c.tags, author = c.author, content = c.content,"
-                    " summary = c.summary, origin = c.origin, last_seen = c.seen, rev = i.rev + 1"
+                    " summary = c.summary, origin = c.origin, last_seen = c.seen, extra = c.extra, rev = i.rev + 1"
                     " FROM unnest(%s::text[], %s::text[], %s::float8[], %s::int[], %s::float8[], %s::int[],"
                     " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::float8[],"
-                    " %s::bigint[]) AS c(title, link, published, poff, updated, uoff, categories, tags, author,"
-                    " content, summary, origin, seen, id) WHERE i.id = c.id",
+                    " %s::text[], %s::bigint[]) AS c(title, link, published, poff, updated, uoff, categories, tags,"
+                    " author, content, summary, origin, seen, extra, id) WHERE i.id = c.id",
                     columns(changes),
                 )
             if seen:
@@ -98,10 +98,10 @@ class PgSourceTables(PgDatabase):
         with self.read() as db:
             for row in db.execute(
                 "SELECT id, key, title, link, published, published_offset, updated, updated_offset, categories,"
-                " tags, author, content, summary, source, origin FROM items WHERE id = ANY(%s)",
+                " tags, author, content, summary, source, origin, extra FROM items WHERE id = ANY(%s)",
                 (list(ids),),
             ):
-                out[row[0]] = Item(
+                out[row[0]] = with_extra(Item(
                     key=row[1],
                     title=row[2],
                     link=row[3],
@@ -114,7 +114,7 @@ class PgSourceTables(PgDatabase):
                     summary=row[12],
                     source=row[13],
                     origin=row[14],
-                )
+                ), row[15])
         return out
 
     def forget_sources(self, keep: Iterable[str]) -> None:

@@ -107,6 +107,11 @@ MIGRATIONS: tuple[str, ...] = (
         etag TEXT, last_modified TEXT, fetched REAL NOT NULL
     );
     """,
+    # 7: what else a remote item says of itself (JSON: its author's e-mail and URI, its
+    # thumbnail, its feed's title; "" when nothing), see feeds.store.polls.extra
+    """
+    ALTER TABLE items ADD COLUMN extra TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 # The post cache's changes are kept apart from its blob until there are this

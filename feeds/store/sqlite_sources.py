@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from feeds.models import Item, instant
 from feeds.store import NearDup, SourceState
 from feeds.store.db import Database
-from feeds.store.polls import HELD_COLUMNS, classify
+from feeds.store.polls import HELD_COLUMNS, classify, with_extra
 from feeds.store.schema import SEP
 from feeds.store.sqlite_neardup import assign
 
@@ -66,14 +66,14 @@ class SourceTables(Database):
             inserts, changes, seen = classify(state.name, items, held, undated, now)
             db.executemany(
                 "INSERT INTO items (source, key, title, link, published, published_offset, updated,"
-                " updated_offset, categories, tags, author, content, summary, origin, first_seen, last_seen)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " updated_offset, categories, tags, author, content, summary, origin, first_seen, last_seen, extra)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 inserts,
             )
             db.executemany(
                 "UPDATE items SET title = ?, link = ?, published = ?, published_offset = ?, updated = ?,"
                 " updated_offset = ?, categories = ?, tags = ?, author = ?, content = ?, summary = ?,"
-                " origin = ?, last_seen = ?, rev = rev + 1 WHERE id = ?",
+                " origin = ?, last_seen = ?, extra = ?, rev = rev + 1 WHERE id = ?",
                 changes,
             )
             db.executemany("UPDATE items SET last_seen = ? WHERE id = ?", seen)
@@ -93,10 +93,10 @@ class SourceTables(Database):
                 marks = ",".join("?" * len(chunk))
                 for row in db.execute(
                     "SELECT id, key, title, link, published, published_offset, updated, updated_offset, categories,"
-                    f" tags, author, content, summary, source, origin FROM items WHERE id IN ({marks})",
+                    f" tags, author, content, summary, source, origin, extra FROM items WHERE id IN ({marks})",
                     chunk,
                 ):
-                    out[row[0]] = Item(
+                    out[row[0]] = with_extra(Item(
                         key=row[1],
                         title=row[2],
                         link=row[3],
@@ -109,7 +109,7 @@ class SourceTables(Database):
                         summary=row[12],
                         source=row[13],
                         origin=row[14],
-                    )
+                    ), row[15])
         return out
 
     def forget_sources(self, keep: Iterable[str]) -> None:
