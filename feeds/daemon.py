@@ -66,7 +66,6 @@ def _reason(exc: BaseException) -> str:
 
 class Daemon:
     def __init__(self, settings: Settings, store: Store, workers: Workers, listen: str | None = None) -> None:
-        settings = fix_ids(settings, store)  # ids do not follow site.url: recorded by the first build
         self.settings = settings
         self.listen = listen
         self.metrics = Metrics() if listen and settings.serve.metrics else None
@@ -74,6 +73,7 @@ class Daemon:
         self.outputs: frozenset[str] = frozenset()  # the files feeds wrote: what the server may serve
         self.hubs: HubNotifier | None = None
         self.renderer = Renderer()  # the feeds' items as rendered, kept between publishes
+        self.ids_waiting = False  # the store did not answer when the ids' authority was read
         self.store = store
         self.workers = workers
         self.stopping = asyncio.Event()
@@ -213,7 +213,28 @@ class Daemon:
             if not self.stopping.is_set():
                 raise
 
+    async def _ids_ready(self) -> bool:
+        """Whether the settings carry the ids' recorded authority and base (:mod:`feeds.siteids`),
+        read from the store (recorded there the first time) before the first scan or publish."""
+        if self.settings.site.id_base:
+            return True
+        try:
+            self.settings = await asyncio.to_thread(fix_ids, self.settings, self.store)
+        except Exception as exc:
+            if not self.ids_waiting:  # once, not at every retry
+                log.error("ids: %s; scans and publishes wait for the store", _reason(exc))
+            self.ids_waiting = True
+            return False
+        self.contexts = {}
+        if self.ids_waiting:  # the scans skipped meanwhile: one now
+            self.ids_waiting = False
+            log.info("ids: the store answers again")
+            self.spawn(self.scan_job(why="store back"))
+        return True
+
     async def _scan_once(self, wanted: set[str] | None, why: str) -> None:
+        if not await self._ids_ready():
+            return
         sources = [s for s in scanned_here(self.settings) if wanted is None or s.name in wanted]
         started = time.perf_counter()
         try:
@@ -305,6 +326,8 @@ class Daemon:
                 self.poke()
 
     async def publish_now(self) -> bool:
+        if not await self._ids_ready():
+            return False
         async with self.publish_lock:  # one write at a time; a stop waits for it
             started = time.perf_counter()
             contexts = {s.name: self.contexts.get(s.name) or post_context(self.settings, s)
@@ -394,11 +417,6 @@ class Daemon:
         if (new.output.dir, new.state_path, new.state_url) != (self.settings.output.dir, self.settings.state_path,
                                                                 self.settings.state_url):
             log.error("reload: output.dir and state.path cannot change while running; restart feeds run")
-            return
-        try:
-            new = fix_ids(new, self.store)
-        except FeedsError as exc:
-            log.error("reload: %s; keeping the running config", exc)
             return
         old = {s.name: s for s in self.settings.sources}
         fresh = {s.name: s for s in new.sources}

@@ -277,6 +277,7 @@ def test_remote_items_are_credited_to_their_author_or_feed_never_the_site(site: 
     js = {i["title"]: i for i in json_items(site)}
     assert js["有作者"]["authors"] == [{"name": "记者甲"}] and js["无作者"]["authors"] == [{"name": credit}]
     assert js["有作者"]["image"] == "http://127.0.0.1/t.jpg"
+    assert all(i["_source"] == {"title": credit, "feed_url": url} for i in js.values())
     names = [e.find(f"{ATOM}author").findtext(f"{ATOM}name") for e in atom.values()]
     names += [a["name"] for i in js.values() for a in i["authors"]]
     assert "编辑部" not in names  # the site's author is the feed's, and credits no remote item

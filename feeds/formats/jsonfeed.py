@@ -65,6 +65,8 @@ def _item(item: Item, settings: Settings) -> dict[str, Any]:
     author = clean_line(item.byline or site.author)
     if author:
         entry["authors"] = [{"name": author, "url": item.author_uri} if item.author_uri else {"name": author}]
+    if item.feed_url:  # a remote item: the feed it came from (an extension: JSON Feed has no <source>)
+        entry["_source"] = {"title": clean_line(item.feed_title or item.source), "feed_url": item.feed_url}
     tags = [clean_line(settings.category_title(slug)) for slug in item.categories]
     tags += [clean_line(tag) for tag in item.tags]
     tags = [t for t in dict.fromkeys(tags) if t]

@@ -11,7 +11,7 @@ from feeds.models import Item, stamp
 from feeds.store.schema import SEP
 
 # The columns a backend reads of each held item, by key: the decision below compares them.
-HELD_COLUMNS = "key, id, title, link, content, categories, published, published_offset, updated"
+HELD_COLUMNS = "key, id, title, link, content, categories, published, published_offset, updated, extra"
 
 
 _EXTRA = ("author_email", "author_uri", "image", "feed_title")
@@ -43,7 +43,8 @@ def classify(
     the columns of :data:`HELD_COLUMNS` after the key).
 
     A new key is inserted (the first of a key given twice counts); a held item
-    whose title, link, content, categories or dates changed is updated; the rest
+    whose title, link, content, categories, dates or extra (author's e-mail and
+    URI, thumbnail, feed title) changed is updated; the rest
     are only seen again.  An entry that had no date keeps the date it was first
     seen with.  Rows are in the column order of the backends' statements.
     """
@@ -65,15 +66,16 @@ def classify(
                     item.author, item.content, item.summary, item.origin, now, now, extra(item),
                 )
             )  # fmt: skip
-            known[item.key] = (None,) * 8
+            known[item.key] = (None,) * 9
             continue
         if row[0] is None:  # inserted above: a key twice in one poll
             continue
         if item.key in undated:  # keep the first-seen date
             published, published_offset = row[5], row[6]
             updated_at, updated_offset = row[7], row[6]
-        if (item.title, item.link, item.content, categories, published, updated_at) == (
-            row[1], row[2], row[3], row[4], row[5], row[7]
+        more = extra(item)
+        if (item.title, item.link, item.content, categories, published, updated_at, more) == (
+            row[1], row[2], row[3], row[4], row[5], row[7], row[8]
         ):  # fmt: skip
             seen.append((now, row[0]))
             continue
@@ -81,7 +83,7 @@ def classify(
             (
                 item.title, item.link, published, published_offset, updated_at, updated_offset,
                 categories, json.dumps(list(item.tags), ensure_ascii=False), item.author,
-                item.content, item.summary, item.origin, now, extra(item), row[0],
+                item.content, item.summary, item.origin, now, more, row[0],
             )
         )  # fmt: skip
     return inserts, changes, seen
