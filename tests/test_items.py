@@ -17,7 +17,7 @@ from lxml import etree
 from servers import FeedServer, Route
 
 from feeds.siteids import AUTHORITY_KEY, BASE_KEY
-from feeds.sources.postfile import DEFAULT_STRIP_LINES, strip_closing
+from feeds.sources.postfields import DEFAULT_STRIP_LINES, strip_closing
 from feeds.store import open_store
 from feeds.text import excerpt, without_urls
 
@@ -183,9 +183,11 @@ def test_strip_lines_are_configurable_per_posts_source(site: Site) -> None:
     site.build()  # a line after the back-links: the default closing lines are not at the end any more
     content = rss_items(site)[0].findtext("{http://purl.org/rss/1.0/modules/content/}encoded")
     assert "返回首页" in content and "本站编辑" in content
-    sources = '\n[[sources]]\nname = "posts"\ntype = "posts"\npath = "../posts"\nstrip_lines = [\n' + "".join(
-        f"  '{p}',\n" for p in (*DEFAULT_STRIP_LINES, "——.*")
-    ) + "]\n"
+    sources = (
+        '\n[[sources]]\nname = "posts"\ntype = "posts"\npath = "../posts"\nstrip_lines = [\n'
+        + "".join(f"  '{p}',\n" for p in (*DEFAULT_STRIP_LINES, "——.*"))
+        + "]\n"
+    )
     write_config(site.root, sources=sources)
     site.build()
     item = rss_items(site)[0]
@@ -226,7 +228,7 @@ def test_closing_lines_and_excerpts_hold_for_any_body(parts: list[str]) -> None:
     body = "\n".join(parts)
     kept, original = strip_closing(body, DEFAULT_STRIP_LINES)
     assert body.startswith(kept)  # only closing lines go, never text in the middle
-    dropped = body[len(kept):]
+    dropped = body[len(kept) :]
     for line in dropped.splitlines():  # and each of them is blank or one the patterns name
         assert not line.strip() or "返回" in line or "infoCode=" in line
     if original:

@@ -37,35 +37,35 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
-from urllib.parse import quote, urljoin
 from zoneinfo import ZoneInfo
 
 from feeds.dates import bounded, parse_date
 from feeds.errors import PostError, one_line
 from feeds.identity import Identity, item_key
 from feeds.models import PostRecord, stamp
-from feeds.safety import normalise_url, plain_text, safe_email, safe_url, sanitize_html
+from feeds.safety import normalise_url, plain_text, safe_url, sanitize_html
 from feeds.sources.frontmatter import OPENING, read_front_matter, split_front_matter
+from feeds.sources.postfields import (
+    DEFAULT_STRIP_LINES,
+    SCHEME,
+    absolute,
+    author_of,
+    front_excerpt,
+    id_link,
+    image_of,
+    permalink,
+    pluralized,
+    strip_closing,
+)
 from feeds.text import absolutize, clean_line, clean_text, excerpt, render_markdown
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_CATEGORIES = 100  # per post, and as many tags: each category is a feed of its own
 MAX_TITLE = 1000  # characters: a longer title is cut (with a warning)
 SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt"})
-EXCERPT_CHARS = 300  # a front-matter excerpt longer than this is cut
-# The closing lines of the site's posts (RE2, matched against the whole line, spaces trimmed):
-# the original article's link ``<http://…?infoCode=NW…>`` and the back-links
-# ``[返回<outlet>新闻](//…)｜[返回首页](//…)``.
-DEFAULT_STRIP_LINES = (
-    r"<(?P<original>(?:https?:)?//[^\s<>]*[?&]infoCode=[^\s<>]+)>",
-    r"(?:\[返回[^\]]*\]\([^)\s]*\)\s*[｜|]?\s*)+",
-)
-CLOSING_LINES = 20  # at most this many closing lines are looked at
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,28 +86,7 @@ class PostContext:
 # ---------------------------------------------------------------- discovery
 
 
-
-
 # ---------------------------------------------------------------- front matter
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # ---------------------------------------------------------------- dates
@@ -115,105 +94,14 @@ class PostContext:
 _FILE_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})-(.+)\Z")
 
 
-
-
 @cache
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-
-
 # ---------------------------------------------------------------- fields
 
 _FALSE = frozenset({"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"})
-
-
-def _pluralized(data: Mapping[str, Any], singular: str, plural: str) -> tuple[str, ...]:
-    """Jekyll's rule: ``category: a b`` is one value; ``categories: a b`` is two."""
-    values: list[Any]
-    if data.get(singular) is not None:
-        value = data[singular]
-        values = list(value) if isinstance(value, list) else [value]
-    else:
-        value = data.get(plural)
-        if isinstance(value, str):
-            values = value.split()
-        elif isinstance(value, list):
-            values = value
-        elif value is None:
-            values = []
-        else:
-            values = [value]
-    out: dict[str, None] = {}
-    for v in values:
-        if v is None:
-            continue
-        text = clean_line(str(v))[:200]
-        if text:
-            out[text] = None
-    return tuple(out)
-
-
-_PLACEHOLDER = re.compile(r":(categories|year|short_year|month|i_month|day|i_day|hour|minute|second|title|slug)")
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:|//")
-_URL_SAFE = "/:@!$&'()*+,;=-._~%"
-
-
-@cache
-def _quoted(text: str) -> str:
-    # A file name that is not UTF-8 holds surrogate escapes: its own bytes are percent-encoded.
-    return quote(text, safe=_URL_SAFE, errors="surrogateescape")
-
-
-@cache
-def _template(template: str) -> tuple[str, ...]:
-    """A permalink template split into literal text (even places) and placeholder names (odd)."""
-    return tuple(_PLACEHOLDER.split(_quoted(template)))
-
-
-def permalink(template: str, *, categories: Sequence[str], when: datetime, slug: str) -> str:
-    """Expand a Jekyll permalink template into a percent-encoded site-relative path."""
-    parts = _template(template)
-    out: list[str] = []
-    for index, part in enumerate(parts):
-        if index % 2 == 0:
-            out.append(part)
-        elif part == "categories":
-            out.append(_quoted("/".join(categories)))
-        elif part in ("title", "slug"):
-            out.append(_quoted(slug))
-        elif part == "year":
-            out.append(f"{when.year:04d}")
-        elif part == "month":
-            out.append(f"{when.month:02d}")
-        elif part == "day":
-            out.append(f"{when.day:02d}")
-        elif part == "short_year":
-            out.append(f"{when.year % 100:02d}")
-        elif part == "i_month":
-            out.append(str(when.month))
-        elif part == "i_day":
-            out.append(str(when.day))
-        elif part == "hour":
-            out.append(f"{when.hour:02d}")
-        elif part == "minute":
-            out.append(f"{when.minute:02d}")
-        else:
-            out.append(f"{when.second:02d}")
-    path = "".join(out)
-    while "//" in path:
-        path = path.replace("//", "/")
-    return path
-
-
-def absolute(site_url: str, path: str) -> str:
-    """``path`` (site-relative) made absolute against ``site_url`` (which ends in '/')."""
-    if "://" in path:
-        return path
-    if "/." in path or path.startswith("."):
-        return urljoin(site_url, path.lstrip("/"))
-    return site_url + path.lstrip("/")
 
 
 def _slug_from_name(stem: str) -> str:
@@ -306,39 +194,6 @@ def load_full(path: str, ctx: PostContext) -> tuple[PostRecord, str, str]:
     return record, html, record.excerpt or excerpt(html)
 
 
-@cache
-def _closing_patterns(patterns: tuple[str, ...]) -> tuple[Any, ...]:
-    import re2
-
-    return tuple(re2.compile(pattern) for pattern in patterns)  # checked when the config was read
-
-
-def strip_closing(body: str, patterns: tuple[str, ...]) -> tuple[str, str]:
-    """``body`` without its closing lines that match one of ``patterns`` (blank lines between them
-    go too), and the text of the first ``original`` group among them ("" when none)."""
-    if not patterns:
-        return body, ""
-    compiled = _closing_patterns(patterns)
-    lines = body.splitlines(keepends=True)
-    end = len(lines)
-    original = ""
-    looked = 0
-    while end and looked < CLOSING_LINES:
-        line = lines[end - 1].strip()
-        if line:
-            match = next((m for p in compiled if (m := p.fullmatch(line)) is not None), None)
-            if match is None:
-                break
-            group = match.groupdict().get("original") if match.re.groupindex else None
-            if group:
-                original = group
-            looked += 1
-        end -= 1
-    if end == len(lines):
-        return body, ""
-    return "".join(lines[:end]), original
-
-
 def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext) -> PostRecord:
     """The record of a post's bytes, or PostError."""
     if not raw.strip():
@@ -382,8 +237,8 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
     when, clamped = bounded(when)
     warnings = [w for w in (warning, clamped) if w]
 
-    categories = _pluralized(data, "category", "categories")
-    tags = _pluralized(data, "tag", "tags")
+    categories = pluralized(data, "category", "categories")
+    tags = pluralized(data, "tag", "tags")
     if len(categories) > MAX_CATEGORIES or len(tags) > MAX_CATEGORIES:
         warnings.append(f"more than {MAX_CATEGORIES} categories or tags: only the first {MAX_CATEGORIES} are used")
         categories, tags = categories[:MAX_CATEGORIES], tags[:MAX_CATEGORIES]
@@ -400,7 +255,7 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
     link = None
     if isinstance(link_value, str) and link_value.strip():
         target = link_value.strip()
-        if _SCHEME.match(normalise_url(target)):  # a URL of its own: http(s) only
+        if SCHEME.match(normalise_url(target)):  # a URL of its own: http(s) only
             link = safe_url(target)
         else:  # a template, relative to the site
             link = safe_url(absolute(ctx.site_url, permalink(target, categories=categories, when=local, slug=slug)))
@@ -413,7 +268,7 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
     code = data.get("infoCode")
     info_code = clean_line(str(code))[:200] if code not in (None, "") else identity.code_in_text(text[offset:])
 
-    author, email, uri = _author(data.get("author"))
+    author, email, uri = author_of(data.get("author"))
     updated, updated_offset = 0.0, 0
     raw_updated = data.get("last_modified_at", data.get("updated"))
     if raw_updated is not None and raw_updated != "":
@@ -424,7 +279,7 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
         else:
             if changed > when:
                 updated, updated_offset = stamp(changed)
-    image = _image(data.get("image"), ctx.site_url)
+    image = image_of(data.get("image"), ctx.site_url)
     timestamp, utcoffset = stamp(when)
     return PostRecord(
         path,
@@ -432,7 +287,9 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
         mtime_ns,
         "ok",
         "; ".join(warnings) or None,
-        key=item_key(info_code=info_code, link=_id_link(link, ctx), guid=None, title=title, date=when),
+        key=item_key(
+            info_code=info_code, link=id_link(link, ctx.site_url, ctx.id_base), guid=None, title=title, date=when
+        ),
         title=title,
         link=link,
         timestamp=timestamp,
@@ -444,56 +301,8 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
         source=ctx.source,
         updated=updated,
         updated_offset=updated_offset,
-        excerpt=_front_excerpt(data, ctx.site_url),
+        excerpt=front_excerpt(data, ctx.site_url),
         author_email=email,
         author_uri=uri,
         image=image,
     )
-
-
-def _id_link(link: str, ctx: PostContext) -> str:
-    """The link a post is keyed by: under the site URL ids were first made with (the site may have moved)."""
-    if ctx.id_base and ctx.id_base != ctx.site_url and link.startswith(ctx.site_url):
-        return ctx.id_base + link[len(ctx.site_url) :]
-    return link
-
-
-_NAMED_EMAIL = re.compile(r"(.*?)\s*<([^<>\s]+)>\s*")
-
-
-def _author(value: Any) -> tuple[str, str, str]:
-    """(name, email, uri) of a front matter ``author``: ``Name``, ``Name <email>`` or a mapping."""
-    if value is None or value == "":
-        return "", "", ""
-    if isinstance(value, dict):
-        name = value.get("name")
-        email = safe_email(value.get("email"))
-        uri = safe_url(value.get("uri") or value.get("url")) or ""
-    else:
-        name, email, uri = value, "", ""
-        if isinstance(value, str) and (match := _NAMED_EMAIL.fullmatch(value)) and safe_email(match.group(2)):
-            name, email = match.group(1), match.group(2)
-    text = clean_line(plain_text(str(name))) if name is not None and not isinstance(name, dict | list) else ""
-    return (text[:200] or email), email, uri
-
-
-def _image(value: Any, site_url: str) -> str:
-    if isinstance(value, dict):
-        value = value.get("path") or value.get("url")
-    if not isinstance(value, str) or not value.strip() or len(value) > 2000:
-        return ""
-    return safe_url(value.strip(), site_url) or ""
-
-
-def _front_excerpt(data: Mapping[str, Any], site_url: str) -> str:
-    """The front matter's own summary of the post, as plain text without URLs ("" when none).
-
-    It may be written as HTML: sanitised first (a ``<script>``'s text is no summary).
-    """
-    for name in ("excerpt", "description", "summary"):
-        value = data.get(name)
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            text = excerpt(sanitize_html(clean_text(str(value)), site_url), EXCERPT_CHARS)
-            if text:
-                return text
-    return ""
