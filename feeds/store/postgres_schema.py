@@ -130,6 +130,8 @@ PG_LATER: tuple[str, ...] = (
     """
     ALTER TABLE items ADD COLUMN extra TEXT NOT NULL DEFAULT '';
     """,
+    # 8: (SQLite's entries_ts: PostgreSQL has had it since 6)
+    "",
 )
 PG_VERSION = FIRST_VERSION + len(PG_LATER)
 assert len(MIGRATIONS) == PG_VERSION, "a SQLite migration without its PostgreSQL twin"

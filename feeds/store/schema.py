@@ -112,6 +112,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE items ADD COLUMN extra TEXT NOT NULL DEFAULT '';
     """,
+    # 8: entries by date: the posts without a sketch within a new item's window are found
+    # by a range of this index (it was a scan of every entry ever stored, at every poll)
+    """
+    CREATE INDEX entries_ts ON entries (ts);
+    """,
 )
 
 # The post cache's changes are kept apart from its blob until there are this
