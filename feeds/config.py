@@ -8,11 +8,10 @@ the config file.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds.config_paths import check_paths
+from feeds.configreader import TableReader, parse_duration, table, type_name
 from feeds.errors import ConfigError
 from feeds.identity import DEFAULT_PATTERNS
 from feeds.mergeconfig import MergeSettings, parse_merge
@@ -132,97 +132,9 @@ class Settings:
 # ---------------------------------------------------------------- helpers
 
 
-MAX_DURATION = 365 * 86400.0
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-
-
-def parse_duration(value: object) -> float:
-    """``"30s"``, ``"10m"``, ``"1h"``, ``"1.5h"`` or a number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise ValueError('expected a duration like "30s", "10m" or "1h"')
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value)):
-        seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    else:
-        raise ValueError(f'expected a duration like "30s", "10m" or "1h", got {value!r}')
-    if not math.isfinite(seconds):
-        raise ValueError(f"a duration must be a finite number, got {value!r}")
-    if seconds <= 0:
-        raise ValueError(f"a duration must be positive, got {value!r}")
-    if seconds > MAX_DURATION:
-        raise ValueError(f"a duration must be at most 365 days, got {value!r}")
-    return seconds
-
-
-class _Reader:
-    """Reads one TOML table, remembering which keys were used."""
-
-    def __init__(self, file: str, prefix: str, table: Mapping[str, Any]) -> None:
-        self.file = file
-        self.prefix = prefix
-        self.table = table
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def fail(self, name: str, reason: str) -> ConfigError:
-        return ConfigError(self.file, reason, key=self.key(name))
-
-    def get(self, name: str, kind: type | tuple[type, ...], default: Any = None, *, required: bool = False) -> Any:
-        self.used.add(name)
-        if name not in self.table:
-            if required:
-                raise self.fail(name, "is required")
-            return default
-        value = self.table[name]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        # TOML booleans are ints in Python: never accept one for a number.
-        ok = False if isinstance(value, bool) and bool not in kinds else isinstance(value, kinds)
-        if not ok:
-            names = " or ".join(_type_name(k) for k in kinds)
-            raise self.fail(name, f"must be {names}, not {_type_name(type(value))} ({value!r})")
-        return value
-
-    def convert(self, name: str, func: Callable[[Any], Any], default: Any) -> Any:
-        self.used.add(name)
-        if name not in self.table:
-            return default
-        try:
-            return func(self.table[name])
-        except (ValueError, TypeError) as exc:
-            raise self.fail(name, str(exc)) from None
-
-    def done(self) -> None:
-        unknown = sorted(set(self.table) - self.used)
-        if unknown:
-            known = ", ".join(sorted(self.used))
-            raise self.fail(unknown[0], f"unknown key (known keys here: {known})")
-
-
-def _type_name(kind: type) -> str:
-    return {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        list: "an array",
-        dict: "a table",
-    }.get(kind, kind.__name__)
-
-
-def _table(file: str, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = data.get(name, {})
-    if not isinstance(value, dict):
-        raise ConfigError(file, f"must be a table ([{name}]), not {_type_name(type(value))}", key=name)
-    return value
-
-
 def _url(value: Any) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"must be a string, not {_type_name(type(value))}")
+        raise TypeError(f"must be a string, not {type_name(type(value))}")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
@@ -231,7 +143,7 @@ def _url(value: Any) -> str:
 
 def _database_url(value: Any) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"must be a string, not {_type_name(type(value))}")
+        raise TypeError(f"must be a string, not {type_name(type(value))}")
     if urlsplit(value).scheme not in ("postgresql", "postgres"):
         raise ValueError('must be a PostgreSQL URL like "postgresql://feeds@db.example:5432/feeds"')
     return value
@@ -251,7 +163,7 @@ def _authority(value: Any) -> str:
 def _site_path(value: Any) -> str:
     """A site-relative path or an absolute http(s) URL (``javascript:`` and the like are refused)."""
     if not isinstance(value, str):
-        raise TypeError(f"must be a string, not {_type_name(type(value))}")
+        raise TypeError(f"must be a string, not {type_name(type(value))}")
     from feeds.safety import normalise_url, safe_url
 
     text = normalise_url(value)
@@ -297,7 +209,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
             raise ConfigError(file, f"unknown key (known: {', '.join(sorted(known_tables))})", key=name)
 
     # [site]
-    r = _Reader(file, "site", _table(file, data, "site"))
+    r = TableReader(file, "site", table(file, data, "site"))
     title = r.get("title", str, required=True)
     site_url = r.convert("url", _url, None)
     if site_url is None:
@@ -322,7 +234,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     r.done()
 
     # [serve]
-    r = _Reader(file, "serve", _table(file, data, "serve"))
+    r = TableReader(file, "serve", table(file, data, "serve"))
     serve = ServeSettings(
         listen=r.convert("listen", parse_listen, None),
         max_age=r.get("max_age", int, 60),
@@ -335,7 +247,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     r.done()
 
     # [websub]
-    r = _Reader(file, "websub", _table(file, data, "websub"))
+    r = TableReader(file, "websub", table(file, data, "websub"))
     hubs = r.get("hubs", list, [])
     for i, hub in enumerate(hubs):
         if not isinstance(hub, str) or urlsplit(hub).scheme not in ("http", "https") or not urlsplit(hub).netloc:
@@ -344,7 +256,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     r.done()
 
     # [output]
-    r = _Reader(file, "output", _table(file, data, "output"))
+    r = TableReader(file, "output", table(file, data, "output"))
     out_dir = resolve(base, r.get("dir", str, "out"))
     url_set = "url" in r.table
     out_url = r.convert("url", _url, served_url(serve.listen) if serve.listen else site.url)
@@ -366,17 +278,17 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     r.done()
 
     # [categories]
-    cats = _table(file, data, "categories")
+    cats = table(file, data, "categories")
     categories: list[tuple[str, str]] = []
     for slug, label in cats.items():
         if not isinstance(label, str):
             raise ConfigError(
-                file, f"must be a string (the display title), not {_type_name(type(label))}", key=f"categories.{slug}"
+                file, f"must be a string (the display title), not {type_name(type(label))}", key=f"categories.{slug}"
             )
         categories.append((slug, label))
 
     # [identity]
-    r = _Reader(file, "identity", _table(file, data, "identity"))
+    r = TableReader(file, "identity", table(file, data, "identity"))
     patterns = r.get("patterns", list, list(DEFAULT_PATTERNS))
     for i, pattern in enumerate(patterns):
         if not isinstance(pattern, str):
@@ -390,7 +302,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     r.done()
 
     # [schedule]
-    r = _Reader(file, "schedule", _table(file, data, "schedule"))
+    r = TableReader(file, "schedule", table(file, data, "schedule"))
     schedule = ScheduleSettings(
         interval=r.convert("interval", parse_duration, 900.0),
         concurrency=r.get("concurrency", int, 16),
@@ -409,7 +321,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     r.done()
 
     # [fetch]
-    r = _Reader(file, "fetch", _table(file, data, "fetch"))
+    r = TableReader(file, "fetch", table(file, data, "fetch"))
     fetch = FetchSettings(
         timeout=r.convert("timeout", parse_duration, 30.0),
         connect_timeout=r.convert("connect_timeout", parse_duration, 10.0),
@@ -424,7 +336,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     r.done()
 
     # [state]
-    r = _Reader(file, "state", _table(file, data, "state"))
+    r = TableReader(file, "state", table(file, data, "state"))
     state_path = resolve(base, r.get("path", str, ".feeds/state.db"))
     state_timeout = r.convert("busy_timeout", parse_duration, 120.0)
     state_url = r.convert("url", _database_url, None)
@@ -433,7 +345,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     state_lease = r.convert("lease", parse_duration, 0.0)
     r.done()
 
-    merge = parse_merge(_Reader(file, "merge", _table(file, data, "merge")))  # [merge]
+    merge = parse_merge(TableReader(file, "merge", table(file, data, "merge")))  # [merge]
     rules = parse_rules(data.get("rules"), file)  # [[rules]]
 
     # [[sources]]
@@ -445,7 +357,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     for i, entry in enumerate(raw_sources):
         if not isinstance(entry, dict):
             raise ConfigError(file, "must be a table", key=f"sources[{i}]")
-        sources.append(parse_source(_Reader(file, f"sources[{i}]", entry), base, schedule.interval, seen))
+        sources.append(parse_source(TableReader(file, f"sources[{i}]", entry), base, schedule.interval, seen))
     check_paths(file, output.dir, state_path, sources)
     return Settings(
         path=path,

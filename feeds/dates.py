@@ -1,15 +1,19 @@
 """Dates as posts and feeds write them -> aware datetimes.
 
 Every form Jekyll accepts (``2022-01-25 20:54:37 +0800`` stays a string in YAML
-and is parsed here), YAML timestamps, a date alone, RFC 2822.
+and is parsed here), YAML timestamps, a date alone, RFC 2822; and feed entries'
+dates (ISO 8601 / RFC 3339 / RFC 822 strings, ``2022/01/25 12:54:37 UTC``).
 """
 
 from __future__ import annotations
 
+import calendar
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from functools import cache
+from typing import Any
 
 _DATE = re.compile(
     r"\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})"
@@ -92,3 +96,51 @@ def bounded(when: datetime) -> tuple[datetime, str | None]:
         early = when.year < 5000
     bound = EARLIEST if early else LATEST
     return bound, f"date {when.isoformat()} is out of the supported range; used {bound.date().isoformat()}"
+
+
+# ---------------------------------------------------------------- feed dates
+
+_SLASH_DATE_RE = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})(.*)")
+_UTC_SUFFIX_RE = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
+
+
+def _normalise_iso(raw: str) -> str:
+    """``2022/01/25 12:54:37 UTC`` -> ``2022-01-25 12:54:37+00:00`` (common in Chinese feeds)."""
+    match = _SLASH_DATE_RE.fullmatch(raw)
+    if match:
+        year, month, day, rest = match.groups()
+        raw = f"{year}-{int(month):02d}-{int(day):02d}{rest}"
+    return _UTC_SUFFIX_RE.sub("+00:00", raw)
+
+
+def _parse_raw_date(raw: str) -> datetime | None:
+    """An aware datetime from an ISO 8601/RFC 3339 or RFC 822 string, keeping its offset."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(_normalise_iso(raw))
+    except (ValueError, OverflowError):
+        try:
+            value = parsedate_to_datetime(raw)
+        except (ValueError, TypeError, IndexError, OverflowError):
+            return None
+    return value if value.tzinfo is not None else None
+
+
+def entry_date(entry: Mapping[str, Any], name: str) -> datetime | None:
+    """A feed entry's date ``entry[name]`` (feedparser's dict) parsed from the raw string, keeping its
+    offset, else feedparser's UTC struct_time ``entry[name + '_parsed']``; bounded to years 1..9999."""
+    # dict.get: FeedParserDict maps a missing "updated" to "published" (with a warning).
+    raw = dict.get(entry, name)
+    if isinstance(raw, str):
+        value = _parse_raw_date(raw)
+        if value is not None:
+            return bounded(value)[0]
+    parsed = dict.get(entry, f"{name}_parsed")
+    if parsed:
+        try:
+            return bounded(datetime.fromtimestamp(calendar.timegm(parsed), UTC))[0]
+        except (OverflowError, ValueError, OSError, TypeError):
+            return None
+    return None

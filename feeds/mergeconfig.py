@@ -21,7 +21,7 @@ class MergeSettings:
 
 
 def parse_merge(r: Any) -> MergeSettings:
-    """``[merge]`` read with a :class:`feeds.config._Reader`."""
+    """``[merge]`` read with a :class:`feeds.configreader.TableReader`."""
     from feeds.config import parse_duration
 
     merge = MergeSettings(

@@ -17,7 +17,7 @@ MAX_STRIP_LINES = 50
 
 
 def parse_source(r: Any, base: Path, interval: float, seen: dict[str, int]) -> Source:
-    """The source read by ``r`` (a :class:`feeds.config._Reader`); ``seen``: names so far, by index."""
+    """The source read by ``r`` (a :class:`feeds.configreader.TableReader`); ``seen``: names so far, by index."""
     from feeds.config import DEFAULT_POST_BYTES, MAX_BYTES, parse_duration, resolve
 
     index = len(seen)

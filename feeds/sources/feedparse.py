@@ -7,20 +7,18 @@ Every failure to get anything usable out of a body is a
 
 from __future__ import annotations
 
-import calendar
 import html as htmllib
 import io
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
 from feedparser.exceptions import CharacterEncodingUnknown, NonXMLContentType, ThingsNobodyCaresAboutButMe
 
-from feeds.dates import bounded
+from feeds.dates import entry_date
 from feeds.errors import FeedParseError
 from feeds.identity import Identity, item_key
 from feeds.models import Item, ParsedFeed, Source
@@ -50,8 +48,6 @@ _BLOCK_BOUNDARY_RE = re.compile(
 )
 _PARAGRAPH_SPLIT_RE = re.compile(r"\n\s*\n")
 _TITLE_FALLBACK_CHARS = 80
-_SLASH_DATE_RE = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})(.*)")
-_UTC_SUFFIX_RE = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
 _PREFIX_MARGIN = 16  # characters of text a cut tag or entity can garble at a prefix's end
 _get = dict.get  # on feedparser's dicts, skipping FeedParserDict's slow aliasing
 
@@ -111,50 +107,6 @@ def _detail_text(detail: Any, fallback: Any = "", limit: int | None = None) -> s
 
 def _str(value: Any) -> str:
     return clean_text(value).strip() if isinstance(value, str) else ""
-
-
-# -- dates -----------------------------------------------------------------
-
-
-def _normalise_iso(raw: str) -> str:
-    """``2022/01/25 12:54:37 UTC`` -> ``2022-01-25 12:54:37+00:00`` (common in Chinese feeds)."""
-    match = _SLASH_DATE_RE.fullmatch(raw)
-    if match:
-        year, month, day, rest = match.groups()
-        raw = f"{year}-{int(month):02d}-{int(day):02d}{rest}"
-    return _UTC_SUFFIX_RE.sub("+00:00", raw)
-
-
-def _parse_raw_date(raw: str) -> datetime | None:
-    """An aware datetime from an ISO 8601/RFC 3339 or RFC 822 string, keeping its offset."""
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(_normalise_iso(raw))
-    except (ValueError, OverflowError):
-        try:
-            value = parsedate_to_datetime(raw)
-        except (ValueError, TypeError, IndexError, OverflowError):
-            return None
-    return value if value.tzinfo is not None else None
-
-
-def _entry_date(entry: Mapping[str, Any], name: str) -> datetime | None:
-    """``entry[name]`` parsed from the raw string, else feedparser's UTC struct_time."""
-    # dict.get: FeedParserDict maps a missing "updated" to "published" (with a warning).
-    raw = dict.get(entry, name)
-    if isinstance(raw, str):
-        value = _parse_raw_date(raw)
-        if value is not None:
-            return bounded(value)[0]
-    parsed = dict.get(entry, f"{name}_parsed")
-    if parsed:
-        try:
-            return bounded(datetime.fromtimestamp(calendar.timegm(parsed), UTC))[0]
-        except (OverflowError, ValueError, OSError, TypeError):
-            return None
-    return None
 
 
 # -- entries ---------------------------------------------------------------
@@ -289,8 +241,8 @@ def _make_item(entry: Mapping[str, Any], ctx: _Context) -> tuple[Item, bool] | N
     if len(title) > MAX_TITLE:
         title = title[:MAX_TITLE].rstrip() + "…"
 
-    published = _entry_date(entry, "published") or _entry_date(entry, "updated") or _entry_date(entry, "created")
-    updated = _entry_date(entry, "updated") or published
+    published = entry_date(entry, "published") or entry_date(entry, "updated") or entry_date(entry, "created")
+    updated = entry_date(entry, "updated") or published
     undated = published is None
 
     info_code = ctx.identity.code_in_urls(u for u in (link, guid, *hrefs) if u)
