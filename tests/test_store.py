@@ -160,3 +160,28 @@ def test_an_unchanged_posts_folder_is_not_written_again_even_when_empty(site: Si
             again = pipeline.build(settings, store=db)
             assert db.generation() == generation  # nothing recorded: the publish was skipped
             assert again.written == () and again.posts_cached == again.posts_read == posts
+
+
+@pytest.mark.skipif(os.environ.get("FEEDS_TEST_STATE_URL") is not None, reason="the SQLite file's own schema")
+def test_a_first_build_leaves_the_schema_the_migrations_make(site: Site, tmp_path: Path) -> None:
+    """A first settle drops and rebuilds the articles' date indexes (bulk load): they must come back
+    exactly as the migrations define them, and a feed must read its items through them."""
+    for i in range(30):
+        site.add(f"2022-01-{i % 28 + 1:02d}-p{i}.md", post_text(f"第{i}篇", f"2022-01-{i % 28 + 1:02d} 10:00:00 +0800",
+                                                               CAT_A if i % 2 else CAT_B, info_code=f"NW{i:04d}"))  # fmt: skip
+    site.build()
+    empty = tmp_path / "empty.db"
+    with Store(empty):
+        pass
+
+    def schema(path: Path) -> set[tuple[str, str]]:
+        with sqlite3.connect(path) as db:
+            return set(db.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL").fetchall())
+
+    built = next(site.root.rglob("state.db"))
+    assert schema(built) == schema(empty)
+    with sqlite3.connect(built) as db:
+        plan = db.execute("EXPLAIN QUERY PLAN SELECT article FROM article_cats WHERE slug = ? ORDER BY ts DESC LIMIT 5",
+                          (CAT_A,)).fetchall()  # fmt: skip
+    assert "article_cats_ts" in str(plan)
+    assert [e.title for e in site.feed(f"category/{CAT_A}/rss.xml").entries][:2] == ["第27篇", "第25篇"]
