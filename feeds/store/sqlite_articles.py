@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from feeds.models import Entry
 from feeds.store import Article, Combine, Judge, PostRef
-from feeds.store.db import Database
+from feeds.store.db import Database, rebuilt, roomy
 from feeds.store.schema import SEP
 
 _ENTRY = "SELECT article, key, ts, off, cats, origin, source, ref, stamp FROM entries"
@@ -79,12 +79,9 @@ class ArticleTables(Database):
                 # (the 100k-post cold build spent 2-3 s in those queries); the date indexes
                 # are built once at the end, from sorted rows, instead of row by row
                 # (100k articles: 1.5 s -> 0.66 s of inserting).
-                for name in BULK_INDEXES:
-                    db.execute(f"DROP INDEX {name}")
-                for groups in _chunked_groups(db.execute(f"{_ENTRY} ORDER BY article")):
-                    self._settle_groups(db, groups, combine, judge)
-                for sql in BULK_INDEXES.values():
-                    db.execute(sql)
+                with roomy(db), rebuilt(db, BULK_INDEXES):
+                    for groups in _chunked_groups(db.execute(f"{_ENTRY} ORDER BY article")):
+                        self._settle_groups(db, groups, combine, judge)
             else:
                 for start in range(0, len(dirty), 500):
                     chunk = dirty[start : start + 500]

@@ -10,7 +10,7 @@ from typing import Any
 
 from feeds.models import PostIndex
 from feeds.store import NearDup, schema
-from feeds.store.db import Database
+from feeds.store.db import Database, rebuilt, roomy
 from feeds.store.schema import SEP
 from feeds.store.sqlite_neardup import assign
 
@@ -135,6 +135,13 @@ def _entry_rows(source: str, rows: Iterable[PostIndex], articles: Mapping[str, s
     ]  # fmt: skip
 
 
+BULK_ROWS = 10_000  # entries written at once from which the bulk ways pay
+# The indexes of the entries besides their key (as schemas 5 and 8 make them).
+_ENTRY_INDEXES = {
+    "entries_article": "CREATE INDEX entries_article ON entries (article)",
+    "entries_ts": "CREATE INDEX entries_ts ON entries (ts)",
+}
+
 _INSERT = (
     "INSERT OR REPLACE INTO entries (source, ref, key, article, ts, off, cats, origin, stamp)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -149,7 +156,14 @@ def _replace_entries(
     db.execute("DELETE FROM entries WHERE source = ?", (source,))
     db.execute("DELETE FROM rendered WHERE source = ?", (source,))
     entries = _entry_rows(source, rows, articles)
-    db.executemany(_INSERT, entries)
+    if len(entries) < BULK_ROWS:
+        db.executemany(_INSERT, entries)
+    else:  # a first scan of a big folder: a bigger cache, and the indexes built once if nothing else is held
+        with roomy(db), rebuilt(db, _ENTRY_INDEXES if db.execute("SELECT 1 FROM entries LIMIT 1").fetchone()
+                                is None else {}):  # fmt: skip
+            db.executemany(_INSERT, entries)
+            db.executemany("INSERT OR IGNORE INTO dirty (article) VALUES (?)", ((e[3],) for e in entries))
+        return
     db.executemany("INSERT OR IGNORE INTO dirty (article) VALUES (?)", ((e[3],) for e in entries))
 
 
