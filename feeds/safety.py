@@ -72,6 +72,19 @@ def safe_email(value: object) -> str:
     return text if len(text) <= 254 and _EMAIL.fullmatch(text) else ""
 
 
+def public_url(url: object) -> str | None:
+    """:func:`safe_url` without the user name and password a URL may carry (``https://u:p@host/``):
+    for showing a source's URL to the world."""
+    text = safe_url(url)
+    if text is None:
+        return None
+    parts = urlsplit(text)
+    if "@" not in parts.netloc:
+        return text
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
 def safe_url(url: object, base: str | None = None) -> str | None:
     """``url`` as an absolute http(s) URL, or None when it is anything else.
 

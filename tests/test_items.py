@@ -353,3 +353,16 @@ def test_feeds_init_then_build_shows_the_original_and_no_navigation(tmp_path: Pa
     assert done.returncode == 0, done.stderr
     rss = (tmp_path / "site" / "out" / "rss.xml").read_text(encoding="utf-8")
     assert "原文" in rss and "返回首页" not in rss
+
+
+def test_a_source_url_with_a_password_is_never_published(site: Site) -> None:
+    with FeedServer({"/f.xml": Route(body=remote_rss("私有源"))}) as server:
+        url = server.url("/f.xml").replace("http://", "http://reader:s3cret@")
+        with_json(site, sources=feed_source("private", url))
+        site.build()
+        public = server.url("/f.xml")
+    for path in site.out.rglob("*"):
+        if path.is_file():
+            assert "s3cret" not in path.read_text(encoding="utf-8"), path
+    assert {i.find("source").get("url") for i in rss_items(site)} == {public}
+    assert {i["_source"]["feed_url"] for i in json_items(site)} == {public}

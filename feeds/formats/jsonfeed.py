@@ -16,6 +16,7 @@ from typing import Any
 from feeds.config import Settings
 from feeds.identity import stable_id
 from feeds.models import FeedSpec, Item
+from feeds.safety import public_url
 from feeds.text import clean_line, clean_text, excerpt, without_urls
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -65,8 +66,9 @@ def _item(item: Item, settings: Settings) -> dict[str, Any]:
     author = clean_line(item.byline or site.author)
     if author:
         entry["authors"] = [{"name": author, "url": item.author_uri} if item.author_uri else {"name": author}]
-    if item.feed_url:  # a remote item: the feed it came from (an extension: JSON Feed has no <source>)
-        entry["_source"] = {"title": clean_line(item.feed_title or item.source), "feed_url": item.feed_url}
+    feed_url = public_url(item.feed_url)  # (never a password in the URL)
+    if feed_url:  # a remote item: the feed it came from (an extension: JSON Feed has no <source>)
+        entry["_source"] = {"title": clean_line(item.feed_title or item.source), "feed_url": feed_url}
     tags = [clean_line(settings.category_title(slug)) for slug in item.categories]
     tags += [clean_line(tag) for tag in item.tags]
     tags = [t for t in dict.fromkeys(tags) if t]

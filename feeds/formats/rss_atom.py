@@ -16,7 +16,7 @@ from feeds.config import Settings
 from feeds.identity import stable_id
 from feeds.layout import feed_id
 from feeds.models import FeedSpec, Item
-from feeds.safety import plain_text, safe_url, text_as_html
+from feeds.safety import plain_text, public_url, safe_url, text_as_html
 from feeds.text import clean_line, clean_text, excerpt, without_urls
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def _add_entry(
     entry.title(clean_line(plain_text(item.title)) or link or guid)
     if link:
         entry.link(href=link, rel="alternate")
-    feed_url = safe_url(item.feed_url)
+    feed_url = public_url(item.feed_url)  # (never a password in the URL)
     feed_title = clean_line(plain_text(item.feed_title or item.source)) or feed_url
     if hasattr(entry, "related"):  # Atom: the original article, the other versions of a merged story, the feed
         original = safe_url(item.original)
