@@ -22,6 +22,7 @@ from feeds import __version__, pipeline
 from feeds.config import DEFAULT_CONFIG, Settings, load
 from feeds.errors import ConfigError, FeedsError, LockError, display, one_line
 from feeds.lock import OutputLock
+from feeds.progress import progress_bar
 from feeds.serveconfig import DEFAULT_LISTEN, with_listen
 from feeds.status import status_table
 from feeds.store import Store, display_store, display_url, open_store, store_exists
@@ -132,7 +133,7 @@ def build(config_path: Path, force: bool) -> None:
     See README.md, sections "Commands" and "Output".
     """
     settings = _settings(config_path)
-    progress, on_total, close = _progress_bar()
+    progress, on_total, close = progress_bar()
     with _one_line_errors(close):
         try:
             lock = OutputLock(settings.output.dir).acquire()
@@ -375,52 +376,3 @@ def explain(config_path: Path, item: str) -> None:
 
 def _store(settings: Settings, node: str | None = None) -> Store:
     return open_store(settings, node=node)
-
-
-def _progress_bar() -> tuple[Callable[[int], None] | None, Callable[[int], None] | None, Callable[[], None]]:
-    """A tqdm bar of the posts read, on stderr when it is a terminal; nothing otherwise.
-
-    It appears only when reading takes more than half a second (tqdm's own
-    ``TQDM_DELAY``/``TQDM_MININTERVAL`` variables change that), shows the final
-    count, and is cleared before the summary line.
-    """
-    if not sys.stderr.isatty():
-        return None, None, lambda: None
-    from tqdm import tqdm
-
-    shown = False
-
-    class _Seen:  # tqdm's stream: stderr, remembering whether the bar was ever drawn
-        encoding = sys.stderr.encoding
-
-        def fileno(self) -> int:
-            return sys.stderr.fileno()
-
-        def isatty(self) -> bool:
-            return True
-
-        def write(self, text: str) -> int:
-            nonlocal shown
-            shown = shown or bool(text.strip())
-            return sys.stderr.write(text)
-
-        def flush(self) -> None:
-            sys.stderr.flush()
-
-    defaults = {"mininterval": 0.2, "delay": 0.5}
-    options = {k: v for k, v in defaults.items() if f"TQDM_{k.upper()}" not in os.environ}
-    bar = tqdm(total=0, unit="post", file=_Seen(), leave=False, dynamic_ncols=True, **options)  # type: ignore[call-overload]
-
-    def on_total(n: int) -> None:
-        bar.total = (bar.total or 0) + n  # drawn at the next update (a refresh here would skip the delay)
-
-    def close() -> None:
-        if shown:
-            bar.refresh()  # the final count
-            bar.clear()
-        bar.close()
-        if shown:
-            sys.stderr.write("\r\x1b[K")  # nothing of the bar is left before the summary line
-            sys.stderr.flush()
-
-    return bar.update, on_total, close
