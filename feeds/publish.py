@@ -315,19 +315,34 @@ def publish(
 def _write(
     out_dir: os.PathLike[str], paths: Sequence[str], rendered: Iterable[tuple[str, bytes | None]]
 ) -> tuple[list[str], list[str]]:
-    """Write each of ``rendered`` (the files ``paths``) where its bytes changed."""
+    """Write each of ``rendered`` (the files ``paths``) where its bytes changed.
+
+    Each file goes to a temporary file as it is rendered (memory: never every file at once), and
+    all are renamed into place at the end: a reader sees the feeds of one publish together.
+    """
     written: list[str] = []
     unchanged: list[str] = []
+    staged: list[tuple[str, str]] = []
     try:
         files.sweep_temporaries(out_dir, (os.path.dirname(rel) for rel in paths))
         for rel, data in rendered:
-            if data is not None and files.write_if_changed(out_dir / rel, data):  # type: ignore[operator]
-                written.append(rel)
-            else:
+            tmp = files.stage(out_dir / rel, data) if data is not None else None  # type: ignore[operator]
+            if tmp is None:
                 unchanged.append(rel)
+            else:
+                staged.append((rel, tmp))
+        while staged:
+            rel, tmp = staged[0]
+            os.replace(tmp, os.path.join(out_dir, rel))
+            staged.pop(0)
+            written.append(rel)
     except OSError as exc:
         where = exc.filename or out_dir
         raise OutputError(display(where), f"cannot write the output: {exc.strerror or exc}") from None
+    finally:
+        for _, tmp in staged:  # not renamed (an error): the temporaries go
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
     return written, unchanged
 
 
