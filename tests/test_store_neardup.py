@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import random
 import threading
 from datetime import UTC, datetime
@@ -50,21 +49,23 @@ def test_a_version_stored_between_the_matching_read_and_the_write_is_still_found
     """Source B's poll matches (reads) first; source A stores the same story before B's write:
     B joins A's article, as when both were decided inside the write lock."""
     store = open_store(tmp_path / "state.db")
-    real = sqlite_sources.prematch
+    real_prematch, real_write = sqlite_sources.prematch, store.write
     calls: list[str] = []
 
-    def racing(db, source, rows, sketches, near):  # type: ignore[no-untyped-def]
-        early = real(db, source, rows, sketches, near)
+    def matching(db, source, rows, sketches, near):  # type: ignore[no-untyped-def]
         calls.append(source)
-        if source == "b":  # another thread stores A's copy now, before B takes the write lock
+        return real_prematch(db, source, rows, sketches, near)
+
+    def racing_write(**kwargs):  # type: ignore[no-untyped-def]
+        if calls == ["b"]:  # B has matched; another thread stores A's copy before B's write
             other = _item("k-a", "a") if duplicate else _item("k-a", "a", "".join(str(i) for i in range(300)))
             writer = threading.Thread(target=_store, args=(store, "a", other))
             writer.start()
             writer.join(20)
-        return early
+        return real_write(**kwargs)
 
-    monkeypatch.setattr(sqlite_sources, "prematch", racing)
-    monkeypatch.setattr(store, "_matching", contextlib.nullcontext())  # A matches while B's match is open
+    monkeypatch.setattr(sqlite_sources, "prematch", matching)
+    monkeypatch.setattr(store, "write", racing_write)
     try:
         _store(store, "b", _item("k-b", "b", "另"))
         assert calls == ["b", "a"]

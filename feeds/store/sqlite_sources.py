@@ -56,7 +56,7 @@ class SourceTables(Database):
         if sketches and near is not None:  # the matching's reads and comparisons, before the write lock
             dated = [(item.key, stamp(item.published)[0]) for item in items if item.key in sketches]
             # One poll at a time: more threads matching at once only fought the writer for the GIL.
-            with self._matching, self.read() as db:
+            with self.matching() as db:
                 early = prematch(db, state.name, dated, sketches, near)
         with self.write() as db:
             keys = [item.key for item in items]
