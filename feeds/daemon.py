@@ -360,8 +360,9 @@ class Daemon(PostScans):
         # Store calls run on threads (never on the loop).  A write waits for SQLite's lock; with
         # the default 6 threads, polls' writes waiting in turn starved every read behind them
         # (polls took seconds under load).  Reads never wait in WAL mode: give them threads (each
-        # has its connection and page cache: 16 of them).
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="store"))
+        # has its connection and page cache).  Since at most 2 x workers polls store at once (and
+        # the source states of the others are small, urgent writes), 8 are enough (memory: 16).
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=8, thread_name_prefix="store"))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, sig)
         loop.add_signal_handler(signal.SIGHUP, self.reload, config_path)
