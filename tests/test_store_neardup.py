@@ -83,3 +83,32 @@ def test_the_earliest_stored_duplicate_wins_over_one_stored_after_the_read(tmp_p
         assert store.find_article(["k-b"]) == store.find_article(["k-c"]) == "k-a"
     finally:
         store.close()
+
+
+def test_urgent_writers_take_the_write_lock_before_those_waiting_longer() -> None:
+    """The publisher's short writes (urgent) do not queue behind every poll's write."""
+    from feeds.store.db import _FairLock
+
+    lock = _FairLock()
+    assert lock.acquire(5)
+    order: list[str] = []
+
+    def take(name: str, urgent: bool) -> None:
+        assert lock.acquire(20, urgent)
+        order.append(name)
+        lock.release()
+
+    threads = []
+    for name, urgent in (("poll-1", False), ("poll-2", False), ("publish", True)):
+        thread = threading.Thread(target=take, args=(name, urgent))
+        thread.start()
+        threads.append(thread)
+        while len(lock._waiting) < len(threads):  # queued in this order
+            threading.Event().wait(0.001)
+    lock.release()
+    for thread in threads:
+        thread.join(20)
+    assert order == ["publish", "poll-1", "poll-2"]
+    assert lock.acquire(0.01) and not lock.acquire(0.01)  # a timed-out waiter gives its turn up
+    lock.release()
+    assert lock.acquire(0.01)
