@@ -27,6 +27,7 @@ import functools
 import logging
 import random
 import signal
+import sys
 import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +40,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from feeds import config
 from feeds.config import Settings
+from feeds.daemon_scans import PostScans
 from feeds.errors import ConfigError, FeedsError, display
 from feeds.fetch import Fetcher
 from feeds.formats.rss_atom import Renderer
@@ -48,9 +50,8 @@ from feeds.models import Source
 from feeds.parallel import Workers, limit_malloc_arenas, trim_memory
 from feeds.publish import publish
 from feeds.serve import start_server
-from feeds.siteids import fix_ids
 from feeds.sources import remote
-from feeds.sources.posts import PostContext, post_context, posts_sources, scan_posts, scanned_here
+from feeds.sources.posts import PostContext, post_context, posts_sources
 from feeds.store import Claim, Store
 from feeds.websub import HubNotifier, changed_feed_urls
 
@@ -64,7 +65,7 @@ def _reason(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, FeedsError) else f"unexpected error: {type(exc).__name__}: {exc}"
 
 
-class Daemon:
+class Daemon(PostScans):
     def __init__(self, settings: Settings, store: Store, workers: Workers, listen: str | None = None) -> None:
         self.settings = settings
         self.listen = listen
@@ -83,6 +84,12 @@ class Daemon:
         self.fetcher: Fetcher | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.polling: set[str] = set()  # sources with a poll in flight
+        # Polls processing (parse, sketch, store) at once, `concurrency` as the fetches; every due
+        # source is still fetched at once (an item seen is never lost).  Unbounded, a start with 300
+        # sources due made each poll wait for all the others' parsing (one queue for the workers)
+        # and nothing was stored before ~17 s; in turn, polls are stored as they come.  (2 x workers
+        # drained a 300-source start in ~40 s, 16 in ~20 s: the stages of 16 polls overlap.)
+        self.processing = asyncio.Semaphore(settings.schedule.concurrency)
         self.scan_lock = asyncio.Lock()
         self.publish_lock = asyncio.Lock()
         self.publishing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
@@ -134,9 +141,9 @@ class Daemon:
 
     async def poll_once(self, source: Source) -> None:
         assert self.fetcher is not None
-        outcome = await remote.refresh_contained(
-            source, settings=self.settings, store=self.store, fetcher=self.fetcher, workers=self.workers
-        )
+        outcome = await remote.refresh_contained(source, settings=self.settings, store=self.store,
+                                                 fetcher=self.fetcher, workers=self.workers,
+                                                 processing=self.processing)  # fmt: skip
         (log.warning if outcome.error else log.info)("poll %s", outcome.line())
         self.health.polled(source.name, ok=outcome.error is None, next_due=outcome.next_due)
         if self.metrics:
@@ -185,120 +192,6 @@ class Daemon:
             log.info("poll: the store is back")
             self.store_away = False
         return claim
-
-    # ------------------------------------------------------------ posts
-
-    async def scan_job(self, names: list[str] | None = None, why: str = "interval") -> None:
-        """Rescan posts folders (``names``, default all); name the bad posts; tell the publisher.
-
-        Requests coalesce: while a scan runs, the ones that arrive are merged into
-        one more scan after it (a slow scan never piles up scans behind it).
-        """
-        if self.stopping.is_set():
-            return
-        wanted = None if names is None else set(names)
-        if self.scan_request is None:
-            self.scan_request = (wanted, why)
-        else:
-            held, _ = self.scan_request
-            self.scan_request = (None if held is None or wanted is None else held | wanted, why)
-        if self.scan_lock.locked():
-            return  # the scan in progress runs this one when it ends
-        try:
-            async with self.scan_lock:
-                while self.scan_request is not None and not self.stopping.is_set():
-                    (wanted, why), self.scan_request = self.scan_request, None
-                    await self._scan_once(wanted, why)
-        except asyncio.CancelledError:
-            if not self.stopping.is_set():
-                raise
-
-    async def _ids_ready(self) -> bool:
-        """Whether the settings carry the ids' recorded authority and base (:mod:`feeds.siteids`),
-        read from the store (recorded there the first time) before the first scan or publish."""
-        if self.settings.site.id_base:
-            return True
-        try:
-            self.settings = await asyncio.to_thread(fix_ids, self.settings, self.store)
-        except Exception as exc:
-            if not self.ids_waiting:  # once, not at every retry
-                log.error("ids: %s; scans and publishes wait for the store", _reason(exc))
-            self.ids_waiting = True
-            return False
-        self.contexts = {}
-        if self.ids_waiting:  # the scans skipped meanwhile: one now
-            self.ids_waiting = False
-            log.info("ids: the store answers again")
-            self.spawn(self.scan_job(why="store back"))
-        return True
-
-    async def _scan_once(self, wanted: set[str] | None, why: str) -> None:
-        if not await self._ids_ready():
-            return
-        sources = [s for s in scanned_here(self.settings) if wanted is None or s.name in wanted]
-        started = time.perf_counter()
-        try:
-            scan = await asyncio.to_thread(scan_posts, self.settings, self.store, sources=sources,
-                                           workers=self.workers)  # fmt: skip
-        except Exception as exc:
-            log.error("scan %s: %s", ", ".join(s.name for s in sources), _reason(exc))
-            return
-        self.contexts.update(scan.contexts)
-        for source in sources:  # a missing folder: logged when it goes missing, and when it is back
-            line = scan.missing.get(source.name)
-            if line and source.name not in self.folder_problems:
-                log.error("%s", line)
-            elif not line and source.name in self.folder_problems:
-                log.info("%s: posts folder is back", display(source.path))
-            self.folder_problems.discard(source.name)
-            if line:
-                self.folder_problems.add(source.name)
-        for line in sorted(set(scan.unreadable) - self.unreadable):  # a folder inside that cannot be read
-            log.warning("%s", line)
-        self.unreadable = set(scan.unreadable)
-        skip = len(scan.missing) + len(scan.unreadable)
-        for line in scan.problems(None if not self.scanned else scan.fresh)[skip:]:
-            log.warning("%s", line)
-        self.scanned = True
-        if scan.changed or why == "start":
-            log.info("scan %s: %d posts, %d read, %.0f ms (%s, %d removed)",
-                     ",".join(s.name for s in sources), len(scan.results), scan.read,
-                     (time.perf_counter() - started) * 1000, why, scan.removed)  # fmt: skip
-        if scan.changed:
-            self.poke()
-
-    async def watch(self) -> None:
-        """Rescan a posts folder as soon as a file in it changes (the interval rescan stays as fallback)."""
-        folders = {str(s.path): s.name for s in scanned_here(self.settings) if s.path and s.path.is_dir()}
-        if not folders or not self.settings.schedule.watch:
-            return
-        try:
-            from watchfiles import awatch
-
-            # Its own stop event: watchfiles sets it when the watch is cancelled (a reload restarts it).
-            done = asyncio.Event()
-            self.spawn(self._stop_with_daemon(done))
-            async for changes in awatch(*folders, stop_event=done, debounce=150, step=30,
-                                        recursive=True, ignore_permission_denied=True):  # fmt: skip
-                touched = {name for folder, name in folders.items() for _, path in changes
-                           if path == folder or path.startswith(folder.rstrip("/") + "/")}  # fmt: skip
-                if touched:
-                    await self.scan_job(sorted(touched), why="changed")
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("file notifications unavailable (%s); posts folders are rescanned at their interval",
-                        _reason(exc))  # fmt: skip
-
-    async def _stop_with_daemon(self, done: asyncio.Event) -> None:
-        stopping = asyncio.ensure_future(self.stopping.wait())
-        finished = asyncio.ensure_future(done.wait())
-        try:
-            await asyncio.wait({stopping, finished}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-            finished.cancel()
-        done.set()
 
     # ------------------------------------------------------------ publishing
 
@@ -365,12 +258,15 @@ class Daemon:
             return True
 
     async def housekeeping(self) -> None:
-        """The store's housekeeping every few seconds (SQLite: WAL checkpoints, off the commits)."""
+        """The store's housekeeping every few seconds (SQLite: WAL checkpoints, off the commits), and
+        free memory given back to the system."""
         while not self.stopping.is_set():
             try:
                 await asyncio.to_thread(self.store.maintain)
             except Exception as exc:
                 log.warning("store housekeeping: %s", _reason(exc))
+            # Memory: what the polls' threads freed goes back too (publishes trim after writing).
+            await asyncio.to_thread(trim_memory)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=HOUSEKEEPING)
 
@@ -468,8 +364,9 @@ class Daemon:
         # Store calls run on threads (never on the loop).  A write waits for SQLite's lock; with
         # the default 6 threads, polls' writes waiting in turn starved every read behind them
         # (polls took seconds under load).  Reads never wait in WAL mode: give them threads (each
-        # has its connection and page cache: 16 of them).
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="store"))
+        # has its connection and page cache).  Since at most 2 x workers polls store at once (and
+        # the source states of the others are small, urgent writes), 8 are enough (memory: 16).
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=8, thread_name_prefix="store"))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, sig)
         loop.add_signal_handler(signal.SIGHUP, self.reload, config_path)
@@ -516,7 +413,10 @@ class Daemon:
 
 def run(settings: Settings, store: Store, *, listen: str | None = None) -> None:
     """``feeds run``; with ``listen`` ("host:port") the output folder is served too."""
-    limit_malloc_arenas()
+    limit_malloc_arenas(1)
+    # Threads hand the GIL over every 1 ms instead of 5: a store thread that released it for a
+    # SQLite statement (holding the write lock) got it back after the busy threads' whole slice.
+    sys.setswitchinterval(0.001)
     with Workers() as workers:
         workers.start()
         daemon = Daemon(settings, store, workers, listen)

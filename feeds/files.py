@@ -46,9 +46,24 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     store; after a power cut the next publish rewrites any file whose size is
     not the one it recorded.
     """
+    staged = stage(path, data)
+    if staged is None:
+        return False
+    try:
+        os.replace(staged, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staged)
+        raise
+    return True
+
+
+def stage(path: Path, data: bytes) -> str | None:
+    """The first half of :func:`write_if_changed`: ``data`` in a temporary file beside ``path``, to
+    be renamed over it (``os.replace``), or None when ``path`` already holds exactly that."""
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
+            return None
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,11 +72,8 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    return True
-
-
+    return tmp

@@ -7,6 +7,7 @@ reused.  With one core or little work everything runs in this process.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -67,7 +68,13 @@ class Workers:
             )
             # The pool forks its workers at the first task: do it now, while this process is
             # small and has no other threads (forking a threaded process can deadlock the child).
-            self._pool.submit(int).result()
+            # Memory: frozen, the objects the workers inherit are never visited by their garbage
+            # collector, so the pages holding them stay shared with this process (not copied).
+            gc.freeze()
+            try:
+                self._pool.submit(int).result()
+            finally:
+                gc.unfreeze()
         return self
 
     def restart(self) -> None:

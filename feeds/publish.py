@@ -24,7 +24,7 @@ import contextlib
 import hashlib
 import html as htmllib
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from feeds import __version__, assemble, files, layout
@@ -285,31 +285,39 @@ def publish(
     # meanwhile, so its entry changes too and the next publish shows it.
     items = {aid: replace(materialize(m, full, language), categories=arts[aid].categories)
              for aid, m in merged.items() if readable(m, full)}  # fmt: skip
-    renderer.add([((aid, arts[aid].sig), item) for aid, item in items.items() if aid in arts], settings)
+    renderer.add([((aid, arts[aid].sig), item) for aid, item in items.items() if aid in arts], settings, workers)
 
-    rendered: list[tuple[str, bytes | None]] = []
+    del by_article, merged, full  # memory: from here on only the items are needed
     fingerprints: dict[str, tuple[str, int]] = {}
     stale_paths = {p.path for p in stale}
-    for plan in plans:
-        if plan.path in stale_paths:
-            if plan.fmt == "html":
-                cards = (renderer.card((a.id, a.sig)) for a in plan.picked)
-                data = pages.render_page(plan.spec, [c for c in cards if c is not None], specs, settings, templates)
-            elif plan.fmt == "json":
-                data = jsonfeed.render_json(plan.spec, [items[a.id] for a in plan.picked if a.id in items], settings)
-            else:
-                data = renderer.feed(plan.spec, [(a.id, a.sig) for a in plan.picked], settings, plan.fmt)
-            rendered.append((plan.path, data))
-            fingerprints[plan.path] = (plan.fingerprint, len(data))
-        else:
-            rendered.append((plan.path, None))
-            fingerprints[plan.path] = previous[plan.path]
-    renderer.keep((a.id, a.sig) for picked in picks.values() for a in picked)
-    data = opml.render_opml(specs, settings)
-    rendered.append(("feeds.opml", data))
-    fingerprints["feeds.opml"] = (hashlib.sha1(data).hexdigest(), len(data))
 
-    written, unchanged = _write(out_dir, rendered)
+    def rendered() -> Iterator[tuple[str, bytes | None]]:
+        """Each file's bytes (None: unchanged), rendered as it is written: memory, a publish of
+        every feed held them all at once (~40 MB with 30 categories of 200 items)."""
+        for plan in plans:
+            if plan.path in stale_paths:
+                if plan.fmt == "html":
+                    cards = (renderer.card((a.id, a.sig)) for a in plan.picked)
+                    data = pages.render_page(plan.spec, [c for c in cards if c is not None], specs, settings,
+                                             templates)  # fmt: skip
+                elif plan.fmt == "json":
+                    data = jsonfeed.render_json(plan.spec, [items[a.id] for a in plan.picked if a.id in items],
+                                                settings)  # fmt: skip
+                else:
+                    data = renderer.feed(plan.spec, [(a.id, a.sig) for a in plan.picked], settings, plan.fmt)
+                fingerprints[plan.path] = (plan.fingerprint, len(data))
+                yield plan.path, data
+            else:
+                fingerprints[plan.path] = previous[plan.path]
+                yield plan.path, None
+        data = opml.render_opml(specs, settings)
+        fingerprints["feeds.opml"] = (hashlib.sha1(data).hexdigest(), len(data))
+        yield "feeds.opml", data
+
+    written, unchanged = _write(out_dir, [*(p.path for p in plans), "feeds.opml"], rendered())
+    shown = dict.fromkeys((a.id, a.sig) for picked in picks.values() for a in picked)
+    renderer.keep(shown)
+    pages.keep_drawn([card for card in map(renderer.card, shown) if card is not None])
     removed = _remove_stale(out_dir, [p for p in previous if p not in fingerprints], report)
     if fingerprints != previous:
         store.save_outputs(fingerprints)
@@ -320,19 +328,37 @@ def publish(
     return Published(tuple(written), tuple(unchanged), tuple(removed), count, settled, tuple(fingerprints))
 
 
-def _write(out_dir: os.PathLike[str], rendered: Sequence[tuple[str, bytes | None]]) -> tuple[list[str], list[str]]:
+def _write(
+    out_dir: os.PathLike[str], paths: Sequence[str], rendered: Iterable[tuple[str, bytes | None]]
+) -> tuple[list[str], list[str]]:
+    """Write each of ``rendered`` (the files ``paths``) where its bytes changed.
+
+    Each file goes to a temporary file as it is rendered (memory: never every file at once), and
+    all are renamed into place at the end: a reader sees the feeds of one publish together.
+    """
     written: list[str] = []
     unchanged: list[str] = []
+    staged: list[tuple[str, str]] = []
     try:
-        files.sweep_temporaries(out_dir, (os.path.dirname(rel) for rel, _ in rendered))
+        files.sweep_temporaries(out_dir, (os.path.dirname(rel) for rel in paths))
         for rel, data in rendered:
-            if data is not None and files.write_if_changed(out_dir / rel, data):  # type: ignore[operator]
-                written.append(rel)
-            else:
+            tmp = files.stage(out_dir / rel, data) if data is not None else None  # type: ignore[operator]
+            if tmp is None:
                 unchanged.append(rel)
+            else:
+                staged.append((rel, tmp))
+        while staged:
+            rel, tmp = staged[0]
+            os.replace(tmp, os.path.join(out_dir, rel))
+            staged.pop(0)
+            written.append(rel)
     except OSError as exc:
         where = exc.filename or out_dir
         raise OutputError(display(where), f"cannot write the output: {exc.strerror or exc}") from None
+    finally:
+        for _, tmp in staged:  # not renamed (an error): the temporaries go
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
     return written, unchanged
 
 

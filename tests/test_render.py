@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import feedparser
+import pytest
 from conftest import Site
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -48,3 +49,26 @@ def test_fragments_make_the_same_bytes_as_a_whole_render(site: Site, feed: list[
             assert not feedparser.parse(whole).bozo
     renderer.keep(keys[:1])
     assert len(renderer) == min(1, len(keys))
+
+
+def test_fragments_rendered_in_chunks_on_the_worker_processes_are_the_same(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big first publish renders its items in chunks, on the workers: the feeds are the same bytes."""
+    from feeds.parallel import Workers
+
+    conf = site.settings()
+    when = datetime(2022, 1, 25, 9, tzinfo=CST)
+    feed = [Item(key=f"infocode:NW{n:018d}", title=f"标题{n}", link=f"https://x.example/{n}.html",
+                 published=when + timedelta(minutes=n), updated=when + timedelta(minutes=n), categories=("c",),
+                 content=f"<p>正文 {n}</p>") for n in range(7)]  # fmt: skip
+    keys = [(item.key, "sig") for item in feed]
+    monkeypatch.setattr(rss_atom, "RENDER_CHUNK", 2)
+    with Workers(2) as workers:
+        renderer = rss_atom.Renderer()
+        renderer.reset_if_changed(conf)
+        renderer.add(list(zip(keys, feed, strict=True)), conf, workers)
+    for spec in layout.plan(conf, ["c"]):
+        for fmt in ("rss", "atom"):
+            assert renderer.feed(spec, keys, conf, fmt) == rss_atom.render_feed(spec, feed, conf, fmt)
+    assert renderer.card(keys[3]) is not None and renderer.card(keys[3]).content == ""

@@ -199,6 +199,19 @@ _DRAWN: dict[tuple[object, ...], dict[str, Any]] = {}
 _DRAWN_MAX = 20_000
 
 
+def keep_drawn(items: Sequence[Item]) -> None:
+    """Forget the items drawn for items no page shows any more (``items``: those shown now).
+
+    Memory: the cache was only cleared when full, so a busy daemon held up to
+    _DRAWN_MAX drawn items (tens of MB), most of them long gone from the pages.
+    An item is drawn for at most two page depths: pruned when there are more.
+    """
+    if len(_DRAWN) > 2 * len(items):
+        shown = set(items)
+        for key in [key for key in _DRAWN if key[0] not in shown]:
+            del _DRAWN[key]
+
+
 def _drawn(
     item: Item, card: Any, salt: tuple[object, ...], text: Mapping[str, str], settings: Settings,
     pages: Mapping[str, str], page: str, sources: Mapping[str, str],

@@ -6,6 +6,7 @@ items in the order given, so unchanged input gives byte-identical output.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ from feeds.text import clean_line, clean_text, excerpt, without_urls
 
 if TYPE_CHECKING:
     from feedgen.feed import FeedGenerator
+
+    from feeds.parallel import Workers
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the date of a feed with no items
 MIME = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
@@ -191,6 +194,34 @@ _CLOSE = {"rss": b"\n  </channel>\n", "atom": b"\n</feed>\n"}
 _ENTRY = {"rss": (b"\n    <item>", b"</item>"), "atom": (b"\n  <entry>", b"</entry>")}
 
 
+RENDER_CHUNK = 200  # items rendered in one feedgen document: bounds the memory of a big first publish
+
+
+def fragments(items: Sequence[Item], settings: Settings) -> list[tuple[str, bytes, bytes]]:
+    """(excerpt, RSS entry, Atom entry) of each item: one feed of them all per format, cut into entries."""
+    spec = FeedSpec(slug=None, title="-", description="-", html_url="http://localhost/", rss_path="",
+                    atom_path="", rss_url="http://localhost/", atom_url="http://localhost/")  # fmt: skip
+    parts: list[list[bytes]] = []
+    texts = [_excerpt(item, clean_text(item.content or "")) for item in items]  # once for both formats
+    for fmt in ("rss", "atom"):
+        fg = _generator(spec, settings, fmt, EPOCH)
+        labels: dict[str, str] = {}
+        for item, text in zip(items, texts, strict=True):
+            _add_entry(fg, item, settings, labels, text)
+        data = fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
+        # Markup in text is escaped, so these only ever match the entries' own tags.
+        opening, closing = _ENTRY[fmt]
+        cuts: list[bytes] = []
+        start = data.find(opening)
+        while start >= 0:
+            end = data.index(closing, start) + len(closing)
+            cuts.append(data[start + 1 : end])
+            start = data.find(opening, end)
+        assert len(cuts) == len(items)
+        parts.append(cuts)
+    return list(zip(texts, parts[0], parts[1], strict=True))
+
+
 class Renderer:
     """Feeds assembled from per-item fragments, each rendered (by feedgen) once while unchanged.
 
@@ -218,31 +249,22 @@ class Renderer:
     def missing(self, keys: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         return [key for key in keys if key not in self._fragments]
 
-    def add(self, fresh: Sequence[tuple[tuple[str, str], Item]], settings: Settings) -> None:
-        """Render ``fresh`` items ((key, item) pairs): one feed of them all per format, cut into entries."""
-        if not fresh:
-            return
-        spec = FeedSpec(slug=None, title="-", description="-", html_url="http://localhost/", rss_path="",
-                        atom_path="", rss_url="http://localhost/", atom_url="http://localhost/")  # fmt: skip
-        parts: list[list[bytes]] = []
-        texts = [_excerpt(item, clean_text(item.content or "")) for _, item in fresh]  # once for both formats
-        for fmt in ("rss", "atom"):
-            fg = _generator(spec, settings, fmt, EPOCH)
-            labels: dict[str, str] = {}
-            for (_, item), text in zip(fresh, texts, strict=True):
-                _add_entry(fg, item, settings, labels, text)
-            data = fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
-            # Markup in text is escaped, so these only ever match the entries' own tags.
-            opening, closing = _ENTRY[fmt]
-            cuts: list[bytes] = []
-            start = data.find(opening)
-            while start >= 0:
-                end = data.index(closing, start) + len(closing)
-                cuts.append(data[start + 1 : end])
-                start = data.find(opening, end)
-            assert len(cuts) == len(fresh)
-            parts.append(cuts)
-        for (key, item), text, rss, atom in zip(fresh, texts, parts[0], parts[1], strict=True):
+    def add(
+        self, fresh: Sequence[tuple[tuple[str, str], Item]], settings: Settings, workers: Workers | None = None
+    ) -> None:
+        """Render ``fresh`` items ((key, item) pairs), RENDER_CHUNK at a time: on the worker processes
+        when there are several chunks (a daemon's first publish renders thousands, ~1 ms each)."""
+        items = [item for _, item in fresh]
+        chunks = [items[i : i + RENDER_CHUNK] for i in range(0, len(items), RENDER_CHUNK)]
+        executor = workers.executor if workers is not None and len(chunks) > 1 else None
+        if executor is not None:
+            parts: Iterable[list[tuple[str, bytes, bytes]]] = executor.map(
+                functools.partial(fragments, settings=settings), chunks
+            )
+        else:
+            parts = (fragments(chunk, settings) for chunk in chunks)
+        done = (cut for part in parts for cut in part)
+        for (key, item), (text, rss, atom) in zip(fresh, done, strict=True):
             self._fragments[key] = (item.updated, rss, atom)
             self._cards[key] = replace(item, content="", summary=text)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,7 @@ class PollOutcome:
     ms: float = 0.0
     error: str | None = None
     next_due: float | None = None
-    steps: str = ""  # where an update's time went: "fetch N, parse N, merge N, store N ms"
+    steps: str = ""  # where an update's time went: "fetch N, wait N, parse N, merge N, store N ms"
 
     @property
     def changed(self) -> bool:
@@ -80,9 +81,13 @@ async def refresh_source(
     fetcher: Fetcher,
     workers: Workers | None = None,
     now: float | None = None,
+    processing: AbstractAsyncContextManager[Any] | None = None,
 ) -> PollOutcome:
-    """Poll one remote source once and record the outcome in the store. Never raises for a source's fault."""
-    from asyncio import get_running_loop, to_thread  # loaded already: this runs on its loop
+    """Poll one remote source once and record the outcome in the store. Never raises for a source's fault.
+
+    ``processing``: held from the parse to the store (the daemon bounds how many polls do that at once).
+    """
+    from asyncio import to_thread  # loaded already: this runs on its loop
 
     assert source.url is not None
     started = time.perf_counter()
@@ -122,6 +127,22 @@ async def refresh_source(
         await to_thread(store.save_source, ok)
         return PollOutcome(source.name, "unchanged", ms=ms(), next_due=due)
     fetched = ms()
+    async with processing or nullcontext():
+        return await _process(source, settings, store, fetcher, workers, result, ok, digest, when, ms, failed,
+                              fetched)  # fmt: skip
+
+
+async def _process(
+    source: Source, settings: Settings, store: Store, fetcher: Fetcher, workers: Workers | None, result: Any,
+    ok: SourceState, digest: str, when: float, ms: Callable[[], float],
+    failed: Callable[[str], Awaitable[PollOutcome]], fetched: float,
+) -> PollOutcome:  # fmt: skip
+    """Parse a fetched body, then store its items (see :func:`refresh_source`)."""
+    from asyncio import get_running_loop, to_thread
+
+    body = result.body or b""
+    due = when + source.interval
+    waited = ms()  # for a processing slot
     args = (
         body,
         result.url,
@@ -147,14 +168,14 @@ async def refresh_source(
         return await failed(exc.reason)
     for warning in parsed.warnings:
         log.warning("%s: %s", source.name, warning)
-    marks = [fetched, ms()]
+    marks = [fetched, waited, ms()]
     items, sketches, near = await _merger_steps(settings, store, source, parsed, fetcher, workers, when)
     marks.append(ms())
     new, updated = await to_thread(
         store.save_poll, replace(ok, body_hash=digest), items, parsed.undated, when, sketches=sketches, near=near
     )
     marks.append(ms())
-    steps = ", ".join(f"{name} {b - a:.0f}" for name, a, b in zip(("fetch", "parse", "merge", "store"),
+    steps = ", ".join(f"{name} {b - a:.0f}" for name, a, b in zip(("fetch", "wait", "parse", "merge", "store"),
                                                                    [0.0, *marks[:-1]], marks, strict=True))  # fmt: skip
     return PollOutcome(source.name, "updated" if new or updated else "unchanged", new, updated, marks[-1],
                        next_due=due, steps=f"{steps} ms")  # fmt: skip

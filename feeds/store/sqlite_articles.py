@@ -63,7 +63,7 @@ class ArticleTables(Database):
         article id), answering each one's categories, or None: dropped (it is
         then absent from the articles, and its entries stay stored).
         """
-        with self.write() as db:
+        with self.write(urgent=True) as db:
             if merge_key is not None:
                 held = db.execute("SELECT value FROM meta WHERE key = 'merge'").fetchone()
                 if held is None or held[0] != merge_key:
@@ -173,7 +173,7 @@ class ArticleTables(Database):
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def save_outputs(self, fingerprints: Mapping[str, tuple[str, int]]) -> None:
-        with self.write() as db:
+        with self.write(urgent=True) as db:
             db.execute("DELETE FROM outputs")
             db.executemany(
                 "INSERT INTO outputs (path, fingerprint, size) VALUES (?, ?, ?)",
@@ -185,5 +185,5 @@ class ArticleTables(Database):
         return row[0] if row else None
 
     def set_meta(self, values: Mapping[str, str]) -> None:
-        with self.write() as db:
+        with self.write(urgent=True) as db:
             db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", values.items())

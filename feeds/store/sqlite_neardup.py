@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 
 from feeds import neardup
@@ -44,39 +45,109 @@ def _clusters(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def _heads(db: sqlite3.Connection, keys: Sequence[str]) -> set[str]:
+    """Those of ``keys`` that already head an article (one query per 500: each is a wait for the GIL)."""
+    out: set[str] = set()
+    for chunk in _chunks(list(dict.fromkeys(keys))):
+        marks = ",".join("?" * len(chunk))
+        out.update(r[0] for r in db.execute(f"SELECT DISTINCT article FROM entries WHERE article IN ({marks})", chunk))
+    return out
+
+
 PER_BUCKET = 32  # the newest versions of one bucket looked at
 MAX_CANDIDATES = 64  # versions compared in full per new version (those sharing the most buckets)
+_HEAD = 8 * (neardup.PERMUTATIONS + 1)  # a stored sketch: its size and values, then its numbers
 
 
-def _match(db: sqlite3.Connection, source: str, sk: neardup.Sketch, ts: float, near: NearDup) -> str | None:
-    buckets = bucket_ids(sk)
+def _duplicate(stored: bytes, data: bytes, threshold: float) -> bool:
+    """:func:`neardup.is_duplicate` of two stored sketches, read from their bytes.
+
+    Speed: a burst of new items compares each with up to MAX_CANDIDATES stored
+    versions; building two :class:`neardup.Sketch` per pair was most of it.  Equal
+    MinHash values are the zero 64-bit words of the two values' XOR, counted in C.
+    """
+    if stored[:8] == _EMPTY_SIZE or data[:8] == _EMPTY_SIZE:
+        return False  # an empty text is similar to nothing
+    xor = int.from_bytes(stored[8:_HEAD], "little") ^ int.from_bytes(data[8:_HEAD], "little")
+    equal = array("Q", xor.to_bytes(_HEAD - 8, "little")).count(0)
+    if equal / neardup.PERMUTATIONS < threshold:
+        return False
+    a, b = (tuple(tail.split("\x1f")) if tail else () for tail in (stored[_HEAD:].decode(), data[_HEAD:].decode()))
+    small, large = (a, b) if len(a) <= len(b) else (b, a)  # the numbers of one all in the other
+    return set(small).issubset(large)
+
+
+_EMPTY_SIZE = bytes(8)
+
+
+_BUCKET = "SELECT seq FROM (SELECT seq FROM buckets WHERE bucket = ? AND ts BETWEEN ? AND ? ORDER BY ts DESC LIMIT ?)"
+# The candidates of a sketch in one statement (each statement waits for the GIL again: ms each
+# under load), counted by SQLite: the MAX_CANDIDATES sharing the most of its buckets, by seq.
+_CANDIDATES = {
+    n: "SELECT s.article, s.ts, s.data FROM sketches s JOIN (SELECT seq FROM ("
+    + " UNION ALL ".join([_BUCKET] * n)
+    + ") GROUP BY seq ORDER BY count(*) DESC, seq LIMIT ?) USING (seq) WHERE s.source != ? ORDER BY s.seq"
+    for n in range(1, neardup.BANDS + 1)
+}
+
+
+def _match(
+    db: sqlite3.Connection, source: str, data: bytes, ts: float, near: NearDup,
+    recent: Mapping[int, Sequence[tuple[int, float]]] | None = None,
+) -> str | None:  # fmt: skip
+    """The article of the earliest-stored duplicate of the sketch ``data`` (dated ``ts``) among
+    other sources' versions sharing a bucket with it, or None.  ``recent``: look only at these
+    buckets (bucket -> (seq, date)), those stored since a read (see :func:`prematch`)."""
+    buckets = bucket_ids(neardup.Sketch.from_bytes(data))
     if not buckets:
         return None
-    # Bounded work per new version, however crowded its buckets are.  Speed: templated
-    # stories (one wire's daily notices, a generator's stock sentences) share buckets with
-    # hundreds of others; reading and comparing them all, inside the write transaction, held
-    # the store for seconds under load.  So: the newest PER_BUCKET of each bucket within the
-    # window, and of those the MAX_CANDIDATES sharing the most buckets are compared in full
-    # (a true duplicate shares many buckets, a template a few).
     low, high = ts - near.window, ts + near.window
-    shared: dict[int, int] = {}
-    for bucket in buckets:
-        for (seq,) in db.execute(
-            "SELECT seq FROM buckets WHERE bucket = ? AND ts BETWEEN ? AND ? ORDER BY ts DESC LIMIT ?",
-            (bucket, low, high, PER_BUCKET),
-        ):
-            shared[seq] = shared.get(seq, 0) + 1
-    best = sorted(shared, key=lambda seq: (-shared[seq], seq))[:MAX_CANDIDATES]
-    if not best:
-        return None
-    rows = db.execute(
-        f"SELECT seq, article, ts, data FROM sketches WHERE seq IN ({','.join('?' * len(best))}) AND source != ?"
-        " ORDER BY seq",
-        (*best, source),
-    ).fetchall()
-    candidates = (neardup.Candidate(r[0], r[1], r[1], r[2], neardup.Sketch.from_bytes(r[3])) for r in rows)
-    found = neardup.choose(candidates, sk, ts, near.window, near.threshold)
-    return found.cluster_id if found else None
+    if recent is not None:
+        best = sorted({seq for bucket in buckets for seq, when in recent.get(bucket, ()) if low <= when <= high})
+        if not best:
+            return None
+        rows = db.execute(
+            f"SELECT article, ts, data FROM sketches WHERE seq IN ({','.join('?' * len(best))}) AND source != ?"
+            " ORDER BY seq",
+            (*best[:MAX_CANDIDATES], source),
+        )
+    else:
+        # Bounded work per new version, however crowded its buckets are.  Speed: templated
+        # stories (one wire's daily notices, a generator's stock sentences) share buckets with
+        # hundreds of others; reading and comparing them all held the store for seconds under
+        # load.  So: the newest PER_BUCKET of each bucket within the window, and of those the
+        # MAX_CANDIDATES sharing the most buckets are compared in full (a true duplicate
+        # shares many buckets, a template a few).
+        values = [value for bucket in buckets for value in (bucket, low, high, PER_BUCKET)]
+        rows = db.execute(_CANDIDATES[len(buckets)], (*values, MAX_CANDIDATES, source))
+    for article, when, stored in rows:  # by seq: the first duplicate is the earliest stored
+        if abs(when - ts) <= near.window and _duplicate(stored, data, near.threshold):
+            return str(article)
+    return None
+
+
+Early = tuple[dict[tuple[str, float], str | None], int]  # (key, date) -> article or None; the last bucket read
+
+
+def prematch(
+    db: sqlite3.Connection, source: str, rows: Sequence[tuple[str, float]], sketches: Mapping[str, bytes],
+    near: NearDup,
+) -> Early:  # fmt: skip
+    """The near-duplicate matching of :func:`assign`, done in a READ transaction before the write.
+
+    Speed: this is the CPU-heavy part of storing a poll (bucket lookups and
+    comparisons); done inside the write transaction it serialised every poll of
+    a burst (300 sources starting: 6,000 new items, seconds of lock each).  In the
+    write, :func:`assign` then looks only at the buckets stored since (rowid > the
+    last one this read saw): an earlier-stored duplicate found here still wins.
+    """
+    horizon = db.execute("SELECT coalesce(max(rowid), 0) FROM buckets").fetchone()[0]
+    found: dict[tuple[str, float], str | None] = {}
+    for key, ts in rows:
+        data = sketches.get(key)
+        if data is not None and (key, ts) not in found:
+            found[key, ts] = _match(db, source, data, ts, near)
+    return found, int(horizon)
 
 
 def assign(
@@ -85,17 +156,21 @@ def assign(
     rows: Sequence[tuple[str, float]],
     sketches: Mapping[str, bytes] | None,
     near: NearDup | None,
+    early: Early | None = None,
 ) -> dict[str, str]:
     """The article of each (key, date) of ``source`` about to be stored, where it is not the key itself.
 
     Call it before the old entries of these keys are deleted (an existing
     version keeps its article).  Sketches given are stored with their article.
+    ``early``: :func:`prematch` of these rows, read before this transaction.
     """
     out = _clusters(db, list(dict.fromkeys(key for key, _ in rows)))
     if not sketches:
         return {k: a for k, a in out.items() if k != a}
     stored: list[tuple[str, str, float, bytes]] = []
     decided: set[str] = set()
+    recent: dict[int, list[tuple[int, float]]] | None = None
+    heads = _heads(db, [key for key, _ in rows if key in sketches and key not in out])
     for key, ts in rows:
         data = sketches.get(key)
         if data is None or key in decided:
@@ -103,10 +178,17 @@ def assign(
         decided.add(key)
         article = out.get(key)
         if article is None:
-            if db.execute("SELECT 1 FROM entries WHERE article = ? LIMIT 1", (key,)).fetchone() is not None:
+            if key in heads:
                 article = key  # the same article by identity
+            elif near is not None and early is not None and (key, ts) in early[0]:
+                if early[0][key, ts] is None and recent is None:  # the buckets stored since: one read
+                    recent = {}
+                    for bucket, seq, when in db.execute("SELECT bucket, seq, ts FROM buckets WHERE rowid > ?",
+                                                        (early[1],)):  # fmt: skip
+                        recent.setdefault(bucket, []).append((seq, when))
+                article = early[0][key, ts] or _match(db, source, data, ts, near, recent) or key
             elif near is not None:
-                article = _match(db, source, neardup.Sketch.from_bytes(data), ts, near) or key
+                article = _match(db, source, data, ts, near) or key
             else:
                 article = key
             out[key] = article
@@ -117,6 +199,7 @@ def assign(
 
 
 def _store_sketches(db: sqlite3.Connection, source: str, rows: Sequence[tuple[str, str, float, bytes]]) -> None:
+    buckets: list[tuple[int, float, int]] = []
     for key, article, ts, data in rows:
         old = db.execute("SELECT seq FROM sketches WHERE source = ? AND key = ?", (source, key)).fetchone()
         if old is not None:
@@ -126,10 +209,9 @@ def _store_sketches(db: sqlite3.Connection, source: str, rows: Sequence[tuple[st
             "INSERT INTO sketches (source, key, article, ts, data) VALUES (?, ?, ?, ?, ?)",
             (source, key, article, ts, data),
         ).lastrowid
-        db.executemany(
-            "INSERT INTO buckets (bucket, ts, seq) VALUES (?, ?, ?)",
-            [(b, ts, seq) for b in bucket_ids(neardup.Sketch.from_bytes(data))],
-        )
+        buckets.extend((b, ts, seq) for b in bucket_ids(neardup.Sketch.from_bytes(data)))
+    # in bucket order: neighbouring index entries are inserted together
+    db.executemany("INSERT INTO buckets (bucket, ts, seq) VALUES (?, ?, ?)", sorted(buckets))
 
 
 _FIND = (

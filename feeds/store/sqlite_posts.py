@@ -113,7 +113,7 @@ class PostTables(Database):
 
     def save_rendered(self, rows: Sequence[tuple[str, str, str, tuple[Any, ...]]]) -> None:
         """Store full reads ((source, path, stamp, value)).  A post's read is dropped with its entry."""
-        with self.write() as db:
+        with self.write(urgent=True) as db:
             db.executemany(
                 "INSERT OR REPLACE INTO rendered (source, path, stamp, data) VALUES (?, ?, ?, ?)",
                 [(source, path, mark, marshal.dumps(value)) for source, path, mark, value in rows],

@@ -6,12 +6,12 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 
-from feeds.models import Item, instant
+from feeds.models import Item, instant, stamp
 from feeds.store import NearDup, SourceState
 from feeds.store.db import Database
 from feeds.store.polls import HELD_COLUMNS, classify, with_extra
 from feeds.store.schema import SEP
-from feeds.store.sqlite_neardup import assign
+from feeds.store.sqlite_neardup import assign, prematch
 
 _STATE_COLUMNS = (
     "name, url, etag, last_modified, body_hash, last_attempt, last_success, failures, next_due, last_error"
@@ -35,7 +35,7 @@ class SourceTables(Database):
         return {row[0]: SourceState(*row, items=held.get(row[0], 0)) for row in rows}
 
     def save_source(self, state: SourceState) -> None:
-        with self.write() as db:
+        with self.write(urgent=True) as db:
             _save_source(db, state)
 
     def save_poll(
@@ -52,6 +52,12 @@ class SourceTables(Database):
         article (see :mod:`feeds.store.sqlite_neardup`).
         """
         held: dict[str, tuple] = {}
+        early = None
+        if sketches and near is not None:  # the matching's reads and comparisons, before the write lock
+            dated = [(item.key, stamp(item.published)[0]) for item in items if item.key in sketches]
+            # One poll at a time: more threads matching at once only fought the writer for the GIL.
+            with self.matching() as db:
+                early = prematch(db, state.name, dated, sketches, near)
         with self.write() as db:
             keys = [item.key for item in items]
             for start in range(0, len(keys), 500):
@@ -78,7 +84,7 @@ class SourceTables(Database):
             )
             db.executemany("UPDATE items SET last_seen = ? WHERE id = ?", seen)
             touched = [row[-1] for row in changes] + _inserted_ids(db, state.name, [row[1] for row in inserts])
-            articles = assign(db, state.name, _dated(db, touched), sketches, near)
+            articles = assign(db, state.name, _dated(db, touched), sketches, near, early)
             _save_entries(db, touched, state.name, articles)
             _save_source(db, state)
         return len(inserts), len(changes)
