@@ -32,7 +32,7 @@ from feeds.safety import (
     sanitize_html,
     strip_tags,
 )
-from feeds.sources.xmlcut import complete_entries
+from feeds.sources.xmlcut import complete_entries, well_formed_prefix
 from feeds.text import clean_text, is_http_url
 
 SUMMARY_CHARS = 300  # an excerpt: the full text is in content
@@ -304,8 +304,9 @@ def _complete_only(body: bytes, headers: dict[str, str], result: Any) -> tuple[A
     A body cut off while streaming ends inside an entry; feedparser's loose
     parser would make an item of that half entry (a cut title, dated now).
     The body up to its last complete entry, closed, is read by the strict
-    parser; when even that is not well-formed, only the entries the loose
-    parser read that were closed in the body are kept.
+    parser; when even that is not well-formed (an undefined entity, junk after
+    the cut), the body up to its last entry that is sound on its own (every tag
+    closed in it, in order) is read by the loose parser; nothing when there is none.
     """
     exc = result.get("bozo_exception")
     cut = complete_entries(body)
@@ -319,7 +320,18 @@ def _complete_only(body: bytes, headers: dict[str, str], result: Any) -> tuple[A
             if fixed_exc is None or isinstance(fixed_exc, NonXMLContentType):
                 note = f"body not well-formed or cut off ({_one_line(exc)}); used its {cut.entries} complete entries"
                 return fixed, None, note
-    result["entries"] = list(result.get("entries") or ())[: cut.entries if cut else 0]
+    kept = well_formed_prefix(body, cut) if cut else 0
+    if cut is not None and kept:
+        # Read again up to the last sound entry: the tail's broken bytes must not make the whole
+        # body decode in a fallback encoding (every title garbled), nor give a half entry.
+        try:
+            again = _feedparser(cut.up_to(body, kept), headers)
+        except Exception:
+            again = None
+        if again is not None and len(again.get("entries") or ()) >= kept:
+            again["entries"] = list(again["entries"])[:kept]
+            return again, exc, None
+    result["entries"] = []
     return result, exc, None
 
 

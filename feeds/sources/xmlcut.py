@@ -28,6 +28,12 @@ _ENTRY_NAMES = frozenset({b"item", b"entry"})
 class Cut(NamedTuple):
     body: bytes  # the complete entries, every open element closed after them
     entries: int  # how many complete entries it holds
+    spans: tuple[tuple[int, int], ...] = ()  # where each complete entry is in the body (start, end)
+    closers: tuple[bytes, ...] = ()  # after each entry: the end tags of the elements still open there
+
+    def up_to(self, body: bytes, count: int) -> bytes:
+        """The body up to the end of its ``count``-th complete entry, every open element closed."""
+        return body[: self.spans[count - 1][1]] + self.closers[count - 1]
 
 
 def _local(name: bytes) -> bytes:
@@ -40,29 +46,59 @@ def complete_entries(body: bytes) -> Cut | None:
     head = body[:4]
     if b"\x00" in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return None
-    stack: list[bytes] = []
+    stack: list[tuple[bytes, int]] = []  # open elements: (name, where the tag starts)
     entries = 0
     last_end = 0
-    open_then: list[bytes] = []
+    closers: list[bytes] = []
+    spans: list[tuple[int, int]] = []
     for match in _TOKEN.finditer(body):
         closing, name, attrs = match.group(1), match.group(2), match.group(3)
         if name is None:
             continue
         if not closing:
             if not attrs.rstrip().endswith(b"/"):
-                stack.append(name)
+                stack.append((name, match.start()))
             continue
-        if name not in stack:
+        if all(held != name for held, _ in stack):
             continue  # a stray close tag: the strict parser will refuse the result anyway
-        while stack and stack.pop() != name:
-            pass
+        while stack:
+            held, start = stack.pop()
+            if held == name:
+                break
         if _local(name) in _ENTRY_NAMES:
             entries += 1
             last_end = match.end()
-            open_then = list(stack)
+            closers.append(b"".join(b"</" + held + b">" for held, _ in reversed(stack)))
+            spans.append((start, last_end))
     if not entries:
         return None
-    return Cut(body[:last_end] + b"".join(b"</" + n + b">" for n in reversed(open_then)), entries)
+    return Cut(body[:last_end] + closers[-1], entries, tuple(spans), tuple(closers))
+
+
+def well_formed_prefix(body: bytes, cut: Cut) -> int:
+    """How many of the cut's entries, from the first, are each well-formed on their own: every ``<``
+    in it starts a tag (or a comment, CDATA...) and every tag opened in it is closed in order.
+    A body that even cut is not well-formed may hold junk that closes an entry cut in its middle
+    (``<link>…</link</item>``).  Bytes, so any ASCII-compatible encoding (none of GBK's, Big5's or
+    Shift_JIS's second bytes is a ``<``)."""
+    for count, (start, end) in enumerate(cut.spans):
+        stack: list[bytes] = []
+        pos = start
+        for match in _TOKEN.finditer(body, start, end):
+            if body.find(b"<", pos, match.start()) != -1:
+                return count
+            pos = match.end()
+            closing, name, attrs = match.group(1), match.group(2), match.group(3)
+            if name is None:
+                continue
+            if not closing:
+                if not attrs.rstrip().endswith(b"/"):
+                    stack.append(name)
+            elif not stack or stack.pop() != name:
+                return count
+        if stack or body.find(b"<", pos, end) != -1:
+            return count
+    return len(cut.spans)
 
 
 def count_entries(body: bytes) -> int:
