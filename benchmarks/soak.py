@@ -220,7 +220,8 @@ def run(args: argparse.Namespace) -> int:
     kill_at = float(info["kill_at"])  # type: ignore[arg-type]
     up1 = next((t for t in ups if t < kill_at), None)
     up2 = next((t for t in ups if t > kill_at), None)
-    window = Window([s for s in ((up1, kill_at), (up2, term_at)) if s[0] is not None], kill_at, up2)  # type: ignore[misc]
+    window = Window([s for s in ((up1, kill_at), (up2, term_at)) if s[0] is not None], kill_at, up2,  # type: ignore[misc]
+                    sorted(logs.caught_up))
     cat_of = {i: cats[i % CATEGORIES][0] for i in range(args.sources)}
     verdicts = judge(served, editor.ops, watcher.seen, watcher.seen_title, watcher.gone, window,
                      categories=cat_of, limit=args.limit, settle=args.settle, miss=args.miss)  # fmt: skip

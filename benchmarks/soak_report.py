@@ -28,7 +28,8 @@ PUBLISH = re.compile(
     r" (?P<ms>\d+(?:\.\d+)?) ?ms"
 )
 SCAN = re.compile(r"^scan (?P<source>\S+?): (?P<posts>\d+) posts, (?P<read>\d+) read, (?P<ms>\d+(?:\.\d+)?) ms")
-RUNNING = re.compile(r"^running\b")  # the daemon is up and scheduling (end of its first build)
+RUNNING = re.compile(r"^running\b")  # the daemon is up and scheduling
+CAUGHT_UP = re.compile(r"^caught up in (?P<s>[\d.]+) s")  # the backlog of its start is out
 STOPPED = re.compile(r"^stopped\b")
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
 STORE_ERROR = re.compile(r"state store error")
@@ -50,6 +51,7 @@ class LogStats:
     levels: Counter[str] = field(default_factory=Counter)
     kinds: Counter[str] = field(default_factory=Counter)
     running: list[float] = field(default_factory=list)  # when each "running" line was logged
+    caught_up: list[float] = field(default_factory=list)  # when each "caught up" line was logged
     stopped: int = 0
 
 
@@ -92,6 +94,8 @@ def parse_logs(paths: list[Path]) -> LogStats:
                 stats.scan_ms.append(float(s.group("ms")))
             elif RUNNING.match(message):
                 stats.running.append(log_time(m.group(1), m.group(2)))
+            elif CAUGHT_UP.match(message):
+                stats.caught_up.append(log_time(m.group(1), m.group(2)))
             elif STOPPED.match(message):
                 stats.stopped += 1
     return stats
@@ -139,17 +143,27 @@ class Competition:
 
 @dataclass
 class Window:
-    """When the daemon was up: ``(from, to)`` per run (from its "running" line to its kill/stop)."""
+    """When the daemon was up: ``(from, to)`` per run (from its "running" line to its kill/stop), and
+    when each run had caught up with the backlog of its start (its "caught up" line)."""
 
     up: list[tuple[float, float]]
     kill: float | None  # when the first daemon was killed
     restart_up: float | None  # when the second one was up
+    caught_up: list[float] = field(default_factory=list)  # every "caught up" line's time
 
     def interval(self, t: float) -> tuple[float, float] | None:
         for start, end in self.up:
             if start <= t <= end:
                 return start, end
         return None
+
+    def catching_up(self, t: float) -> bool:
+        """Whether ``t`` is in a run before its "caught up" line (the whole run when it has none)."""
+        span = self.interval(t)
+        if span is None:
+            return False
+        done = min((c for c in self.caught_up if span[0] <= c <= span[1]), default=None)
+        return done is None or t < done
 
 
 @dataclass
@@ -222,8 +236,8 @@ def judge(
         if appeared is not None:
             v.counts["remote appeared"] += 1
             span = window.interval(first)
-            if span is None:
-                v.counts["first served during a daemon's first build (not in freshness)"] += 1
+            if span is None or window.catching_up(first):
+                v.counts["first served before a daemon caught up with its start (not in freshness)"] += 1
                 v.remote_startup.append(appeared - first)
             elif window.kill is not None and span[1] == window.kill and first + settle > window.kill:
                 v.counts["first served just before the kill (not in freshness)"] += 1

@@ -92,6 +92,8 @@ def report(
         f"up again: {rel(window.restart_up)} ({back})",
         f"- SIGTERM: {rel(info.get('term_at'))}; exit code {exit_code}, after "
         f"{'-' if exit_s is None else f'{exit_s:.2f}'} s; orphans at the end: {info.get('orphans at the end')}",
+        f"- caught up with the start's backlog (`caught up` lines): "
+        f"{', '.join(rel(t) for t in window.caught_up) or 'never'}",
         f"- daemon 1 exited before the kill: {info.get('died early')}",
         "",
         "## Freshness (appeared in the output − served by the source / written to the posts folder)",
@@ -99,7 +101,7 @@ def report(
         "| what | p50 / p95 / max |",
         "|---|---|",
         f"| remote items | {pcts(v.remote_fresh)} |",
-        f"| remote items first served during a daemon's first build | {pcts(v.remote_startup)} |",
+        f"| remote items first served before a daemon caught up with its start | {pcts(v.remote_startup)} |",
         f"| posts added | {pcts(v.post_fresh)} |",
         f"| posts edited (new title shown) | {pcts(v.edit_fresh)} |",
         f"| posts deleted (gone from every feed) | {pcts(v.delete_gone)} |",

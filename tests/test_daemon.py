@@ -477,3 +477,26 @@ def test_build_polls_only_due_sources_unless_forced(tmp_path: Path) -> None:
         assert forced.returncode == 0, forced.stderr
         assert "1 sources polled (0 failed)" in forced.stderr
         assert len(server.headers(FEED_PATH)) == 2
+
+
+def test_caught_up_is_logged_once_the_start_backlog_is_out(tmp_path: Path) -> None:
+    """At a start, ``caught up`` is logged after every due source was polled once and a publish
+    followed: by then every item of the first polls is in the output; a hanging source holds the
+    line back until its fetch times out (and no longer)."""
+    out = tmp_path / "out"
+    routes = {f"/f{i}.xml": Route(body=rss_feed(range(10 * i + 1, 10 * i + 6)), headers=RSS_TYPE) for i in range(4)}
+    routes["/hang.xml"] = Route(body=rss_feed([99]), headers=RSS_TYPE, delay=3.0)
+    with FeedServer(routes) as server:
+        sources = "".join(feed_source(f"s{i}", server.url(f"/f{i}.xml")) for i in range(4))
+        sources += feed_source("slow", server.url("/hang.xml"))
+        make_site(tmp_path, sources, extra='\n[fetch]\ntimeout = "1.5s"\n')
+        with daemon(tmp_path) as running:
+            wait_until(lambda: "caught up in" in running.log(), "the caught up line", running, 20)
+            shown = titles(out / "rss.xml")  # read at once: everything of the first polls is there
+            log = running.log()
+            assert {remote_title(n) for i in range(4) for n in range(10 * i + 1, 10 * i + 6)} <= shown
+            assert POST_TITLE in shown
+            assert log.count("caught up in") == 1 and "5 sources polled" in log
+            assert log.index("poll slow") < log.index("caught up in")  # waited for the slow one's timeout
+            assert log.index("running:") < log.index("caught up in")
+            assert running.stop(signal.SIGTERM) == 0
