@@ -213,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
         "info": info,
         "seen_title": [[c, t, at] for (c, t), at in watcher.seen_title.items()],
         "stats": stats,
+        "memory": sampler.samples,  # (time, summed PSS bytes, processes) every 0.5 s
     }
     (work / "raw.json").write_text(json.dumps(raw, default=str), encoding="utf-8")
     logs = parse_logs(daemons.log_files)

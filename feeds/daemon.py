@@ -61,6 +61,15 @@ HOUSEKEEPING = 5.0  # seconds between the store's housekeeping runs
 MAX_SLEEP = 60.0  # the publisher looks at the clock at least this often (future-dated items)
 
 
+def _not_a_cancelled_job(record: logging.LogRecord) -> bool:
+    """APScheduler logs a job cancelled at shutdown (before its coroutine even started) as an error with a
+    traceback; our jobs contain their own errors, so that is the only one it can log: not an error."""
+    return not (record.exc_info and record.exc_info[0] is asyncio.CancelledError)
+
+
+logging.getLogger("apscheduler.executors.default").addFilter(_not_a_cancelled_job)
+
+
 def _reason(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, FeedsError) else f"unexpected error: {type(exc).__name__}: {exc}"
 

@@ -257,3 +257,21 @@ def test_bad_posts_are_named_once_when_seen_and_again_when_changed(tmp_path: Pat
         wait_until(lambda: mentions() == 2, "the bad post named again after it changed", running, 5)
         assert running.stop() == 0
     assert TRACEBACK not in running.log()
+
+
+def test_a_job_cancelled_at_shutdown_is_not_logged_as_an_error() -> None:
+    """APScheduler logs a job whose task was cancelled at shutdown as "Error running job" with a
+    traceback; the daemon's filter drops exactly those records (the jobs contain their own errors)."""
+    import asyncio
+    import logging
+
+    import feeds.daemon  # noqa: F401  (installs the filter)
+
+    logger = logging.getLogger("apscheduler.executors.default")
+
+    def record(exc: BaseException) -> logging.LogRecord:
+        return logger.makeRecord(logger.name, logging.ERROR, __file__, 1, "Error running job %s", ("s",),
+                                 (type(exc), exc, None))  # fmt: skip
+
+    assert not logger.filter(record(asyncio.CancelledError()))
+    assert logger.filter(record(RuntimeError("a real one")))

@@ -18,6 +18,7 @@ from feeds.models import Item
 
 CST = timezone(timedelta(hours=8))
 text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
+LONG = "<p>" + "正文 &amp; <b>粗</b> a > b\r\n" * 60 + "</p>"  # long enough for RSS and Atom to share it
 
 
 @st.composite
@@ -28,7 +29,7 @@ def items(draw: st.DrawFn) -> list[Item]:
         out.append(Item(key=f"infocode:NW{n:018d}", title=draw(text), link=f"https://x.example/{n}.html",
                         published=when, updated=when + timedelta(minutes=draw(st.integers(0, 60))),
                         categories=tuple(draw(st.lists(st.sampled_from(["a·b", "c", "财经"]), max_size=3, unique=True))),
-                        content=draw(st.sampled_from(["", "<p>正文</p>", "<p>a &amp; b</p><p>c</p>"])),
+                        content=draw(st.sampled_from(["", "<p>正文</p>", "<p>a &amp; b</p><p>c</p>", LONG])),
                         summary=draw(st.sampled_from(["", "摘要"])), author=draw(st.sampled_from(["", "记者"]))))  # fmt: skip
     return out
 
@@ -72,3 +73,18 @@ def test_fragments_rendered_in_chunks_on_the_worker_processes_are_the_same(
         for fmt in ("rss", "atom"):
             assert renderer.feed(spec, keys, conf, fmt) == rss_atom.render_feed(spec, feed, conf, fmt)
     assert renderer.card(keys[3]) is not None and renderer.card(keys[3]).content == ""
+
+
+def test_the_rss_and_atom_entries_of_a_long_item_hold_its_content_once(site: Site) -> None:
+    conf = site.settings()
+    when = datetime(2022, 1, 25, 9, tzinfo=CST)
+    item = Item(key="infocode:NW1", title="长文", link="https://x.example/1.html", published=when, updated=when,
+                content=LONG)  # fmt: skip
+    renderer = rss_atom.Renderer()
+    renderer.reset_if_changed(conf)
+    renderer.add([(("a", "s"), item)], conf)
+    _, rss, atom = renderer._fragments[("a", "s")]
+    assert isinstance(rss, tuple) and isinstance(atom, tuple) and rss[1] is atom[1] and len(rss[1]) > 1000
+    spec = layout.plan(conf, [])[0]
+    for fmt in ("rss", "atom"):
+        assert renderer.feed(spec, [("a", "s")], conf, fmt) == rss_atom.render_feed(spec, [item], conf, fmt)
