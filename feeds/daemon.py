@@ -424,10 +424,13 @@ class Daemon(PostScans):
 
     async def catch_up(self, started: float, sources: int) -> None:
         """Log ``caught up`` once the backlog of the start is out: every source due at the start
-        polled once, the posts scanned, and a publish done after both.  (A start with many sources
+        polled once, the posts scanned, no poll waiting for its turn to be stored, and a publish
+        done after all that.  (A start with many sources
         has thousands of new items to store and render at once; from this line on, a new item is
         out within seconds: the soak benchmark measures freshness from it.)"""
-        while self.first_polls or (scanned_here(self.settings) and not self.scanned):
+        slots = self.settings.schedule.concurrency
+        # ... and no poll waiting for a slot to parse and store (the polls due again meanwhile)
+        while self.first_polls or (scanned_here(self.settings) and not self.scanned) or len(self.polling) >= slots:
             await asyncio.sleep(0.1)
         done = self.publishes + self.publish_lock.locked()  # (one in progress may predate the last poll)
         self.poke()

@@ -52,17 +52,25 @@ def _worker_init(parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    # Memory: what a big task (a first publish's renders, a burst of feeds to parse) freed is given
+    # back every few seconds, as the daemon's own process does (a worker grew to ~30 MB and stayed).
+    import threading
+
+    threading.Thread(target=_trim_every, args=(TRIM_SECONDS,), name="trim", daemon=True).start()
 
 
 class Workers:
     """``map_chunks(fn, items)`` runs ``fn`` over chunks of ``items`` on all cores, in order."""
 
-    def __init__(self, count: int | None = None) -> None:
+    def __init__(self, count: int | None = None, *, pool: bool = False) -> None:
+        """``count`` processes (default: one per core); with one, no pool (everything runs in this
+        process) unless ``pool``."""
         self.count = count if count is not None else (os.cpu_count() or 1)
+        self._pooled = self.count > 1 or pool
         self._pool: Executor | None = None
 
     def start(self) -> Workers:
-        if self.count > 1 and self._pool is None:
+        if self._pooled and self._pool is None:
             _preload()
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self._pool = ProcessPoolExecutor(
@@ -101,7 +109,7 @@ class Workers:
     @property
     def executor(self) -> Executor | None:
         """The process pool (started), or None when everything runs in this process."""
-        if self.count <= 1:
+        if not self._pooled:
             return None
         self.start()
         return self._pool
@@ -120,7 +128,7 @@ class Workers:
         work before reading the results); in this process, when ``items`` is
         small or there is one core, each chunk runs as its result is read.
         """
-        if self.count <= 1 or len(items) < min_parallel:
+        if not self._pooled or len(items) < min_parallel:
             return (fn(list(items[i : i + chunk])) for i in range(0, len(items), chunk))
         self.start()
         assert self._pool is not None
@@ -165,6 +173,17 @@ def limit_malloc_arenas(count: int = 2) -> None:
     libc = _libc()
     if libc is not None:
         libc.mallopt(-8, count)  # type: ignore[attr-defined]  # M_ARENA_MAX
+
+
+TRIM_SECONDS = 5.0
+
+
+def _trim_every(seconds: float) -> None:
+    import time
+
+    while True:
+        time.sleep(seconds)
+        trim_memory()
 
 
 def trim_memory() -> None:
