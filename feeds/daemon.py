@@ -451,7 +451,7 @@ def run(settings: Settings, store: Store, *, listen: str | None = None) -> None:
     # Threads hand the GIL over every 1 ms instead of 5: a store thread that released it for a
     # SQLite statement (holding the write lock) got it back after the busy threads' whole slice.
     sys.setswitchinterval(0.001)
-    with Workers() as workers:
+    with Workers(preload=True) as workers:
         workers.start()
         daemon = Daemon(settings, store, workers, listen)
         try:

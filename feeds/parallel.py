@@ -62,16 +62,19 @@ def _worker_init(parent: int) -> None:
 class Workers:
     """``map_chunks(fn, items)`` runs ``fn`` over chunks of ``items`` on all cores, in order."""
 
-    def __init__(self, count: int | None = None, *, pool: bool = False) -> None:
+    def __init__(self, count: int | None = None, *, pool: bool = False, preload: bool = False) -> None:
         """``count`` processes (default: one per core); with one, no pool (everything runs in this
-        process) unless ``pool``."""
+        process) unless ``pool``.  ``preload``: import :data:`SHARED_MODULES` before forking (a
+        long-running process: memory; a short build would pay their import time for nothing)."""
         self.count = count if count is not None else (os.cpu_count() or 1)
         self._pooled = self.count > 1 or pool
+        self._preload = preload
         self._pool: Executor | None = None
 
     def start(self) -> Workers:
         if self._pooled and self._pool is None:
-            _preload()
+            if self._preload:
+                _preload()
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self._pool = ProcessPoolExecutor(
                 max_workers=self.count, mp_context=multiprocessing.get_context(method), initializer=_worker_init,

@@ -196,3 +196,19 @@ def test_user_templates_win_and_a_change_rerenders_only_pages(site: Site) -> Non
     (templates / "feed.html").write_text("{% block body %}{{ nope( }}\n", encoding="utf-8")
     proc = site.cli("build", "-c", "config/feeds.toml")
     assert proc.returncode == 1 and "template error" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_each_category_link_leads_to_that_category_on_every_page(site: Site) -> None:
+    """An item in two categories is drawn once per page depth and reused: on each category's page its
+    category links must still lead to the category they name (not to the page the item was first drawn for)."""
+    add_posts(site)
+    site.build()
+    pages_with_links = 0
+    for page in [site.out / "index.html", *sorted((site.out / "category").glob("*/index.html"))]:
+        for link in parse(page).cssselect("ol.items .cats a"):
+            target = resolve(site.out, page, link.get("href"))
+            assert target is not None and target.is_file(), link.get("href")
+            slug = target.parent.name
+            assert LABELS[slug] == link.text_content(), (page, link.get("href"), link.text_content())
+            pages_with_links += 1
+    assert pages_with_links >= 8

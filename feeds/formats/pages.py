@@ -178,7 +178,9 @@ def _item(item: Item, settings: Settings, pages: Mapping[str, str], page: str, s
     categories = []
     for slug in item.categories:
         target = pages.get(slug)
-        href = _relative(target, page) if target else None
+        # Relative to the page's depth only, never shortened for the page's own folder: the item is
+        # drawn once per depth and reused on every page of that depth (its own category's page too).
+        href = quote("../" * page.count("/") + target, safe="/._-~") if target else None
         categories.append({"title": clean_line(settings.category_title(slug)), "href": href})
     return {
         "title": clean_line(item.title) or clean_line(item.link) or "—",
