@@ -113,3 +113,10 @@ def excerpt(html: str, length: int = 200) -> str:
     text = root.text_content()
     text = without_urls(clean_line(text))
     return text if len(text) <= length else text[:length].rstrip() + "…"
+
+
+def summary_text(summary: str, html: str, title: str) -> str:
+    """An item's plain-text excerpt in every format: its own summary (at most 300 characters, without
+    URLs), else the start of its content's text, else its title."""
+    own = without_urls(clean_line(summary))[:300] if summary else ""
+    return own or (excerpt(html) if html else "") or clean_line(title)

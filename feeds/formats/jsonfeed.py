@@ -17,7 +17,7 @@ from feeds.config import Settings
 from feeds.identity import stable_id
 from feeds.models import FeedSpec, Item
 from feeds.safety import public_url
-from feeds.text import clean_line, clean_text, excerpt, without_urls
+from feeds.text import clean_line, clean_text, summary_text
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -58,7 +58,7 @@ def _item(item: Item, settings: Settings) -> dict[str, Any]:
     entry["title"] = clean_line(item.title) or item.link
     # content_html is required (or content_text): an item without a body carries its summary or title.
     entry["content_html"] = html or summary or clean_line(item.title)
-    entry["summary"] = without_urls(summary) or (excerpt(html) if html else "") or clean_line(item.title)
+    entry["summary"] = summary_text(item.summary, html, item.title)  # as the RSS/Atom siblings
     if item.image:
         entry["image"] = item.image
     entry["date_published"] = rfc3339(item.published)

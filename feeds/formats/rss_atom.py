@@ -18,7 +18,7 @@ from feeds.identity import stable_id
 from feeds.layout import feed_id
 from feeds.models import FeedSpec, Item
 from feeds.safety import plain_text, public_url, safe_url, text_as_html
-from feeds.text import clean_line, clean_text, excerpt, without_urls
+from feeds.text import clean_line, clean_text, summary_text
 
 if TYPE_CHECKING:
     from feedgen.feed import FeedGenerator
@@ -103,8 +103,7 @@ def _generator(spec: FeedSpec, settings: Settings, fmt: str, updated: datetime) 
 
 def _excerpt(item: Item, html: str) -> str:
     """The plain-text excerpt shown as RSS description / Atom summary (and on the pages)."""
-    summary = without_urls(clean_line(item.summary)) if item.summary else ""
-    return summary[:300] or (excerpt(html) if html else "") or clean_line(item.title)
+    return summary_text(item.summary, html, item.title)
 
 
 def _add_entry(

@@ -17,7 +17,7 @@ from feeds.store import Article, Combine, Judge
 from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase, columns
 from feeds.store.postgres_schema import NODE_KEYS
 from feeds.store.schema import SEP
-from feeds.store.sqlite_articles import _entry, _sig
+from feeds.store.settling import entry_of, settled_rows
 
 _ENTRY = "SELECT article, key, ts, off, cats, origin, source, ref, stamp FROM entries"
 
@@ -55,18 +55,7 @@ class PgArticleTables(PgDatabase):
                 groups.setdefault(row[0], []).append(row)
             db.execute("DELETE FROM articles WHERE article = ANY(%s)", (dirty,))
             db.execute("DELETE FROM article_cats WHERE article = ANY(%s)", (dirty,))
-            articles: list[tuple[Any, ...]] = []
-            cats: list[tuple[Any, ...]] = []
-            merged_all = [combine([_entry(r) for r in rows])._replace(key=aid) for aid, rows in groups.items()]
-            verdicts = judge(merged_all) if judge is not None else [m.categories for m in merged_all]
-            for merged, categories in zip(merged_all, verdicts, strict=True):
-                if categories is None:  # dropped by a rule: stored, not shown
-                    continue
-                article, rows = merged.key, groups[merged.key]
-                joined = SEP.join(categories)
-                sig = _sig(rows, merged.timestamp, merged.utcoffset, joined, merged.best)
-                articles.append((article, merged.timestamp, merged.utcoffset, joined, sig))
-                cats.extend((slug, article, merged.timestamp) for slug in dict.fromkeys(categories))
+            articles, cats = settled_rows(groups, combine, judge)
             if articles:  # one statement each, whatever the number of rows
                 db.execute("INSERT INTO articles (article, ts, off, cats, sig)"
                            " SELECT * FROM unnest(%s::text[], %s::float8[], %s::int[], %s::text[], %s::text[])",
@@ -110,7 +99,7 @@ class PgArticleTables(PgDatabase):
     def versions(self, articles: Iterable[str]) -> dict[str, list[Entry]]:
         out: dict[str, list[Entry]] = {}
         for row in self._execute(f"{_ENTRY} WHERE article = ANY(%s)", (list(dict.fromkeys(articles)),)):
-            out.setdefault(row[0], []).append(_entry(row))
+            out.setdefault(row[0], []).append(entry_of(row))
         return out
 
     def next_due(self, now: float) -> float | None:

@@ -8,14 +8,14 @@ of articles stored.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 
 from feeds.models import Entry
-from feeds.store import Article, Combine, Judge, PostRef
+from feeds.store import Article, Combine, Judge
 from feeds.store.db import Database, rebuilt, roomy
 from feeds.store.schema import SEP
+from feeds.store.settling import entry_of, settled_rows
 
 _ENTRY = "SELECT article, key, ts, off, cats, origin, source, ref, stamp FROM entries"
 # The indexes of the articles by date (as schema 5 makes them), rebuilt after a first settle.
@@ -23,19 +23,6 @@ BULK_INDEXES = {
     "articles_ts": "CREATE INDEX articles_ts ON articles (ts DESC, article)",
     "article_cats_ts": "CREATE INDEX article_cats_ts ON article_cats (slug, ts DESC, article)",
 }
-
-
-def _entry(row: tuple) -> Entry:
-    _, key, ts, off, cats, origin, source, ref, mark = row
-    # A post's ref is its (absolute) path; a remote item's is its id.
-    target: object = PostRef(source, ref, mark) if ref[:1] == "/" else int(ref)
-    return Entry(key, ts, off, tuple(cats.split(SEP)) if cats else (), origin, target, source)
-
-
-def _sig(rows: list[tuple], merged_ts: float, merged_off: int, cats: str, best: Entry) -> str:
-    parts = [repr(merged_ts), str(merged_off), cats, repr(best.ref)]
-    parts.extend(sorted(f"{r[6]}\x1f{r[7]}\x1f{r[8]}\x1f{r[2]!r}" for r in rows))
-    return hashlib.sha1("\x1e".join(parts).encode()).hexdigest()
 
 
 def _chunked_groups(rows: Iterable[tuple], size: int = 2000) -> Iterator[dict[str, list[tuple]]]:
@@ -101,18 +88,7 @@ class ArticleTables(Database):
         db: sqlite3.Connection, groups: dict[str, list[tuple]], combine: Combine, judge: Judge | None
     ) -> None:
         """Merge each article's entry rows (``groups``) and store the articles and their categories."""
-        articles: list[tuple] = []
-        cats: list[tuple] = []
-        merged_all = [combine([_entry(r) for r in rows])._replace(key=aid) for aid, rows in groups.items()]
-        verdicts = judge(merged_all) if judge is not None else [m.categories for m in merged_all]
-        for merged, categories in zip(merged_all, verdicts, strict=True):
-            if categories is None:  # dropped by a rule: stored, not shown
-                continue
-            article, rows = merged.key, groups[merged.key]
-            joined = SEP.join(categories)
-            sig = _sig(rows, merged.timestamp, merged.utcoffset, joined, merged.best)
-            articles.append((article, merged.timestamp, merged.utcoffset, joined, sig))
-            cats.extend((slug, article, merged.timestamp) for slug in categories)
+        articles, cats = settled_rows(groups, combine, judge)
         db.executemany("INSERT INTO articles (article, ts, off, cats, sig) VALUES (?, ?, ?, ?, ?)", articles)
         db.executemany("INSERT OR IGNORE INTO article_cats (slug, article, ts) VALUES (?, ?, ?)", cats)
 
@@ -155,7 +131,7 @@ class ArticleTables(Database):
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 for row in db.execute(f"{_ENTRY} WHERE article IN ({','.join('?' * len(chunk))})", chunk):
-                    out.setdefault(row[0], []).append(_entry(row))
+                    out.setdefault(row[0], []).append(entry_of(row))
         return out
 
     def next_due(self, now: float) -> float | None:

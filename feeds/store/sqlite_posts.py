@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshal
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from typing import Any
 
 from feeds.models import PostIndex
@@ -156,15 +156,11 @@ def _replace_entries(
     db.execute("DELETE FROM entries WHERE source = ?", (source,))
     db.execute("DELETE FROM rendered WHERE source = ?", (source,))
     entries = _entry_rows(source, rows, articles)
-    if len(entries) < BULK_ROWS:
+    bulk = len(entries) >= BULK_ROWS  # a first scan of a big folder: a bigger cache, and the
+    alone = bulk and db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is None  # indexes built once
+    with roomy(db) if bulk else nullcontext(), rebuilt(db, _ENTRY_INDEXES if alone else {}):
         db.executemany(_INSERT, entries)
-    else:  # a first scan of a big folder: a bigger cache, and the indexes built once if nothing else is held
-        with roomy(db), rebuilt(db, _ENTRY_INDEXES if db.execute("SELECT 1 FROM entries LIMIT 1").fetchone()
-                                is None else {}):  # fmt: skip
-            db.executemany(_INSERT, entries)
-            db.executemany("INSERT OR IGNORE INTO dirty (article) VALUES (?)", ((e[3],) for e in entries))
-        return
-    db.executemany("INSERT OR IGNORE INTO dirty (article) VALUES (?)", ((e[3],) for e in entries))
+        db.executemany("INSERT OR IGNORE INTO dirty (article) VALUES (?)", ((e[3],) for e in entries))
 
 
 def _update_entries(
