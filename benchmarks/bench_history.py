@@ -37,7 +37,7 @@ from bench_build import CORPUS_ROOT, HERE, MB, PROJECT, Run, machine_line, run_m
 from corpus import SENTENCES, categories, generate, toml_str
 
 sys.path.insert(0, str(PROJECT))
-from feeds.models import Item
+from feeds.core.models import Item
 from feeds.store import SourceState
 from feeds.store import open_store as Store
 

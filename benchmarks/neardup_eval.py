@@ -3,13 +3,13 @@
     python benchmarks/neardup_eval.py [--seed 1] [--duplicates 2000] [--negatives 2000] [--out FILE]
 
 The pairs come from :mod:`benchmarks.neardup_data` (deterministic from the seed).
-For each pair both articles are sketched (:func:`feeds.neardup.sketch`) and
-judged with :func:`feeds.neardup.is_duplicate`.  Printed as Markdown (and written
+For each pair both articles are sketched (:func:`feeds.core.neardup.sketch`) and
+judged with :func:`feeds.core.neardup.is_duplicate`.  Printed as Markdown (and written
 to ``--out`` when given):
 
 * precision / recall / F1 at the default threshold and a sweep of thresholds;
 * the LSH candidate recall: the share of true pairs that share a bucket key
-  (:func:`feeds.neardup.bands`), i.e. that a :class:`~feeds.neardup.NearDupIndex` finds at all;
+  (:func:`feeds.core.neardup.bands`), i.e. that a :class:`~feeds.core.neardup.NearDupIndex` finds at all;
 * end-to-end through a ``NearDupIndex`` (one index per pair: candidates + decision);
 * recall and false positives per kind of edit / negative;
 * sketching throughput (articles/s, one core) and the mean error of the MinHash
@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.neardup_data import pairs, story
-from feeds import neardup
+from feeds.core import neardup
 
 SWEEP = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
 

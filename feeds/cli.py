@@ -20,10 +20,10 @@ import click
 
 from feeds import __version__, pipeline
 from feeds.config import DEFAULT_CONFIG, Settings, load
-from feeds.errors import ConfigError, FeedsError, LockError, display, one_line
-from feeds.lock import OutputLock
+from feeds.config.serve import DEFAULT_LISTEN, with_listen
+from feeds.core.errors import ConfigError, FeedsError, LockError, display, one_line
 from feeds.progress import progress_bar
-from feeds.serveconfig import DEFAULT_LISTEN, with_listen
+from feeds.runtime.lock import OutputLock
 from feeds.status import status_table
 from feeds.store import Store, display_store, display_url, open_store, store_exists
 
@@ -191,7 +191,7 @@ def run(config_path: Path, log_level: str, node: str | None, output_dir: Path | 
     _logging(log_level)
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, getattr(logging, log_level.upper())))
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    from feeds import daemon
+    from feeds.daemon import scheduler as daemon
 
     with _one_line_errors(), OutputLock(settings.output.dir), _store(settings, node) as store:
         daemon.run(settings, store, listen=settings.serve.listen)
@@ -214,7 +214,7 @@ def serve(config_path: Path, listen: str | None) -> None:
     settings = _settings(config_path, listen)
     _logging("info")
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
-    from feeds import standalone
+    from feeds.serving import standalone
 
     try:
         standalone.run(settings)
@@ -331,7 +331,7 @@ def init(folder: Path) -> None:
     \b
     See README.md, section "Starting a site: feeds init".
     """
-    from feeds.scaffold import init_site
+    from feeds.config.starter import init_site
 
     try:
         written = init_site(folder)

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import re
 
-from feeds import merge as merging
-from feeds import neardup
-from feeds.assemble import item_fields
 from feeds.config import Settings
-from feeds.identity import Identity, stable_id, strip_tracking
-from feeds.models import instant
-from feeds.publish import load_versions
-from feeds.rules import apply_rules
-from feeds.siteids import recorded_authority
+from feeds.core import merge as merging
+from feeds.core import neardup
+from feeds.core.identity import Identity, stable_id, strip_tracking
+from feeds.core.models import instant
+from feeds.core.rules import apply_rules
+from feeds.output.assemble import item_fields
+from feeds.output.publish import load_versions
 from feeds.sources.posts import post_context, posts_sources
 from feeds.store import Store
+from feeds.store.siteids import recorded_authority
 
 _CODE = re.compile(r"[A-Za-z0-9_.\-]+")
 _TAG = re.compile(r"tag:[^,]+,2000:(?P<kind>[a-z]+):(?P<value>.+)")

@@ -3,7 +3,7 @@
     config -> sources (remote: poll the due ones | posts: scan) -> store
            -> publish (merge what changed, write the feeds that changed)
 
-The daemon (:mod:`feeds.daemon`) calls the same stage functions on its schedule.
+The daemon (:mod:`feeds.daemon.scheduler`) calls the same stage functions on its schedule.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from feeds.config import Settings
-from feeds.models import BuildReport
-from feeds.parallel import Workers
-from feeds.publish import Report, publish
-from feeds.siteids import fix_ids
+from feeds.core.models import BuildReport
+from feeds.ingest.poll import PollOutcome, due_sources, poll, remote_sources
+from feeds.output.publish import Report, publish
+from feeds.runtime.workers import Workers
 from feeds.sources.posts import scan_posts
-from feeds.sources.remote import PollOutcome, due_sources, poll, remote_sources
 from feeds.store import Store, open_store
+from feeds.store.siteids import fix_ids
 
 
 def _quiet(_: str) -> None:

@@ -9,9 +9,9 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from feeds.config import Settings
-from feeds.metrics import Metrics
-from feeds.models import Health
-from feeds.serve import ServerHandle, start_server
+from feeds.core.models import Health
+from feeds.serving.http import ServerHandle, start_server
+from feeds.serving.metrics import Metrics
 
 
 class ServerThread:

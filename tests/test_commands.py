@@ -19,7 +19,7 @@ import pytest
 from conftest import Site, post_text, run_cli
 
 from feeds import config
-from feeds.serveconfig import ServeSettings, WebSubSettings
+from feeds.config.serve import ServeSettings, WebSubSettings
 from feeds.status import relative, status_table, when
 from feeds.store import open_store
 
@@ -56,7 +56,7 @@ def test_init_never_overwrites(tmp_path: Path) -> None:
 
 
 def test_starter_config_shows_every_key() -> None:
-    text = (ROOT / "feeds" / "starter" / "feeds.toml").read_text(encoding="utf-8")
+    text = (ROOT / "feeds" / "config" / "starter_files" / "feeds.toml").read_text(encoding="utf-8")
     sections = {
         "site": config.SiteSettings,
         "output": config.OutputSettings,

@@ -265,7 +265,7 @@ def test_a_job_cancelled_at_shutdown_is_not_logged_as_an_error() -> None:
     import asyncio
     import logging
 
-    import feeds.daemon  # noqa: F401  (installs the filter)
+    import feeds.daemon.scheduler  # noqa: F401  (installs the filter)
 
     logger = logging.getLogger("apscheduler.executors.default")
 

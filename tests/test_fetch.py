@@ -1,4 +1,4 @@
-"""feeds.fetch against real HTTP servers on 127.0.0.1 (see servers.py)."""
+"""feeds.sources.fetch against real HTTP servers on 127.0.0.1 (see servers.py)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from servers import FeedServer, Route
 
 import feeds
 from feeds.config import FetchSettings
-from feeds.errors import FeedsError, FetchError
-from feeds.fetch import DEFAULT_USER_AGENT, Fetcher, parse_retry_after
-from feeds.models import FetchResult, Source
+from feeds.core.errors import FeedsError, FetchError
+from feeds.core.models import FetchResult, Source
+from feeds.sources.fetch import DEFAULT_USER_AGENT, Fetcher, parse_retry_after
 
 FAST = FetchSettings(timeout=5.0, connect_timeout=2.0, read_timeout=2.0, max_bytes=100_000, max_redirects=5)
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from lxml import etree
 from servers import FeedServer, Route
 
-from feeds.siteids import AUTHORITY_KEY, BASE_KEY
+from feeds.core.text import excerpt, without_urls
 from feeds.sources.postfields import DEFAULT_STRIP_LINES, strip_closing
 from feeds.store import open_store
-from feeds.text import excerpt, without_urls
+from feeds.store.siteids import AUTHORITY_KEY, BASE_KEY
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 MEDIA = "{http://search.yahoo.com/mrss/}"

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from conftest import CAT_A, CAT_B, Site, post_text
 
-from feeds.layout import safe_segment
+from feeds.output.layout import safe_segment
 
 _AUTHOR = {
     "type": "object",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from feeds.merge import merge, order_key, select
-from feeds.models import Entry
+from feeds.core.merge import merge, order_key, select
+from feeds.core.models import Entry
 
 
 def entry(key: str, ts: float, cats: tuple[str, ...] = ("a",), origin: str = "o") -> Entry:

@@ -117,7 +117,7 @@ def test_three_outlets_one_story_over_several_builds_is_one_item_with_a_fixed_id
         assert len(set(ids)) == 1  # the id of the first version, never changed
         first = {"a": "http://a.example.com/news/1.html", "b": "http://b.example.com/2022/0212/77.shtml",
                  "c": "http://c.example.com/p?id=9"}[order[0]]
-        from feeds.identity import stable_id, strip_tracking
+        from feeds.core.identity import stable_id, strip_tracking
 
         assert ids[0] == stable_id(f"link:{strip_tracking(first)}", "finews.example.com")
         (item,) = [e for e in _entries(site) if "CPI" in e.title]
@@ -154,7 +154,7 @@ def test_near_duplicates_off(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("post_first", [False, True])
 def test_a_post_and_a_wire_copy_of_the_story_merge_either_way(tmp_path: Path, post_first: bool) -> None:
-    from feeds.identity import stable_id
+    from feeds.core.identity import stable_id
 
     post = post_text("1月CPI同比上涨0.9%", "2022-02-12 09:40:00 +0800", info_code="NW202202120000000001",
                      paragraphs=STORY)

@@ -1,4 +1,4 @@
-"""feeds.neardup: near-duplicate sketches, the numbers rule, clusters.  All texts are made up here."""
+"""feeds.core.neardup: near-duplicate sketches, the numbers rule, clusters.  All texts are made up here."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds import neardup
-from feeds.neardup import NearDupIndex, Sketch, bands, is_duplicate, normalise, similar, sketch
+from feeds.core import neardup
+from feeds.core.neardup import NearDupIndex, Sketch, bands, is_duplicate, normalise, similar, sketch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,7 +143,7 @@ def test_sketch_is_picklable_and_storable() -> None:
 
 
 _PROBE = (
-    "from feeds.neardup import sketch, bands\n"
+    "from feeds.core.neardup import sketch, bands\n"
     "import sys\n"
     "s = sketch(sys.argv[1], sys.argv[2])\n"
     "print(s.to_bytes().hex()); print(','.join(bands(s)))\n"

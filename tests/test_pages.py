@@ -12,9 +12,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 import lxml.html
 from conftest import CAT_A, CAT_B, LABELS, Site, post_text
 
-from feeds.formats import pages
-from feeds.layout import plan
-from feeds.models import Item
+from feeds.core.models import Item
+from feeds.output.formats import pages
+from feeds.output.layout import plan
 
 OUT_URL = "https://finews.example.com/"
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from feeds.errors import FeedParseError, FeedsError
-from feeds.identity import Identity
-from feeds.models import ParsedFeed, Source
+from feeds.core.errors import FeedParseError, FeedsError
+from feeds.core.identity import Identity
+from feeds.core.models import ParsedFeed, Source
 from feeds.sources.feedparse import clean_text, parse_feed, sanitize_html
 
 URL = "https://feeds.example.com/news/rss.xml"

@@ -116,8 +116,8 @@ def test_near_duplicates_stored_by_two_nodes_at_once_find_each_other(tmp_path: P
     import time
     from datetime import UTC, datetime
 
-    from feeds.models import Item
-    from feeds.sketching import text_sketch
+    from feeds.core.models import Item
+    from feeds.ingest.sketching import text_sketch
     from feeds.store import NearDup, SourceState, open_store, postgres_sources
 
     url = state_url(tmp_path)

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from conftest import CAT_A, CAT_B, post_text
 
-from feeds.dates import parse_date
-from feeds.identity import DEFAULT_PATTERNS
+from feeds.core.dates import parse_date
+from feeds.core.identity import DEFAULT_PATTERNS
 from feeds.sources.frontmatter import _fast_header, _Slow
 from feeds.sources.postfile import PostContext, load_full, read_post
 

@@ -13,8 +13,8 @@ from conftest import CAT_A, POSTS_SOURCE, Site, feed_source, post_text, write_co
 from servers import FeedServer, Route
 
 from feeds import config, pipeline
-from feeds.fetch import Fetcher
-from feeds.sources import remote
+from feeds.ingest import poll as remote
+from feeds.sources.fetch import Fetcher
 from feeds.store import open_store as Store
 
 

@@ -12,9 +12,9 @@ from conftest import Site
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds import layout
-from feeds.formats import rss_atom
-from feeds.models import Item
+from feeds.core.models import Item
+from feeds.output import layout
+from feeds.output.formats import rss_atom
 
 CST = timezone(timedelta(hours=8))
 text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
@@ -56,7 +56,7 @@ def test_fragments_rendered_in_chunks_on_the_worker_processes_are_the_same(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A big first publish renders its items in chunks, on the workers: the feeds are the same bytes."""
-    from feeds.parallel import Workers
+    from feeds.runtime.workers import Workers
 
     conf = site.settings()
     when = datetime(2022, 1, 25, 9, tzinfo=CST)

@@ -1,4 +1,4 @@
-"""feeds.rules: parsing [[rules]], applying them, linear-time regexes."""
+"""feeds.core.rules: parsing [[rules]], applying them, linear-time regexes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds.errors import ConfigError
-from feeds.rules import ItemFields, apply_rules, fingerprint, parse_rules
+from feeds.core.errors import ConfigError
+from feeds.core.rules import ItemFields, apply_rules, fingerprint, parse_rules
 
 FILE = "config/feeds.toml"
 

@@ -23,12 +23,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from serving import ServerThread, raw_get
 
 from feeds import config
-from feeds.files import write_if_changed
-from feeds.health import HealthMonitor
-from feeds.layout import safe_segment
-from feeds.metrics import Metrics
-from feeds.serveconfig import with_listen
-from feeds.standalone import StoreOutputs
+from feeds.config.serve import with_listen
+from feeds.output.files import write_if_changed
+from feeds.output.layout import safe_segment
+from feeds.serving.health import HealthMonitor
+from feeds.serving.metrics import Metrics
+from feeds.serving.standalone import StoreOutputs
 
 TYPES = {
     "rss.xml": "application/rss+xml; charset=utf-8",

@@ -12,7 +12,7 @@ import pytest
 from conftest import CAT_A, CAT_B, Site, count_rows, post_text
 
 from feeds import pipeline
-from feeds.models import PostIndex
+from feeds.core.models import PostIndex
 from feeds.store import open_store as Store
 from feeds.store import schema as store
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from conftest import store_target
 
-from feeds import merge
-from feeds.models import Item, PostIndex
+from feeds.core import merge
+from feeds.core.models import Item, PostIndex
 from feeds.store import SourceState, open_store
 
 

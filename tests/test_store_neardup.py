@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds import neardup
-from feeds.models import Item
-from feeds.sketching import text_sketch
+from feeds.core import neardup
+from feeds.core.models import Item
+from feeds.ingest.sketching import text_sketch
 from feeds.store import NearDup, SourceState, open_store, sqlite_neardup, sqlite_sources
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)

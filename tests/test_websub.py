@@ -16,8 +16,8 @@ import pytest
 from conftest import CAT_A, CAT_B, Site, post_text
 
 from feeds.config import FetchSettings
-from feeds.layout import safe_segment
-from feeds.websub import HubNotifier, changed_feed_urls
+from feeds.output.layout import safe_segment
+from feeds.serving.websub import HubNotifier, changed_feed_urls
 
 FAST = FetchSettings(timeout=3.0, connect_timeout=1.0, read_timeout=2.0)
 

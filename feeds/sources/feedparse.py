@@ -1,8 +1,8 @@
-"""Remote feed bytes -> :class:`~feeds.models.ParsedFeed`.
+"""Remote feed bytes -> :class:`~feeds.core.models.ParsedFeed`.
 
-feedparser is used only here (the sanitiser is feeds.safety); only our own types leave this module.
+feedparser is used only here (the sanitiser is feeds.core.safety); only our own types leave this module.
 Every failure to get anything usable out of a body is a
-:class:`~feeds.errors.FeedParseError`.
+:class:`~feeds.core.errors.FeedParseError`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from urllib.parse import urljoin
 import feedparser
 from feedparser.exceptions import CharacterEncodingUnknown, NonXMLContentType, ThingsNobodyCaresAboutButMe
 
-from feeds.dates import entry_date
-from feeds.errors import FeedParseError
-from feeds.identity import Identity, item_key
-from feeds.models import Item, ParsedFeed, Source
-from feeds.safety import (
+from feeds.core.dates import entry_date
+from feeds.core.errors import FeedParseError
+from feeds.core.identity import Identity, item_key
+from feeds.core.models import Item, ParsedFeed, Source
+from feeds.core.safety import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
     URL_SCHEMES,
@@ -32,8 +32,8 @@ from feeds.safety import (
     sanitize_html,
     strip_tags,
 )
+from feeds.core.text import clean_text, is_http_url
 from feeds.sources.xmlcut import complete_entries, well_formed_prefix
-from feeds.text import clean_text, is_http_url
 
 SUMMARY_CHARS = 300  # an excerpt: the full text is in content
 MAX_TITLE = 1000  # characters (as for posts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from feeds.text import clean_text
+from feeds.core.text import clean_text
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 

@@ -15,8 +15,8 @@ from functools import cache
 from typing import Any
 from urllib.parse import quote, urljoin
 
-from feeds.safety import plain_text, safe_email, safe_url, sanitize_html
-from feeds.text import clean_line, clean_text, excerpt
+from feeds.core.safety import plain_text, safe_email, safe_url, sanitize_html
+from feeds.core.text import clean_line, clean_text, excerpt
 
 EXCERPT_CHARS = 300  # a front-matter excerpt longer than this is cut
 # The closing lines of the site's posts (RE2, matched against the whole line, spaces trimmed):

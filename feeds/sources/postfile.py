@@ -1,4 +1,4 @@
-"""Local posts: one Jekyll-style file -> :class:`~feeds.models.Item`, or a reason why not.
+"""Local posts: one Jekyll-style file -> :class:`~feeds.core.models.Item`, or a reason why not.
 
 A post is a ``.md``/``.markdown``/``.html``/``.txt`` file that starts with YAML
 front matter between ``---`` lines.  Reading follows Jekyll's conventions:
@@ -27,7 +27,7 @@ Speed: a folder of 100k posts is read cold in a couple of seconds.  Front
 matter made of plain ``key: value`` lines (what the site's scraper writes) is
 read by a small exact reader; anything else (lists, block scalars, escapes…)
 goes through python-frontmatter's YAML handler.  A build keeps only a small
-:class:`~feeds.models.PostIndex` row per post; :func:`load_full` reads a post
+:class:`~feeds.core.models.PostIndex` row per post; :func:`load_full` reads a post
 again and renders its body only for the posts that reach a feed.  Files are
 read on all cores.
 """
@@ -42,11 +42,12 @@ from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from feeds.dates import bounded, parse_date
-from feeds.errors import PostError, one_line
-from feeds.identity import Identity, item_key
-from feeds.models import PostRecord, stamp
-from feeds.safety import normalise_url, plain_text, safe_url, sanitize_html
+from feeds.core.dates import bounded, parse_date
+from feeds.core.errors import PostError, one_line
+from feeds.core.identity import Identity, item_key
+from feeds.core.models import PostRecord, stamp
+from feeds.core.safety import normalise_url, plain_text, safe_url, sanitize_html
+from feeds.core.text import absolutize, clean_line, clean_text, excerpt, render_markdown
 from feeds.sources.frontmatter import OPENING, read_front_matter, split_front_matter
 from feeds.sources.postfields import (
     DEFAULT_STRIP_LINES,
@@ -60,7 +61,6 @@ from feeds.sources.postfields import (
     pluralized,
     strip_closing,
 )
-from feeds.text import absolutize, clean_line, clean_text, excerpt, render_markdown
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_CATEGORIES = 100  # per post, and as many tags: each category is a feed of its own

@@ -2,7 +2,7 @@
 
 :func:`scan_posts` lists every post of the posts sources and reads only the files
 that are new or changed since the last scan (same size and mtime: the cached
-index row is used).  Reading is done on all cores (:mod:`feeds.parallel`);
+index row is used).  Reading is done on all cores (:mod:`feeds.runtime.workers`);
 one file -> record is :mod:`feeds.sources.postfile`.
 """
 
@@ -20,11 +20,11 @@ from pathlib import Path
 
 from feeds import __version__
 from feeds.config import Settings
-from feeds.errors import display
-from feeds.identity import fingerprint
-from feeds.models import PostIndex, PostRecord, Source
-from feeds.parallel import Workers
-from feeds.sketching import near_days, near_settings
+from feeds.core.errors import display
+from feeds.core.identity import fingerprint
+from feeds.core.models import PostIndex, PostRecord, Source
+from feeds.ingest.sketching import near_days, near_settings
+from feeds.runtime.workers import Workers
 from feeds.sources.postfile import DEFAULT_STRIP_LINES, SUFFIXES, PostContext, load_full, read_post
 from feeds.store import Store
 
@@ -100,7 +100,7 @@ def _undecodable(name: str) -> bool:
 class _IndexChunk:
     """Picklable ``paths -> (index rows, sketches by key)`` for the worker processes.
 
-    A post dated on one of ``days`` is also sketched (near-duplicates: see :mod:`feeds.sketching`).
+    A post dated on one of ``days`` is also sketched (near-duplicates: see :mod:`feeds.ingest.sketching`).
     """
 
     def __init__(self, ctx: PostContext, days: frozenset[int] = frozenset()) -> None:
@@ -115,7 +115,7 @@ class _IndexChunk:
             # One string object per category name: the rows of a chunk share them.
             out.append(row._replace(categories=tuple(sys.intern(c) for c in row.categories)))
             if self.days and row.status == "ok" and int(row.timestamp // 86400) in self.days:
-                from feeds.sketching import text_sketch
+                from feeds.ingest.sketching import text_sketch
 
                 record, html, _ = load_full(path, self.ctx)
                 if record.status == "ok":

@@ -23,7 +23,7 @@ Every method is one transaction, atomic and isolated whoever calls it, from
 any thread: an implementation never shares a connection between threads.
 Backends: :class:`feeds.store.sqlite.SQLiteStore` (the embedded default) and
 :class:`feeds.store.postgres.PostgresStore` (several nodes on one database).
-Only the types below and those of :mod:`feeds.models` cross this boundary.
+Only the types below and those of :mod:`feeds.core.models` cross this boundary.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from feeds.models import Entry, Item, Merged, PostIndex, Source
+from feeds.core.models import Entry, Item, Merged, PostIndex, Source
 
 if TYPE_CHECKING:
     from feeds.config import Settings
@@ -57,7 +57,7 @@ class SourceState:
 
 
 class PostRef(NamedTuple):
-    """The ``ref`` of an :class:`~feeds.models.Entry` that is a local post."""
+    """The ``ref`` of an :class:`~feeds.core.models.Entry` that is a local post."""
 
     source: str
     path: str

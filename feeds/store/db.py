@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
-from feeds.errors import StoreError
+from feeds.core.errors import StoreError
 from feeds.store.schema import MIGRATIONS
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from feeds.errors import StoreError
+from feeds.core.errors import StoreError
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from feeds.models import Item, stamp
+from feeds.core.models import Item, stamp
 from feeds.store.schema import SEP
 
 # The columns a backend reads of each held item, by key: the decision below compares them.

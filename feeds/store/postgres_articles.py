@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from feeds.models import Entry
+from feeds.core.models import Entry
 from feeds.store import Article, Combine, Judge
 from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase, columns
 from feeds.store.postgres_schema import NODE_KEYS

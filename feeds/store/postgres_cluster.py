@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from feeds.models import Source
+from feeds.core.models import Source
 from feeds.store import Claim
 from feeds.store.postgres_db import LOCK_LEADER, PgDatabase, _reason
 

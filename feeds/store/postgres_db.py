@@ -25,7 +25,7 @@ import psycopg
 from psycopg import conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from feeds.errors import StoreError
+from feeds.core.errors import StoreError
 from feeds.store.postgres_schema import FIRST_VERSION, PG_FIRST, PG_LATER, PG_VERSION
 
 # the pool's own warnings (one per failed connection attempt) would flood the log while the

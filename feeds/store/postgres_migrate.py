@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg import sql
 
-from feeds.errors import StoreError
+from feeds.core.errors import StoreError
 from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase
 from feeds.store.postgres_schema import NODE_KEYS
 

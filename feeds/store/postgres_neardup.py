@@ -5,7 +5,7 @@ A version's article is decided in the transaction that stores it, once and for
 all: an identity key assigned before (``clusters``) keeps its article; a key
 that already heads an article joins it; otherwise its sketch's LSH buckets find
 the stored versions of OTHER sources dated within the window, and
-:func:`feeds.neardup.choose` picks the earliest-stored duplicate.
+:func:`feeds.core.neardup.choose` picks the earliest-stored duplicate.
 
 SQLite runs one write at a time, so a version always sees every version stored
 before it.  Here several nodes write at once: the transactions that decide
@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 
-from feeds import neardup
+from feeds.core import neardup
 from feeds.store import NearDup, Page, PostRef
 from feeds.store.postgres_db import LOCK_NEARDUP, PgDatabase, columns
 from feeds.store.sqlite_neardup import bucket_ids

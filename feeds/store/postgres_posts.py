@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from feeds.models import PostIndex
+from feeds.core.models import PostIndex
 from feeds.store import NearDup, schema
 from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase, columns
 from feeds.store.postgres_neardup import assign

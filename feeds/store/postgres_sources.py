@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from feeds.models import Item, instant
+from feeds.core.models import Item, instant
 from feeds.store import NearDup, SourceState
 from feeds.store.polls import HELD_COLUMNS, classify, with_extra
 from feeds.store.postgres_db import LOCK_ARTICLES, PgDatabase, columns

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from feeds.models import Entry
+from feeds.core.models import Entry
 from feeds.store import Combine, Judge, PostRef
 from feeds.store.schema import SEP
 

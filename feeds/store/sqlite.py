@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from feeds.models import Source
+from feeds.core.models import Source
 from feeds.store import Claim
 from feeds.store.sqlite_articles import ArticleTables
 from feeds.store.sqlite_neardup import NearDupTables

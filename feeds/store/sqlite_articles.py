@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 
-from feeds.models import Entry
+from feeds.core.models import Entry
 from feeds.store import Article, Combine, Judge
 from feeds.store.db import Database, rebuilt, roomy
 from feeds.store.schema import SEP

@@ -5,7 +5,7 @@ for all: an identity key assigned before (``clusters``) keeps its article; a
 key that already heads an article (another version with the same key) joins
 it; otherwise, when the version has a sketch, its LSH bucket keys find the
 stored versions of OTHER sources dated within the window (``buckets``), and
-:func:`feeds.neardup.choose` picks the earliest-stored duplicate: the new
+:func:`feeds.core.neardup.choose` picks the earliest-stored duplicate: the new
 version joins that one's article.  Else the version is an article of its own
 (its key).
 """
@@ -17,7 +17,7 @@ import sqlite3
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 
-from feeds import neardup
+from feeds.core import neardup
 from feeds.store import NearDup, Page, PostRef
 from feeds.store.db import Database
 

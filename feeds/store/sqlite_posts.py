@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext, suppress
 from typing import Any
 
-from feeds.models import PostIndex
+from feeds.core.models import PostIndex
 from feeds.store import NearDup, schema
 from feeds.store.db import Database, rebuilt, roomy
 from feeds.store.schema import SEP

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 
-from feeds.models import Item, instant, stamp
+from feeds.core.models import Item, instant, stamp
 from feeds.store import NearDup, SourceState
 from feeds.store.db import Database
 from feeds.store.polls import HELD_COLUMNS, classify, with_extra

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds import config, pipeline
-from feeds.errors import ConfigError
+from feeds.core.errors import ConfigError
 from feeds.sources import posts as posts_module
 
 

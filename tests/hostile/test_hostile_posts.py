@@ -237,9 +237,9 @@ def test_many_categories_build_fast(tmp_path: Path, count: int) -> None:
 def test_feed_writing_is_linear_in_categories() -> None:
     from datetime import UTC, datetime
 
-    from feeds.formats.rss_atom import render_feed
-    from feeds.layout import plan
-    from feeds.models import Item
+    from feeds.core.models import Item
+    from feeds.output.formats.rss_atom import render_feed
+    from feeds.output.layout import plan
 
     settings = config.parse({"site": {"title": "t", "url": "https://x.example/"}}, Path("/tmp/cfg/feeds.toml"))
     (spec,) = plan(settings, [])

@@ -19,9 +19,9 @@ from servers import FeedServer, Route
 from test_hostile_posts import ATTACKS
 
 from feeds import config, pipeline
-from feeds.errors import FeedParseError
-from feeds.identity import DEFAULT_PATTERNS, Identity
-from feeds.models import Source
+from feeds.core.errors import FeedParseError
+from feeds.core.identity import DEFAULT_PATTERNS, Identity
+from feeds.core.models import Source
 from feeds.sources.feedparse import parse_feed
 
 SOURCE = Source(name="remote", type="feed", url="http://127.0.0.1/feed.xml")
@@ -268,8 +268,8 @@ def test_gzip_bomb_is_refused_in_bounded_memory(tmp_path: Path) -> None:
     import tracemalloc
 
     from feeds.config import FetchSettings
-    from feeds.errors import FetchError
-    from feeds.fetch import Fetcher
+    from feeds.core.errors import FetchError
+    from feeds.sources.fetch import Fetcher
 
     bomb = b"\0" * (64 * 1024 * 1024)
     assert len(gzip.compress(bomb)) < 100_000

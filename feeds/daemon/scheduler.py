@@ -1,0 +1,462 @@
+"""``feeds run``: keep the feeds fresh in the background.
+
+Three kinds of work, each calling the same stage functions as ``feeds build``:
+
+* **polls** — one APScheduler 3 job per remote source at its interval (with
+  jitter); a poll only stores what it fetched (:func:`refresh_contained`) and
+  tells the publisher; it never waits for a publish;
+* **post scans** — on a filesystem notification from a posts folder
+  (watchfiles), and at the source's interval as a fallback; only new and
+  changed files are read;
+* **the publisher** — one task that writes the feeds when something changed,
+  coalescing everything that changed since its last run (``schedule.publish_delay``);
+  a publish costs what changed (:func:`feeds.output.publish.publish`).
+
+Failures are contained: an error in one poll, scan or publish is logged once
+with its source and reason, and that job runs again at its next time.
+Signals: SIGTERM/SIGINT stop (a write in progress finishes; exit 0); SIGHUP
+reloads the config (a bad one is logged and the old one kept); SIGUSR1 polls
+every source and rescans every posts folder now (``feeds build --force`` sends it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random
+import signal
+import sys
+import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from feeds import config
+from feeds.config import Settings
+from feeds.core.errors import ConfigError, FeedsError, display
+from feeds.core.models import Source
+from feeds.daemon.scans import PostScans
+from feeds.ingest import poll as remote
+from feeds.output.formats.rss_atom import Renderer
+from feeds.output.publish import publish
+from feeds.runtime.workers import Workers, limit_malloc_arenas, trim_memory
+from feeds.serving.health import HealthMonitor
+from feeds.serving.http import start_server
+from feeds.serving.metrics import Metrics
+from feeds.serving.websub import HubNotifier, changed_feed_urls
+from feeds.sources.fetch import Fetcher
+from feeds.sources.posts import PostContext, post_context, posts_sources, scanned_here
+from feeds.store import Claim, Store
+
+log = logging.getLogger("feeds")
+RETRY_PUBLISH = 5.0  # seconds before a failed publish is tried again
+HOUSEKEEPING = 5.0  # seconds between the store's housekeeping runs
+MAX_SLEEP = 60.0  # the publisher looks at the clock at least this often (future-dated items)
+
+
+def _not_a_cancelled_job(record: logging.LogRecord) -> bool:
+    """APScheduler logs a job cancelled at shutdown (before its coroutine even started) as an error with a
+    traceback; our jobs contain their own errors, so that is the only one it can log: not an error."""
+    return not (record.exc_info and record.exc_info[0] is asyncio.CancelledError)
+
+
+logging.getLogger("apscheduler.executors.default").addFilter(_not_a_cancelled_job)
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, FeedsError) else f"unexpected error: {type(exc).__name__}: {exc}"
+
+
+class Daemon(PostScans):
+    def __init__(self, settings: Settings, store: Store, workers: Workers, listen: str | None = None) -> None:
+        self.settings = settings
+        self.listen = listen
+        self.metrics = Metrics() if listen and settings.serve.metrics else None
+        self.health = HealthMonitor(settings.serve.stale_seconds(settings.schedule.interval))
+        self.outputs: frozenset[str] = frozenset()  # the files feeds wrote: what the server may serve
+        self.hubs: HubNotifier | None = None
+        self.renderer = Renderer()  # the feeds' items as rendered, kept between publishes
+        self.ids_waiting = False  # the store did not answer when the ids' authority was read
+        self.store = store
+        self.workers = workers
+        self.stopping = asyncio.Event()
+        self.changed = asyncio.Event()  # something to publish
+        self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 4,
+                                                                      "misfire_grace_time": 3600})  # fmt: skip
+        self.fetcher: Fetcher | None = None
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.polling: set[str] = set()  # sources with a poll in flight
+        # Polls processing (parse, sketch, store) at once, `concurrency` as the fetches; every due
+        # source is still fetched at once (an item seen is never lost).  Unbounded, a start with 300
+        # sources due made each poll wait for all the others' parsing (one queue for the workers)
+        # and nothing was stored before ~17 s; in turn, polls are stored as they come.  (2 x workers
+        # drained a 300-source start in ~40 s, 16 in ~20 s: the stages of 16 polls overlap.)
+        self.processing = asyncio.Semaphore(settings.schedule.concurrency)
+        self.scan_lock = asyncio.Lock()
+        self.publish_lock = asyncio.Lock()
+        self.publishing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
+        self.contexts: dict[str, PostContext] = {}
+        self.scanned = False  # the first scan names every bad post; later ones the changed files
+        self.folder_problems: set[str] = set()
+        self.unreadable: set[str] = set()  # folders inside the posts folders that cannot be read, as logged
+        self.scan_request: tuple[set[str] | None, str] | None = None  # the next scan to run: sources, why
+        self.watcher: asyncio.Task[None] | None = None
+        self.published_once = False
+        self.store_away = False  # a clustered store cannot be reached (logged once)
+        self.host_slots: dict[str, asyncio.Semaphore] = {}  # a cluster: this node's polls per host
+        self.publish_failure: str | None = None  # the last publish failure logged
+        self.first_polls: set[str] = set()  # sources due at the start whose first poll has not ended
+        self.publishes = 0  # publishes done
+
+    # ------------------------------------------------------------ helpers
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def poke(self) -> None:
+        self.changed.set()
+
+    # ------------------------------------------------------------ polls
+
+    async def poll_job(self, name: str, force: bool = False) -> None:
+        """A remote source's scheduled job: poll it unless it is backing off (or already polling)."""
+        source = next((s for s in remote.remote_sources(self.settings) if s.name == name), None)
+        if source is None or self.fetcher is None or self.stopping.is_set() or name in self.polling:
+            return
+        self.polling.add(name)
+        try:
+            if self.store.clustered:  # several nodes: poll only what this one claimed (due, not backing off)
+                await self.cluster_poll(source, force)
+                return
+            if not force:
+                state = await asyncio.to_thread(self.store.source_state, name)
+                if state.failures and state.next_due is not None and state.next_due > time.time() + 1:
+                    return  # failing: wait for the backoff / Retry-After
+            await self.poll_once(source)
+        except asyncio.CancelledError:
+            if not self.stopping.is_set():
+                raise
+        except Exception as exc:  # contained: this source is polled again at its next time
+            log.error("poll %s: %s", name, _reason(exc))
+        finally:
+            self.polling.discard(name)
+            self.first_polls.discard(name)
+
+    async def poll_once(self, source: Source) -> None:
+        assert self.fetcher is not None
+        outcome = await remote.refresh_contained(source, settings=self.settings, store=self.store,
+                                                 fetcher=self.fetcher, workers=self.workers,
+                                                 processing=self.processing)  # fmt: skip
+        (log.warning if outcome.error else log.info)("poll %s", outcome.line())
+        self.health.polled(source.name, ok=outcome.error is None, next_due=outcome.next_due)
+        if self.metrics:
+            self.metrics.poll(outcome.outcome.replace(" ", "_"), outcome.ms / 1000)
+        if outcome.changed:
+            self.poke()
+
+    async def cluster_poll(self, source: Source, force: bool) -> None:
+        """Claim ``source`` (:meth:`Store.claim_due`) and poll it.  This node's queue for a host waits
+        on a local slot, not in the database; a claim refused for a busy host (the other nodes' polls)
+        is tried again holding the slot.  Then it waits until the source is due, or until the lease
+        of a node that died ends, within the source's interval, and claims again."""
+        slots = self.host_slots.setdefault(source.host, asyncio.Semaphore(self.settings.schedule.per_host))
+        while not self.stopping.is_set():
+            async with slots:
+                while True:
+                    now = time.time()
+                    claim = await self.claim(source, now, force)
+                    if claim is None:
+                        return
+                    if claim.granted:
+                        try:
+                            await self.poll_once(source)
+                        finally:
+                            with contextlib.suppress(FeedsError):  # else the lease expires
+                                await asyncio.to_thread(self.store.release, [source.name])
+                        return
+                    if not claim.busy_host or self.stopping.is_set():
+                        break
+                    await asyncio.sleep(claim.busy_host + random.uniform(0, 0.2))
+            if claim.retry_at is None or claim.retry_at - now > source.interval:
+                return  # polled by another node, or not due within the interval
+            await asyncio.sleep(max(0.05, claim.retry_at - now) + random.uniform(0, 0.1))
+
+    async def claim(self, source: Source, now: float, force: bool) -> Claim | None:
+        """One claim of ``source``; None when the store is away (logged once, and once when back)."""
+        try:
+            claim = await asyncio.to_thread(self.store.claim_due, [source], now, self.settings.lease,
+                                            self.settings.schedule.per_host, force=force)  # fmt: skip
+        except FeedsError as exc:
+            if not self.store_away:
+                log.error("poll: %s; polls wait for the store", _reason(exc))
+            self.store_away = True
+            return None
+        if self.store_away:
+            log.info("poll: the store is back")
+            self.store_away = False
+        return claim
+
+    # ------------------------------------------------------------ publishing
+
+    async def publisher(self) -> None:
+        """Publish whenever something changed, coalescing changes; at a future item's date too."""
+        delay = self.settings.schedule.publish_delay
+        # A publish that finds nothing to do is cheap: do one often enough that /healthz stays fresh.
+        heartbeat = min(MAX_SLEEP, self.health.stale_after / 3)
+        while not self.stopping.is_set():
+            try:
+                due = await asyncio.to_thread(self.store.meta, "next_due")
+            except FeedsError:  # the store is unavailable (a database away): try again soon
+                due = time.time() + RETRY_PUBLISH  # then a publish, which tells of the failure
+            wait = heartbeat
+            with contextlib.suppress(TypeError, ValueError):
+                wait = min(heartbeat, max(0.0, float(due or "inf") - time.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), timeout=wait)
+            if self.stopping.is_set():
+                break
+            await asyncio.sleep(delay)  # let what changes together arrive together
+            self.changed.clear()
+            if not await self.publish_now():
+                await asyncio.sleep(RETRY_PUBLISH)
+                self.poke()
+
+    async def publish_now(self) -> bool:
+        if not await self._ids_ready():
+            return False
+        async with self.publish_lock:  # one write at a time; a stop waits for it
+            started = time.perf_counter()
+            contexts = {s.name: self.contexts.get(s.name) or post_context(self.settings, s)
+                        for s in posts_sources(self.settings)}  # fmt: skip
+            try:
+                # shielded: a stop does not interrupt a write in progress (asyncio.run waits for the thread)
+                job = functools.partial(publish, self.settings, self.store, contexts, now=time.time(),
+                                        report=log.warning, workers=self.workers, renderer=self.renderer)  # fmt: skip
+                # one thread for every publish: its large, short-lived allocations reuse one arena
+                done = await asyncio.shield(asyncio.get_running_loop().run_in_executor(self.publishing, job))
+            except Exception as exc:
+                if _reason(exc) != self.publish_failure:  # the same failure again is not logged again
+                    log.error("publish: %s", _reason(exc))
+                self.publish_failure = _reason(exc)
+                if self.metrics:
+                    self.metrics.publish_failed()
+                return False
+            if self.publish_failure is not None:
+                log.info("publish: works again")
+                self.publish_failure = None
+            self.publishes += 1
+            seconds = time.perf_counter() - started
+            if done.written:
+                trim_memory()
+            self.outputs = frozenset(done.files)
+            self.health.published(done.items)
+            if self.metrics:
+                self.metrics.publish(seconds, written=len(done.written), at=time.time())
+                self.metrics.items_stored(done.items)
+            if self.hubs is not None and done.written:
+                self.hubs.notify(changed_feed_urls(self.settings, done.written))
+            if done.written or done.removed or done.settled:
+                log.info("publish: %d items, %d files written, %d unchanged, %.0f ms, %d removed, %d merged",
+                         done.items, len(done.written), len(done.unchanged), (time.perf_counter() - started) * 1000,
+                         len(done.removed), done.settled)  # fmt: skip
+            return True
+
+    async def housekeeping(self) -> None:
+        """The store's housekeeping every few seconds (SQLite: WAL checkpoints, off the commits), and
+        free memory given back to the system."""
+        while not self.stopping.is_set():
+            try:
+                await asyncio.to_thread(self.store.maintain)
+            except Exception as exc:
+                log.warning("store housekeeping: %s", _reason(exc))
+            # Memory: what the polls' threads freed goes back too (publishes trim after writing).
+            await asyncio.to_thread(trim_memory)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=HOUSEKEEPING)
+
+    # ------------------------------------------------------------ scheduling
+
+    def schedule(self, sources: list[Source], states: dict[str, Any]) -> None:
+        now = time.time()
+        jitter = self.settings.schedule.jitter
+        for source in sources:
+            if source.type == "feed":
+                first = max(now, remote.due_at(source, states.get(source.name)))
+                func, args = self.poll_job, (source.name,)
+            else:
+                first = now + source.interval
+                func, args = self.scan_job, ([source.name],)
+            self.scheduler.add_job(
+                func,
+                IntervalTrigger(
+                    seconds=source.interval,
+                    start_date=datetime.fromtimestamp(first, UTC),
+                    jitter=source.interval * jitter or None,
+                ),
+                args=args,
+                id=source.name,
+                name=f"{source.type} {source.name}",
+                replace_existing=True,
+                next_run_time=datetime.fromtimestamp(first, UTC),
+            )
+
+    def force(self) -> None:
+        """SIGUSR1: poll every remote source and rescan every posts folder now."""
+        log.info("received SIGUSR1: polling every source now")
+        for source in remote.remote_sources(self.settings):
+            self.spawn(self.poll_job(source.name, force=True))
+        self.spawn(self.scan_job(why="forced"))
+
+    def reload(self, path: Path) -> None:
+        """SIGHUP: read the config again; sources added, removed or changed; a bad config is ignored."""
+        try:
+            new = config.load(path)
+        except ConfigError as exc:
+            log.error("reload: %s; keeping the running config", exc)
+            return
+        if (new.output.dir, new.state_path, new.state_url) != (self.settings.output.dir, self.settings.state_path,
+                                                                self.settings.state_url):
+            log.error("reload: output.dir and state.path cannot change while running; restart feeds run")
+            return
+        old = {s.name: s for s in self.settings.sources}
+        fresh = {s.name: s for s in new.sources}
+        for name in old.keys() - fresh.keys():
+            with contextlib.suppress(Exception):
+                self.scheduler.remove_job(name)
+        changed = [s for s in new.sources if old.get(s.name) != s]
+        self.settings = new
+        self.contexts = {}
+        self.spawn(self._apply_reload(changed))
+        log.info("reload: %d sources (%d added, %d removed, %d changed)", len(fresh), len(fresh.keys() - old.keys()),
+                 len(old.keys() - fresh.keys()), len([s for s in changed if s.name in old]))  # fmt: skip
+
+    async def _apply_reload(self, changed: list[Source]) -> None:
+        try:
+            await asyncio.to_thread(self.store.forget_sources, [s.name for s in remote.remote_sources(self.settings)])
+            states = await asyncio.to_thread(self.store.source_states)
+        except Exception as exc:
+            log.error("reload: %s", _reason(exc))
+            states = {}
+        self.schedule(changed, states)
+        if self.watcher is not None:
+            self.watcher.cancel()
+        self.watcher = asyncio.get_running_loop().create_task(self.watch())
+        await self.scan_job(why="reload")
+        self.poke()
+
+    # ------------------------------------------------------------ running
+
+    async def run(self, config_path: Path) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            if self.settings.websub.hubs:
+                self.hubs = await stack.enter_async_context(HubNotifier.from_settings(self.settings,
+                                                                                      metrics=self.metrics))
+            if self.listen:
+                self.outputs = frozenset(await asyncio.to_thread(self.store.output_fingerprints))
+                try:
+                    server = await start_server(self.settings, listen=self.listen, files=lambda: self.outputs,
+                                                health=self.health if self.settings.serve.health else None,
+                                                metrics=self.metrics)  # fmt: skip
+                except OSError as exc:
+                    raise FeedsError(f"cannot serve at {self.listen}: {exc.strerror or exc}") from None
+                stack.push_async_callback(server.close)
+                log.info("serving %s at %s", display(self.settings.output.dir), server.url)
+            await self._run(config_path)
+
+    async def _run(self, config_path: Path) -> None:
+        loop = asyncio.get_running_loop()
+        # Store calls run on threads (never on the loop).  A write waits for SQLite's lock; with
+        # the default 6 threads, polls' writes waiting in turn starved every read behind them
+        # (polls took seconds under load).  Reads never wait in WAL mode: give them threads (each
+        # has its connection and page cache).  Since at most 2 x workers polls store at once (and
+        # the source states of the others are small, urgent writes), 8 are enough (memory: 16).
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=8, thread_name_prefix="store"))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop, sig)
+        loop.add_signal_handler(signal.SIGHUP, self.reload, config_path)
+        loop.add_signal_handler(signal.SIGUSR1, self.force)
+        schedule = self.settings.schedule
+        async with Fetcher(self.settings.fetch, concurrency=schedule.concurrency, per_host=schedule.per_host) as f:
+            self.fetcher = f
+            try:
+                await asyncio.to_thread(self.store.forget_sources,
+                                        [s.name for s in remote.remote_sources(self.settings)])  # fmt: skip
+                states = await asyncio.to_thread(self.store.source_states)
+            except FeedsError as exc:
+                log.error("%s", exc)
+                states = {}
+            now = time.time()
+            self.first_polls = {s.name for s in remote.remote_sources(self.settings)
+                                if remote.due_at(s, states.get(s.name)) <= now + 1}  # fmt: skip
+            self.spawn(self.catch_up(now, len(self.first_polls)))
+            self.schedule(list(self.settings.sources), states)
+            self.scheduler.start()
+            self.spawn(self.housekeeping())
+            # several nodes: hear of the others' changes (and settle them while leading)
+            stop_watching = self.store.watch(lambda _event: loop.call_soon_threadsafe(self.poke))
+            publisher = loop.create_task(self.publisher())
+            self.watcher = loop.create_task(self.watch())
+            self.spawn(self.scan_job(why="start"))
+            self.poke()  # publish what the store holds at once, whatever the polls bring later
+            log.info("running: %d sources; SIGTERM or Ctrl-C stops, SIGHUP reloads, SIGUSR1 polls now",
+                     len(self.settings.sources))  # fmt: skip
+            try:
+                await self.stopping.wait()
+            finally:
+                self.scheduler.shutdown(wait=False)
+                running = [*self.tasks, publisher, self.watcher]
+                for task in running:  # polls and scans in flight are dropped quietly
+                    task.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+                async with self.publish_lock:  # a write in progress finishes
+                    pass
+                await asyncio.to_thread(stop_watching)
+        log.info("stopped")
+
+    async def catch_up(self, started: float, sources: int) -> None:
+        """Log ``caught up`` once the backlog of the start is out: every source due at the start
+        polled once, the posts scanned, no poll waiting for its turn to be stored, and a publish
+        done after all that.  (A start with many sources
+        has thousands of new items to store and render at once; from this line on, a new item is
+        out within seconds: the soak benchmark measures freshness from it.)"""
+        slots = self.settings.schedule.concurrency
+        # ... and no poll waiting for a slot to parse and store (the polls due again meanwhile)
+        while self.first_polls or (scanned_here(self.settings) and not self.scanned) or len(self.polling) >= slots:
+            await asyncio.sleep(0.1)
+        done = self.publishes + self.publish_lock.locked()  # (one in progress may predate the last poll)
+        self.poke()
+        while self.publishes <= done:
+            await asyncio.sleep(0.1)
+        items = await asyncio.to_thread(self.store.meta, "items")
+        log.info("caught up in %.1f s: %d sources polled, %s items out", time.time() - started, sources, items or 0)
+
+    def stop(self, sig: int) -> None:
+        if not self.stopping.is_set():
+            log.info("received %s, stopping", signal.Signals(sig).name)
+        self.stopping.set()
+
+
+def run(settings: Settings, store: Store, *, listen: str | None = None) -> None:
+    """``feeds run``; with ``listen`` ("host:port") the output folder is served too."""
+    limit_malloc_arenas(1)
+    # Threads hand the GIL over every 1 ms instead of 5: a store thread that released it for a
+    # SQLite statement (holding the write lock) got it back after the busy threads' whole slice.
+    sys.setswitchinterval(0.001)
+    with Workers(preload=True) as workers:
+        workers.start()
+        daemon = Daemon(settings, store, workers, listen)
+        try:
+            asyncio.run(daemon.run(settings.path))
+        finally:
+            daemon.publishing.shutdown(wait=True)  # a write in progress finishes
+    log.debug("workers closed")
+
