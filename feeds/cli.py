@@ -19,8 +19,8 @@ from typing import NoReturn
 import click
 
 from feeds import __version__, pipeline
-from feeds.config import DEFAULT_CONFIG, Settings, load
-from feeds.config.serve import DEFAULT_LISTEN, with_listen
+from feeds.config import DEFAULT_CONFIG, Settings, load, with_listen
+from feeds.config.serve import DEFAULT_LISTEN
 from feeds.core.errors import ConfigError, FeedsError, LockError, display, one_line
 from feeds.progress import progress_bar
 from feeds.runtime.lock import OutputLock

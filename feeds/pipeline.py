@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from feeds.config import Settings
 from feeds.core.models import BuildReport
 from feeds.ingest.poll import PollOutcome, due_sources, poll, remote_sources
+from feeds.ingest.scan import scan_posts
 from feeds.output.publish import Report, publish
 from feeds.runtime.workers import Workers
-from feeds.sources.posts import scan_posts
 from feeds.store import Store, open_store
 from feeds.store.siteids import fix_ids
 

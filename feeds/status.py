@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 
 from feeds.config import Settings
-from feeds.sources.posts import scan_meta_key
+from feeds.ingest.scan import scan_meta_key
 from feeds.store import Store
 
 _UNITS = ((86400, "d"), (3600, "h"), (60, "min"), (1, "s"))

@@ -9,7 +9,8 @@ from conftest import CAT_A, POSTS_SOURCE, Site, write_config
 from servers import FeedServer, Route
 from test_remote import build
 
-from feeds.ingest.fulltext import check_selector, extract
+from feeds.core.selectors import check_selector
+from feeds.ingest.fulltext import extract
 
 PARAGRAPHS = [
     "本报讯 国家统计局今日发布数据显示，一月份全国居民消费价格同比上涨百分之零点九，环比上涨百分之零点四。",

@@ -117,7 +117,7 @@ def test_near_duplicates_stored_by_two_nodes_at_once_find_each_other(tmp_path: P
     from datetime import UTC, datetime
 
     from feeds.core.models import Item
-    from feeds.ingest.sketching import text_sketch
+    from feeds.core.neardup import html_sketch as text_sketch
     from feeds.store import NearDup, SourceState, open_store, postgres_sources
 
     url = state_url(tmp_path)

@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from serving import ServerThread, raw_get
 
 from feeds import config
-from feeds.config.serve import with_listen
+from feeds.config import with_listen
 from feeds.output.files import write_if_changed
 from feeds.output.layout import safe_segment
 from feeds.serving.health import HealthMonitor

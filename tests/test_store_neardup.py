@@ -11,7 +11,7 @@ import pytest
 
 from feeds.core import neardup
 from feeds.core.models import Item
-from feeds.ingest.sketching import text_sketch
+from feeds.core.neardup import html_sketch as text_sketch
 from feeds.store import NearDup, SourceState, open_store, sqlite_neardup, sqlite_sources
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)

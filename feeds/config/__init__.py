@@ -1,24 +1,19 @@
-"""The configuration: ``config/feeds.toml`` -> :class:`Settings` (imports nothing from the stages)."""
+"""The configuration: ``config/feeds.toml`` -> :class:`Settings`.
 
+The bottom of the house: it imports nothing from the stages (only :mod:`feeds.core`).
+One module per table; :mod:`.settings` is the one parser that reads them all.
+"""
+
+from feeds.config.output import OutputSettings
+from feeds.config.paths import resolve
 from feeds.config.reader import parse_duration
-from feeds.config.settings import (
-    DEFAULT_CONFIG,
-    DEFAULT_POST_BYTES,
-    MAX_BYTES,
-    FetchSettings,
-    OutputSettings,
-    ScheduleSettings,
-    Settings,
-    SiteSettings,
-    load,
-    parse,
-    resolve,
-)
+from feeds.config.schedule import MAX_BYTES, FetchSettings, ScheduleSettings
+from feeds.config.settings import DEFAULT_CONFIG, Settings, load, parse, with_listen
+from feeds.config.site import SiteSettings
 from feeds.core.errors import ConfigError
 
 __all__ = [
     "DEFAULT_CONFIG",
-    "DEFAULT_POST_BYTES",
     "MAX_BYTES",
     "ConfigError",
     "FetchSettings",
@@ -30,4 +25,5 @@ __all__ = [
     "parse",
     "parse_duration",
     "resolve",
+    "with_listen",
 ]

@@ -49,3 +49,9 @@ def check_paths(file: str, out_dir: Path, state_path: Path, sources: Sequence[So
         if _inside(folder, out):
             raise ConfigError(file, f"this posts folder is inside the output folder {str(out_dir)!r}, which is "
                               "served to the world", key=f"sources[{i}].path")  # fmt: skip
+
+
+def resolve(base: Path, value: str) -> Path:
+    """``value`` (a path from the config) as an absolute path, relative ones against ``base`` (the config's folder)."""
+    path = Path(value).expanduser()
+    return Path(os.path.abspath(path if path.is_absolute() else base / path))

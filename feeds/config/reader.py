@@ -1,18 +1,24 @@
-"""Reading TOML tables for :mod:`feeds.config`: typed keys, durations, errors naming the key.
+"""Reading TOML tables: typed keys, durations, defaults taken from the settings dataclasses.
 
-:class:`TableReader` reads one table (``[site]``, ``sources[2]``…), remembers
-which keys it was asked for, and :meth:`TableReader.done` refuses the rest: a
+Each ``[table]`` of the config is a frozen dataclass in its config module; a
+field declared with :func:`key` is a config key, and its default, type, parser
+and check are written there once.  :meth:`TableReader.read` builds the dataclass
+from a table, and :meth:`TableReader.done` refuses any key nobody asked for: a
 misspelt key is an error naming it, never silently ignored.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from feeds.core.errors import ConfigError
+
+T = TypeVar("T")
+Check = Callable[[Any], str | None]  # why a value is wrong, or None
 
 MAX_DURATION = 365 * 86400.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -36,6 +42,54 @@ def parse_duration(value: object) -> float:
     if seconds > MAX_DURATION:
         raise ValueError(f"a duration must be at most 365 days, got {value!r}")
     return seconds
+
+
+def between(low: float, high: float, what: str = "") -> Check:
+    """A check: the value lies in ``[low, high]`` (NaN does not)."""
+
+    def check(value: Any) -> str | None:
+        if low <= value <= high:
+            return None
+        return f"must be between {low:g} and {high:g}{what}, got {value!r}"
+
+    return check
+
+
+def key(
+    default: Any = dataclasses.MISSING,
+    *,
+    kind: type | tuple[type, ...] | None = None,
+    parse: Callable[[Any], Any] | None = None,
+    check: Check | None = None,
+    factory: Callable[[], Any] | None = None,
+) -> Any:
+    """A dataclass field that is a config key: its default, and how a value is read.
+
+    ``kind``: the TOML type(s) accepted (default: the default's type; a float also takes an
+    integer); ``parse``: converts the TOML value (a ValueError/TypeError names the key);
+    ``check``: why a read value is wrong, or None.
+    """
+    if kind is None and parse is None and default is not dataclasses.MISSING and default is not None:
+        kind = (int, float) if isinstance(default, float) else type(default)
+    metadata = {"config": True, "kind": kind, "parse": parse, "check": check}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def config_keys(cls: type) -> list[str]:
+    """The config keys of a settings dataclass, in declaration order."""
+    return [f.name for f in dataclasses.fields(cls) if f.metadata.get("config")]
+
+
+def default_of(cls: type, name: str) -> Any:
+    """The default a settings dataclass declares for one of its fields."""
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            if f.default_factory is not dataclasses.MISSING:
+                return f.default_factory()
+            return f.default
+    raise KeyError(name)
 
 
 class TableReader:
@@ -76,6 +130,34 @@ class TableReader:
             return func(self.table[name])
         except (ValueError, TypeError) as exc:
             raise self.fail(name, str(exc)) from None
+
+    def values(self, cls: type, names: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """The config keys of ``cls`` (or ``names`` of them) that this table sets, read and checked."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            meta = f.metadata
+            if not meta.get("config") or (names is not None and f.name not in names):
+                continue
+            self.used.add(f.name)
+            if f.name not in self.table:
+                continue
+            if meta["parse"] is not None:
+                value = self.convert(f.name, meta["parse"], None)
+            else:
+                value = self.get(f.name, meta["kind"] or object)
+                if isinstance(value, int) and not isinstance(value, bool) and meta["kind"] == (int, float):
+                    value = float(value)
+            if meta["check"] is not None and (problem := meta["check"](value)):
+                raise self.fail(f.name, problem)
+            out[f.name] = value
+        return out
+
+    def read(self, cls: type[T], **derived: Any) -> T:
+        """``cls`` from this table: the keys it sets, the declared defaults for the rest; ``derived``
+        gives fields that are not keys (or defaults that depend on other tables).  Unknown keys fail."""
+        values = {**derived, **self.values(cls)}
+        self.done()
+        return cls(**values)
 
     def done(self) -> None:
         unknown = sorted(set(self.table) - self.used)

@@ -10,33 +10,13 @@ set ``output.url`` to the public address.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TypeVar
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from feeds.config import Settings
-
-    S = TypeVar("S", bound=Settings)
+from feeds.config.reader import TableReader, between, key, parse_duration
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
-
-
-@dataclass(frozen=True, slots=True)
-class ServeSettings:
-    listen: str | None = None  # "host:port"; set: `feeds run` serves the output folder there
-    max_age: int = 60  # Cache-Control: max-age of every served file, seconds
-    health: bool = True  # GET /healthz
-    metrics: bool = True  # GET /metrics
-    stale_after: float | None = None  # /healthz is 503 after this long without a publish (None: see below)
-
-    def stale_seconds(self, interval: float) -> float:
-        """``stale_after``, else three default poll intervals."""
-        return self.stale_after if self.stale_after is not None else 3 * interval
-
-
-@dataclass(frozen=True, slots=True)
-class WebSubSettings:
-    hubs: tuple[str, ...] = ()  # hub URLs: announced in every feed, pinged when a feed changes
 
 
 def parse_listen(value: object) -> str:
@@ -63,13 +43,40 @@ def served_url(listen: str) -> str:
     return f"http://{host}:{port}/"
 
 
-def with_listen(settings: S, listen: str | None) -> S:
-    """``settings`` serving at ``listen`` (the ``--listen`` option): ``[serve] listen`` replaced, and
-    ``output.url`` too unless the config sets it.  Raises ValueError for a bad address."""
-    if listen is None:
-        return settings
-    listen = parse_listen(listen)
-    output = settings.output
-    if not output.url_set:
-        output = replace(output, url=served_url(listen))
-    return replace(settings, serve=replace(settings.serve, listen=listen), output=output)
+def _hubs(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError("must be an array of hub URLs")
+    for hub in value:
+        if not isinstance(hub, str) or urlsplit(hub).scheme not in ("http", "https") or not urlsplit(hub).netloc:
+            raise ValueError(f"must be absolute http(s) URLs, got {hub!r}")
+    return tuple(dict.fromkeys(value))
+
+
+@dataclass(frozen=True, slots=True)
+class ServeSettings:
+    """``[serve]``: `feeds serve`, and `feeds run` when listen is set."""
+
+    listen: str | None = key(None, parse=parse_listen)  # "host:port": `feeds run` serves the output folder there
+    max_age: int = key(60, check=between(0, 10 * 365 * 86400))  # Cache-Control: max-age of every file, seconds
+    health: bool = key(True)  # GET /healthz
+    metrics: bool = key(True)  # GET /metrics
+    stale_after: float | None = key(None, parse=parse_duration)  # /healthz is 503 after this long without a publish
+
+    def stale_seconds(self, interval: float) -> float:
+        """``stale_after``, else three default poll intervals."""
+        return self.stale_after if self.stale_after is not None else 3 * interval
+
+
+@dataclass(frozen=True, slots=True)
+class WebSubSettings:
+    """``[websub]``."""
+
+    hubs: tuple[str, ...] = key((), parse=_hubs)  # hub URLs: announced in every feed, pinged when a feed changes
+
+
+def read_serve(r: TableReader) -> ServeSettings:
+    return r.read(ServeSettings)
+
+
+def read_websub(r: TableReader) -> WebSubSettings:
+    return r.read(WebSubSettings)

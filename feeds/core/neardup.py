@@ -253,6 +253,11 @@ def sketch(title: str, text: str) -> Sketch:
     return Sketch(_minhash(shingles), len(shingles), tuple(sorted(_numbers_of(prepared))))
 
 
+def html_sketch(title: str, html: str) -> bytes:
+    """The stored sketch of a version: its title and the plain text of its HTML."""
+    return sketch(title, html_to_text(html)).to_bytes()
+
+
 def bands(sk: Sketch) -> list[str]:
     """The LSH bucket keys of ``sk``: ``"m1:07:3f2a9c0e51b7d468"`` (version, band, 64-bit digest).
 

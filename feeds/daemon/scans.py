@@ -15,8 +15,9 @@ from typing import Any
 
 from feeds.config import Settings
 from feeds.core.errors import FeedsError, display
+from feeds.ingest.scan import scan_posts
 from feeds.runtime.workers import Workers
-from feeds.sources.posts import PostContext, scan_posts, scanned_here
+from feeds.sources.posts import PostContext, scanned_here
 from feeds.store import Store
 from feeds.store.siteids import fix_ids
 

@@ -33,17 +33,6 @@ log = logging.getLogger("feeds")
 MIN_SHARE = 0.5  # an extraction with less text than this share of the summary's is not the article
 
 
-def check_selector(selector: str) -> str | None:
-    """Why ``selector`` is not a usable CSS selector, or None."""
-    from cssselect import GenericTranslator, SelectorError
-
-    try:
-        GenericTranslator().css_to_xpath(selector)
-    except SelectorError as exc:
-        return f"bad CSS selector: {exc}"
-    return None
-
-
 def _text_length(html: str) -> int:
     from feeds.core.neardup import html_to_text
 

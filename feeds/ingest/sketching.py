@@ -34,14 +34,9 @@ def near_settings(settings: Settings) -> NearDup | None:
     return NearDup(merge.window, merge.similarity) if merge.near_duplicates else None
 
 
-def text_sketch(title: str, html: str) -> bytes:
-    """The stored sketch of a version: its title and the plain text of its HTML."""
-    return neardup.sketch(title, neardup.html_to_text(html)).to_bytes()
-
-
 def sketch_items(pairs: Sequence[tuple[str, str]]) -> list[bytes]:
-    """:func:`text_sketch` of many (title, html); picklable, for the worker processes."""
-    return [text_sketch(title, html) for title, html in pairs]
+    """:func:`~feeds.core.neardup.html_sketch` of many (title, html); picklable, for the worker processes."""
+    return [neardup.html_sketch(title, html) for title, html in pairs]
 
 
 def near_days(days: Iterable[int], window: float) -> frozenset[int]:
@@ -63,7 +58,7 @@ def sketch_posts(settings: Settings, refs: Sequence[tuple[PostRef, str, float]])
             continue
         record, html, _ = load_full(ref.path, post_context(settings, source))
         if record.status == "ok" and record.key == key:
-            out.setdefault(ref.source, []).append((key, ts, text_sketch(record.title, html)))
+            out.setdefault(ref.source, []).append((key, ts, neardup.html_sketch(record.title, html)))
     return out
 
 

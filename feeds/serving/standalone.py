@@ -156,7 +156,7 @@ def _scans(store: Store, posts: Sequence[str]) -> list[float]:
     """When the posts sources were last scanned (or failed to be), as recorded in the store."""
     import json
 
-    from feeds.sources.posts import scan_meta_key
+    from feeds.ingest.scan import scan_meta_key
 
     out: list[float] = []
     for name in posts:
