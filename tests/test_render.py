@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feeds.core.models import Item
-from feeds.output import layout
-from feeds.output.formats import rss_atom
+from feeds.output import layout, render
+from feeds.output.formats import feedgen
 
 CST = timezone(timedelta(hours=8))
 text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
@@ -39,13 +39,13 @@ def items(draw: st.DrawFn) -> list[Item]:
 def test_fragments_make_the_same_bytes_as_a_whole_render(site: Site, feed: list[Item], hubs: tuple[str, ...]) -> None:
     base = site.settings()
     conf = replace(base, websub=replace(base.websub, hubs=hubs))
-    renderer = rss_atom.Renderer()
+    renderer = render.Renderer()
     renderer.reset_if_changed(conf)
     keys = [(item.key, "sig") for item in feed]
     renderer.add(list(zip(keys, feed, strict=True)), conf)
     for spec in layout.plan(conf, ["c"]):
         for fmt in ("rss", "atom"):
-            whole = rss_atom.render_feed(spec, feed, conf, fmt)
+            whole = feedgen.render_feed(spec, feed, conf, fmt)
             assert renderer.feed(spec, keys, conf, fmt) == whole
             assert not feedparser.parse(whole).bozo
     renderer.keep(keys[:1])
@@ -64,14 +64,14 @@ def test_fragments_rendered_in_chunks_on_the_worker_processes_are_the_same(
                  published=when + timedelta(minutes=n), updated=when + timedelta(minutes=n), categories=("c",),
                  content=f"<p>正文 {n}</p>") for n in range(7)]  # fmt: skip
     keys = [(item.key, "sig") for item in feed]
-    monkeypatch.setattr(rss_atom, "RENDER_CHUNK", 2)
+    monkeypatch.setattr(render, "RENDER_CHUNK", 2)
     with Workers(2) as workers:
-        renderer = rss_atom.Renderer()
+        renderer = render.Renderer()
         renderer.reset_if_changed(conf)
         renderer.add(list(zip(keys, feed, strict=True)), conf, workers)
     for spec in layout.plan(conf, ["c"]):
         for fmt in ("rss", "atom"):
-            assert renderer.feed(spec, keys, conf, fmt) == rss_atom.render_feed(spec, feed, conf, fmt)
+            assert renderer.feed(spec, keys, conf, fmt) == feedgen.render_feed(spec, feed, conf, fmt)
     assert renderer.card(keys[3]) is not None and renderer.card(keys[3]).content == ""
 
 
@@ -80,11 +80,12 @@ def test_the_rss_and_atom_entries_of_a_long_item_hold_its_content_once(site: Sit
     when = datetime(2022, 1, 25, 9, tzinfo=CST)
     item = Item(key="infocode:NW1", title="长文", link="https://x.example/1.html", published=when, updated=when,
                 content=LONG)  # fmt: skip
-    renderer = rss_atom.Renderer()
+    renderer = render.Renderer()
     renderer.reset_if_changed(conf)
     renderer.add([(("a", "s"), item)], conf)
-    _, rss, atom = renderer._fragments[("a", "s")]
+    _, entries = renderer._entries[("a", "s")]
+    rss, atom = entries["rss"], entries["atom"]
     assert isinstance(rss, tuple) and isinstance(atom, tuple) and rss[1] is atom[1] and len(rss[1]) > 1000
     spec = layout.plan(conf, [])[0]
     for fmt in ("rss", "atom"):
-        assert renderer.feed(spec, [("a", "s")], conf, fmt) == rss_atom.render_feed(spec, [item], conf, fmt)
+        assert renderer.feed(spec, [("a", "s")], conf, fmt) == feedgen.render_feed(spec, [item], conf, fmt)

@@ -288,26 +288,28 @@ class ParsedFeed:
 
 @dataclass(frozen=True, slots=True)
 class FeedSpec:
-    """One feed to write: which file, what it is called, where it is served."""
+    """One feed to write: what it is called, and its file and URL in each configured format."""
 
     slug: str | None  # category slug, None for the combined feed
     title: str
     description: str
     html_url: str  # the page the feed is about
-    rss_path: str  # path relative to the output folder, "/"-separated
-    atom_path: str
-    rss_url: str  # public URLs (self links)
-    atom_url: str
-    json_path: str = ""  # JSON Feed, when "json" is among output.formats
-    json_url: str = ""
+    files: tuple[tuple[str, str, str], ...] = ()  # (format, path relative to the output folder, public URL)
+    folder: str = ""  # "" (the combined feed) or "category/<slug>/": its files and its page are there
 
     def path(self, fmt: str) -> str:
-        """The file of this feed in ``fmt`` ("rss", "atom" or "json")."""
-        return {"rss": self.rss_path, "atom": self.atom_path, "json": self.json_path}[fmt]
+        """The file of this feed in ``fmt`` (a format of ``[output] formats``), "/"-separated."""
+        for name, path, _ in self.files:
+            if name == fmt:
+                return path
+        raise KeyError(fmt)
 
     def url(self, fmt: str) -> str:
         """The public URL (self link) of this feed in ``fmt``."""
-        return {"rss": self.rss_url, "atom": self.atom_url, "json": self.json_url}[fmt]
+        for name, _, url in self.files:
+            if name == fmt:
+                return url
+        raise KeyError(fmt)
 
 
 @dataclass(frozen=True, slots=True)

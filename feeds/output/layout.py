@@ -1,8 +1,8 @@
 """Which feeds exist and where they live (as jekyll-feed's generator decides it).
 
-The combined feed at ``rss.xml`` / ``atom.xml`` / ``feed.json`` and one set per
-category at ``category/<slug>/rss.xml`` / ``atom.xml`` / ``feed.json``; every path relative to the output
-folder, every URL absolute against ``output.url``.
+The combined feed at the output folder's top (``rss.xml``, ``atom.xml``…: each
+format's file name) and one set per category in ``category/<slug>/``; every
+path relative to the output folder, every URL absolute against ``output.url``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from feeds.config import Settings
 from feeds.core.models import FeedSpec
 from feeds.core.safety import plain_text, safe_url
 from feeds.core.text import clean_line, clean_text
+from feeds.output.formats.base import configured
 
 _UNSAFE = re.compile(r'[/\\\x00-\x1f\x7f:*?"<>|]')
 
@@ -51,11 +52,10 @@ def feed_id(authority: str, slug: str | None) -> str:
 def plan(settings: Settings, slugs: Sequence[str]) -> list[FeedSpec]:
     """The combined feed, then one feed per category (sorted by slug)."""
     site, output = settings.site, settings.output
+    formats = configured(settings)
 
     def spec(slug: str | None, folder: str) -> FeedSpec:
-        rss_path = f"{folder}rss.xml"
-        atom_path = f"{folder}atom.xml"
-        json_path = f"{folder}feed.json"
+        files = tuple((f.name, path := f"{folder}{f.filename}", urljoin(output.url, quote(path))) for f in formats)
         if slug is None:
             title, html_url = site.title, site.url
             description = site.description or site.title
@@ -70,12 +70,8 @@ def plan(settings: Settings, slugs: Sequence[str]) -> list[FeedSpec]:
             title=clean_line(plain_text(title)),
             description=clean_line(plain_text(description)),
             html_url=html_url,
-            rss_path=rss_path,
-            atom_path=atom_path,
-            rss_url=urljoin(output.url, quote(rss_path)),
-            atom_url=urljoin(output.url, quote(atom_path)),
-            json_path=json_path,
-            json_url=urljoin(output.url, quote(json_path)),
+            files=files,
+            folder=folder,
         )
 
     specs = [spec(None, "")]
@@ -86,5 +82,4 @@ def plan(settings: Settings, slugs: Sequence[str]) -> list[FeedSpec]:
 def page_path(spec: FeedSpec) -> str:
     """The HTML page of a feed, beside its feed files: ``index.html`` (the combined
     feed: the root page) or ``category/<slug>/index.html``."""
-    folder = spec.rss_path.rpartition("/")[0]
-    return f"{folder}/index.html" if folder else "index.html"
+    return f"{spec.folder}index.html"

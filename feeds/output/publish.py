@@ -36,14 +36,14 @@ from feeds.core.identity import fingerprint
 from feeds.core.models import Entry, FeedSpec, Item, Merged, PostRecord, instant
 from feeds.core.safety import safe_url
 from feeds.output import assemble, files, layout
-from feeds.output.formats import jsonfeed, opml, pages, rss_atom
+from feeds.output.formats import opml, pages
+from feeds.output.render import Renderer
 from feeds.runtime.workers import Workers
 from feeds.sources.posts import PostContext, context_fingerprint, load_many
 from feeds.store import Article, PostRef, Store
 from feeds.store.siteids import fix_ids
 
 Report = Callable[[str], None]
-FULL = ("json",)  # formats rendered from the items in full (RSS, Atom and pages: from the Renderer)
 
 
 def _quiet(_: str) -> None:
@@ -233,17 +233,17 @@ def publish(
     now: float,
     report: Report = _quiet,
     workers: Workers | None = None,
-    renderer: rss_atom.Renderer | None = None,
+    renderer: Renderer | None = None,
 ) -> Published:
     """Bring the output folder up to date with the store (see the module docstring).
 
     ``contexts``: the settings each posts source's files are read with.
-    ``renderer``: keeps each item's rendered RSS/Atom between publishes (the
+    ``renderer``: keeps each item's rendered entries between publishes (the
     daemon passes the same one every time).  Raises OutputError when the output
     folder cannot be written.
     """
     if renderer is None:
-        renderer = rss_atom.Renderer()
+        renderer = Renderer()
     settings = fix_ids(settings, store)
     renderer.reset_if_changed(settings)
     out_dir = settings.output.dir
@@ -272,10 +272,8 @@ def publish(
     specs, plans = _plans(settings, picks, templates, reading)
     stale = [p for p in plans if previous.get(p.path, ("",))[0] != p.fingerprint
              or not _current(out_dir, p.path, previous[p.path][1])]  # fmt: skip
-    # Items needed in full: those of stale JSON feeds, and those the Renderer has not seen (RSS, Atom, pages).
-    wanted = {a.id for p in stale if p.fmt in FULL for a in p.picked}
-    wanted.update(aid for aid, _ in renderer.missing({(a.id, a.sig) for p in stale if p.fmt not in FULL
-                                                       for a in p.picked}))  # fmt: skip
+    # Items needed in full: those of stale files that the Renderer has not rendered yet.
+    wanted = {aid for aid, _ in renderer.missing({(a.id, a.sig) for p in stale for a in p.picked})}
     by_article = store.versions(wanted)
     merged = {aid: combine(vs)._replace(key=aid) for aid, vs in by_article.items()}
     full = load_versions([v for vs in by_article.values() for v in vs], contexts, store, report, workers)
@@ -301,9 +299,6 @@ def publish(
                     cards = (renderer.card((a.id, a.sig)) for a in plan.picked)
                     data = pages.render_page(plan.spec, [c for c in cards if c is not None], specs, settings,
                                              templates)  # fmt: skip
-                elif plan.fmt == "json":
-                    data = jsonfeed.render_json(plan.spec, [items[a.id] for a in plan.picked if a.id in items],
-                                                settings)  # fmt: skip
                 else:
                     data = renderer.feed(plan.spec, [(a.id, a.sig) for a in plan.picked], settings, plan.fmt)
                 fingerprints[plan.path] = (plan.fingerprint, len(data))

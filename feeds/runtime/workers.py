@@ -62,10 +62,11 @@ def _worker_init(parent: int) -> None:
 class Workers:
     """``map_chunks(fn, items)`` runs ``fn`` over chunks of ``items`` on all cores, in order."""
 
-    def __init__(self, count: int | None = None, *, pool: bool = False, preload: bool = False) -> None:
+    def __init__(self, count: int | None = None, *, pool: bool = False, preload: Sequence[str] = ()) -> None:
         """``count`` processes (default: one per core); with one, no pool (everything runs in this
-        process) unless ``pool``.  ``preload``: import :data:`SHARED_MODULES` before forking (a
-        long-running process: memory; a short build would pay their import time for nothing)."""
+        process) unless ``pool``.  ``preload``: modules to import before forking, so that every worker
+        shares them (a long-running process: memory; a short build would pay their import time for
+        nothing)."""
         self.count = count if count is not None else (os.cpu_count() or 1)
         self._pooled = self.count > 1 or pool
         self._preload = preload
@@ -73,8 +74,9 @@ class Workers:
 
     def start(self) -> Workers:
         if self._pooled and self._pool is None:
-            if self._preload:
-                _preload()
+            for name in self._preload:
+                with contextlib.suppress(ImportError):
+                    importlib.import_module(name)
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self._pool = ProcessPoolExecutor(
                 max_workers=self.count, mp_context=multiprocessing.get_context(method), initializer=_worker_init,
@@ -137,22 +139,6 @@ class Workers:
         assert self._pool is not None
         size = max(1, min(chunk, len(items) // (self.count * 4) or 1))
         return self._pool.map(fn, [list(items[i : i + size]) for i in range(0, len(items), size)])
-
-
-# What the workers run (reading posts, parsing feeds, sketching, rendering) imports these.  Imported
-# here before the fork, their memory is shared by every worker instead of each importing its own
-# copy (about 15 MB a worker: the daemon's tree was 268 MB at its peak under the soak).
-SHARED_MODULES = (
-    "lxml.etree", "lxml.html", "feedgen.feed", "feedgen.ext.dc", "feedgen.ext.media", "feedparser",
-    "markdown_it", "nh3", "yaml", "frontmatter", "feeds.output.formats.rss_atom", "feeds.sources.feedparse",
-    "feeds.sources.postfile", "feeds.core.neardup",
-)  # fmt: skip
-
-
-def _preload() -> None:
-    for name in SHARED_MODULES:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
 
 
 def _libc() -> object | None:

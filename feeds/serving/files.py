@@ -25,10 +25,10 @@ from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import unquote
 
-CONTENT_TYPES = {
-    "rss.xml": "application/rss+xml; charset=utf-8",
-    "atom.xml": "application/atom+xml; charset=utf-8",
-    "feed.json": "application/feed+json",
+from feeds.output.formats.base import every
+
+# The feed files by name (each format's), then the pages and the OPML by extension.
+CONTENT_TYPES = {fmt.filename: fmt.content_type for fmt in every()} | {
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
 }

@@ -238,7 +238,7 @@ def test_feed_writing_is_linear_in_categories() -> None:
     from datetime import UTC, datetime
 
     from feeds.core.models import Item
-    from feeds.output.formats.rss_atom import render_feed
+    from feeds.output.formats.feedgen import render_feed
     from feeds.output.layout import plan
 
     settings = config.parse({"site": {"title": "t", "url": "https://x.example/"}}, Path("/tmp/cfg/feeds.toml"))

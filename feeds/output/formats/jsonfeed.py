@@ -9,6 +9,7 @@ byte-identical output.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from feeds.core.identity import stable_id
 from feeds.core.models import FeedSpec, Item
 from feeds.core.safety import public_url
 from feeds.core.text import clean_line, clean_text, summary_text
+from feeds.output.formats.base import Format
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -28,13 +30,37 @@ def rfc3339(when: datetime) -> str:
 
 
 def render_json(spec: FeedSpec, items: Sequence[Item], settings: Settings) -> bytes:
-    """One feed as JSON Feed 1.1 bytes (UTF-8, indented, a final newline)."""
+    """One feed as JSON Feed 1.1 bytes (UTF-8, indented, a final newline), every item rendered now."""
+    texts = [summary_text(item.summary, clean_text(item.content or ""), item.title) for item in items]
+    return document(spec, entries(items, texts, settings), datetime.min, settings)
+
+
+def entries(items: Sequence[Item], texts: Sequence[str], settings: Settings) -> list[bytes]:
+    """Each item as it stands in a feed's ``items`` array (indented for it); ``texts``: their excerpts."""
+    return [
+        textwrap.indent(json.dumps(_item(item, text, settings), ensure_ascii=False, indent=2), "    ").encode()
+        for item, text in zip(items, texts, strict=True)
+    ]
+
+
+def document(spec: FeedSpec, parts: Sequence[bytes], updated: datetime, settings: Settings) -> bytes:
+    """The feed ``spec`` around the items ``parts`` (from :func:`entries`), in that order."""
+    head = _head(spec, settings)
+    at = head.rindex(_ITEMS)  # the last key
+    items = b"[\n" + b",\n".join(parts) + b"\n  ]" if parts else b"[]"
+    return head[:at] + b'"items": ' + items + head[at + len(_ITEMS) :]
+
+
+_ITEMS = b'"items": "\\u0000"'  # where _head leaves the items: json.dumps of a NUL
+
+
+def _head(spec: FeedSpec, settings: Settings) -> bytes:
     site = settings.site
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": spec.title,
         "home_page_url": spec.html_url,
-        "feed_url": spec.json_url,
+        "feed_url": spec.url("json"),
         "description": spec.description,
         "language": site.language,
     }
@@ -42,11 +68,11 @@ def render_json(spec: FeedSpec, items: Sequence[Item], settings: Settings) -> by
         feed["authors"] = [{"name": clean_line(site.author)}]
     if settings.websub.hubs:
         feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in settings.websub.hubs]
-    feed["items"] = [_item(item, settings) for item in items]
+    feed["items"] = "\x00"  # where document() puts the items
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()
 
 
-def _item(item: Item, settings: Settings) -> dict[str, Any]:
+def _item(item: Item, text: str, settings: Settings) -> dict[str, Any]:
     site = settings.site
     html = clean_text(item.content or "")
     summary = clean_line(item.summary)[:300] if item.summary else ""
@@ -58,7 +84,7 @@ def _item(item: Item, settings: Settings) -> dict[str, Any]:
     entry["title"] = clean_line(item.title) or item.link
     # content_html is required (or content_text): an item without a body carries its summary or title.
     entry["content_html"] = html or summary or clean_line(item.title)
-    entry["summary"] = summary_text(item.summary, html, item.title)  # as the RSS/Atom siblings
+    entry["summary"] = text  # as the RSS/Atom siblings
     if item.image:
         entry["image"] = item.image
     entry["date_published"] = rfc3339(item.published)
@@ -75,3 +101,14 @@ def _item(item: Item, settings: Settings) -> dict[str, Any]:
     if tags:
         entry["tags"] = tags
     return entry
+
+
+FORMAT = Format(
+    name="json",
+    filename="feed.json",
+    mime="application/feed+json",
+    content_type="application/feed+json",
+    label="JSON Feed",
+    entries=entries,
+    document=document,
+)

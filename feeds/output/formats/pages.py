@@ -36,17 +36,13 @@ from feeds.core.errors import OutputError, display
 from feeds.core.models import FeedSpec, Item
 from feeds.core.safety import safe_url
 from feeds.core.text import clean_line, excerpt
+from feeds.output.formats.base import configured
 from feeds.output.layout import page_path
 
 BUNDLED = Path(__file__).resolve().parent.parent / "templates"
 PAGE_TEMPLATE = "feed.html"
 ITEM_TEMPLATE = "item.html"
 EXCERPT_CHARS = 160
-_FORMATS = {  # format -> (label, MIME type)
-    "rss": ("RSS 2.0", "application/rss+xml"),
-    "atom": ("Atom 1.0", "application/atom+xml"),
-    "json": ("JSON Feed", "application/feed+json"),
-}
 
 TEXT: Mapping[str, Mapping[str, str]] = {
     "zh": {
@@ -160,12 +156,10 @@ def _relative(target: str, page: str) -> str:
 
 def _formats(spec: FeedSpec, settings: Settings, page: str) -> list[dict[str, str]]:
     out = []
-    for fmt in settings.output.formats:
-        if fmt not in _FORMATS:
-            continue
-        label, mime = _FORMATS[fmt]
-        path, url = spec.path(fmt), spec.url(fmt)
-        out.append({"format": fmt, "label": label, "mime": mime, "url": url, "href": _relative(path, page)})
+    for fmt in configured(settings):
+        path, url = spec.path(fmt.name), spec.url(fmt.name)
+        href = _relative(path, page)
+        out.append({"format": fmt.name, "label": fmt.label, "mime": fmt.mime, "url": url, "href": href})
     return out
 
 

@@ -1,14 +1,17 @@
 """Items -> RSS 2.0 / Atom 1.0 bytes (feedgen lives here and nowhere else).
 
-Rendering is deterministic: no clock (the feed's date is its newest item's),
-items in the order given, so unchanged input gives byte-identical output.
+:func:`entries` renders items into entries (one feedgen document of them all,
+cut into its entries); :func:`document` writes a feed around given entries;
+:func:`render_feed` renders a feed whole, and the two give the same bytes.
+WebSub hub links and the related links of merged items go through feedgen's
+public extension mechanism (``register_extension``).  Rendering is
+deterministic: no clock (the feed's date is its newest item's), items in the
+order given, so unchanged input gives byte-identical output.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -23,10 +26,8 @@ from feeds.output.layout import feed_id
 if TYPE_CHECKING:
     from feedgen.feed import FeedGenerator
 
-    from feeds.runtime.workers import Workers
-
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the date of a feed with no items
-MIME = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
+MIME = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _ORIGINAL = {True: "原文", False: "Original article"}  # the related link to a post's original article
 
@@ -42,6 +43,44 @@ class _RelatedFeed:
 
     def extend_ns(self) -> dict[str, str]:
         return {}
+
+
+class _HubFeed:
+    """feedgen extension: one ``<link rel="hub">`` per WebSub hub, after the feed's self link
+    (feedgen writes no hub links).  RSS gets ``atom:link``, as its self link."""
+
+    hubs: tuple[str, ...] = ()
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}  # RSS declares atom: for its self link already; in Atom it is the default namespace
+
+    def extend_rss(self, feed: object) -> object:
+        channel = feed.find("channel")  # type: ignore[attr-defined]
+        self._insert(channel, f"{{{ATOM_NS}}}link")
+        return feed
+
+    def extend_atom(self, feed: object) -> object:
+        self._insert(feed, "link")  # feedgen's Atom tree: un-namespaced tags under the root's xmlns
+        return feed
+
+    def _insert(self, parent: object, tag: str) -> None:
+        from lxml import etree
+
+        children = list(parent)  # type: ignore[call-overload]
+        position = next((i + 1 for i, el in enumerate(children) if el.tag == tag and el.get("rel") == "self"),
+                        len(children))  # fmt: skip
+        for offset, hub in enumerate(self.hubs):
+            parent.insert(position + offset, etree.Element(tag, href=hub, rel="hub"))  # type: ignore[attr-defined]
+
+
+class _NoEntry:
+    """The entry side of :class:`_HubFeed`: nothing."""
+
+    def extend_rss(self, entry: object) -> object:
+        return entry
+
+    def extend_atom(self, entry: object) -> object:
+        return entry
 
 
 class _RelatedEntry:
@@ -85,6 +124,9 @@ def _generator(spec: FeedSpec, settings: Settings, fmt: str, updated: datetime) 
     fg.load_extension("media", atom=True, rss=True)
     if fmt == "atom":
         fg.register_extension("related", _RelatedFeed, _RelatedEntry, atom=True, rss=False)
+    if settings.websub.hubs:
+        fg.register_extension("hubs", _HubFeed, _NoEntry, atom=True, rss=True)
+        fg.hubs.hubs = settings.websub.hubs  # type: ignore[attr-defined]
     fg.id(feed_id(site.authority, spec.slug))
     fg.title(spec.title)
     fg.subtitle(spec.description)  # RSS <description> and Atom <subtitle>
@@ -93,7 +135,7 @@ def _generator(spec: FeedSpec, settings: Settings, fmt: str, updated: datetime) 
         fg.author({"name": clean_line(site.author)})
     fg.generator("feeds", version=__version__, uri="https://github.com/feeds-dev/feeds")
     # RSS takes the channel <link> from the last link() call: self first, page last.
-    self_url = spec.rss_url if fmt == "rss" else spec.atom_url
+    self_url = spec.url(fmt)
     fg.link(href=self_url, rel="self", type=MIME[fmt])
     fg.link(href=safe_url(spec.html_url) or safe_url(settings.site.url) or self_url, rel="alternate",
             type="text/html")  # fmt: skip
@@ -167,11 +209,8 @@ def _add_entry(
         entry.category([{"term": term, "label": label} for term, label in terms.items()])
 
 
-def _serialise(fg: FeedGenerator, settings: Settings, fmt: str) -> bytes:
-    hubs = settings.websub.hubs
-    if not hubs:
-        return fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
-    return _with_hubs(fg, fmt, hubs)
+def _serialise(fg: FeedGenerator, fmt: str) -> bytes:
+    return fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
 
 
 def render_feed(spec: FeedSpec, items: Sequence[Item], settings: Settings, fmt: str) -> bytes:
@@ -180,7 +219,7 @@ def render_feed(spec: FeedSpec, items: Sequence[Item], settings: Settings, fmt: 
     labels: dict[str, str] = {}
     for item in items:
         _add_entry(fg, item, settings, labels)
-    return _serialise(fg, settings, fmt)
+    return _serialise(fg, fmt)
 
 
 def _newest(dates: Iterable[datetime]) -> datetime:
@@ -193,142 +232,30 @@ _CLOSE = {"rss": b"\n  </channel>\n", "atom": b"\n</feed>\n"}
 _ENTRY = {"rss": (b"\n    <item>", b"</item>"), "atom": (b"\n  <entry>", b"</entry>")}
 
 
-RENDER_CHUNK = 200  # items rendered in one feedgen document: bounds the memory of a big first publish
+def entries(items: Sequence[Item], texts: Sequence[str], settings: Settings, fmt: str) -> list[bytes]:
+    """Each item's entry in ``fmt``: one feed of them all, cut into its entries (``texts``: their excerpts)."""
+    spec = FeedSpec(slug=None, title="-", description="-", html_url="http://localhost/",
+                    files=((fmt, "", "http://localhost/"),))  # fmt: skip
+    fg = _generator(spec, settings, fmt, EPOCH)
+    labels: dict[str, str] = {}
+    for item, text in zip(items, texts, strict=True):
+        _add_entry(fg, item, settings, labels, text)
+    data = _serialise(fg, fmt)
+    # Markup in text is escaped, so these only ever match the entries' own tags.
+    opening, closing = _ENTRY[fmt]
+    cuts: list[bytes] = []
+    start = data.find(opening)
+    while start >= 0:
+        end = data.index(closing, start) + len(closing)
+        cuts.append(data[start + 1 : end])
+        start = data.find(opening, end)
+    assert len(cuts) == len(items)
+    return cuts
 
 
-def fragments(items: Sequence[Item], settings: Settings) -> list[tuple[str, Fragment, Fragment]]:
-    """(excerpt, RSS entry, Atom entry) of each item: one feed of them all per format, cut into entries."""
-    spec = FeedSpec(slug=None, title="-", description="-", html_url="http://localhost/", rss_path="",
-                    atom_path="", rss_url="http://localhost/", atom_url="http://localhost/")  # fmt: skip
-    parts: list[list[bytes]] = []
-    texts = [_excerpt(item, clean_text(item.content or "")) for item in items]  # once for both formats
-    for fmt in ("rss", "atom"):
-        fg = _generator(spec, settings, fmt, EPOCH)
-        labels: dict[str, str] = {}
-        for item, text in zip(items, texts, strict=True):
-            _add_entry(fg, item, settings, labels, text)
-        data = fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
-        # Markup in text is escaped, so these only ever match the entries' own tags.
-        opening, closing = _ENTRY[fmt]
-        cuts: list[bytes] = []
-        start = data.find(opening)
-        while start >= 0:
-            end = data.index(closing, start) + len(closing)
-            cuts.append(data[start + 1 : end])
-            start = data.find(opening, end)
-        assert len(cuts) == len(items)
-        parts.append(cuts)
-    return [(text, *_shared(item, rss, atom)) for item, text, rss, atom in zip(items, texts, parts[0], parts[1],
-                                                                             strict=True)]  # fmt: skip
-
-
-Fragment = bytes | tuple[bytes, bytes, bytes]  # an entry's bytes, or (before, the content, after)
-SHARED_MIN = 512  # bytes of escaped content from which the RSS and Atom entries share it
-
-
-def _shared(item: Item, rss: bytes, atom: bytes) -> tuple[Fragment, Fragment]:
-    """The RSS and Atom entries of ``item`` holding its escaped content once, when both have it whole.
-
-    Memory: the content is most of an entry, and the daemon keeps every entry its feeds show
-    (30 categories of 200 items: 42 MB of fragments, 18 MB of them the content written twice).
-    """
-    html = clean_text(item.content or "")
-    escaped = html.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;").encode()
-    if len(escaped) < SHARED_MIN:
-        return rss, atom
-    i, j = rss.find(escaped), atom.find(escaped)
-    if i < 0 or j < 0:
-        return rss, atom
-    return (rss[:i], escaped, rss[i + len(escaped) :]), (atom[:j], escaped, atom[j + len(escaped) :])
-
-
-def _whole(fragment: Fragment) -> bytes:
-    return fragment if isinstance(fragment, bytes) else b"".join(fragment)
-
-
-class Renderer:
-    """Feeds assembled from per-item fragments, each rendered (by feedgen) once while unchanged.
-
-    Speed: a busy daemon re-renders a 200-item feed every time one item is
-    added; with the fragments kept, that publish renders one item, not 200
-    (rendering was ~95 % of a publish).  A fragment is the bytes feedgen writes
-    for the item in a one-item feed, so a feed assembled from fragments is byte
-    for byte the feed :func:`render_feed` writes (a test checks it).  Keyed by
-    the item's id and signature; call :meth:`keep` after a publish to forget the
-    items no feed shows any more, which bounds the memory to what the feeds hold.
-    """
-
-    def __init__(self) -> None:
-        self._settings: object = None
-        self._fragments: dict[tuple[str, str], tuple[datetime, Fragment, Fragment]] = {}
-        self._cards: dict[tuple[str, str], Item] = {}  # what a page shows of an item: no content, the excerpt
-
-    def reset_if_changed(self, settings: Settings) -> None:
-        """Every fragment depends on the settings: forget them all when these change."""
-        if self._settings != settings:
-            self._settings = settings
-            self._fragments.clear()
-            self._cards.clear()
-
-    def missing(self, keys: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-        return [key for key in keys if key not in self._fragments]
-
-    def add(
-        self, fresh: Sequence[tuple[tuple[str, str], Item]], settings: Settings, workers: Workers | None = None
-    ) -> None:
-        """Render ``fresh`` items ((key, item) pairs), RENDER_CHUNK at a time: on the worker processes
-        when there are several chunks (a daemon's first publish renders thousands, ~1 ms each)."""
-        items = [item for _, item in fresh]
-        chunks = [items[i : i + RENDER_CHUNK] for i in range(0, len(items), RENDER_CHUNK)]
-        executor = workers.executor if workers is not None and len(chunks) > 1 else None
-        if executor is not None:
-            parts: Iterable[list[tuple[str, Fragment, Fragment]]] = executor.map(
-                functools.partial(fragments, settings=settings), chunks
-            )
-        else:
-            parts = (fragments(chunk, settings) for chunk in chunks)
-        done = (cut for part in parts for cut in part)
-        for (key, item), (text, rss, atom) in zip(fresh, done, strict=True):
-            self._fragments[key] = (item.updated, rss, atom)
-            self._cards[key] = replace(item, content="", summary=text)
-
-    def card(self, key: tuple[str, str]) -> Item | None:
-        """The item as a page shows it (its content dropped, its excerpt as the summary), once added."""
-        return self._cards.get(key)
-
-    def feed(self, spec: FeedSpec, keys: Sequence[tuple[str, str]], settings: Settings, fmt: str) -> bytes:
-        """The feed of the items ``keys`` (each :meth:`add`-ed), in that order."""
-        fragments = [self._fragments[key] for key in keys if key in self._fragments]
-        head = _serialise(_generator(spec, settings, fmt, _newest(f[0] for f in fragments)), settings, fmt)
-        cut = head.rindex(_CLOSE[fmt]) + 1
-        body = b"\n".join(_whole(f[1] if fmt == "rss" else f[2]) for f in fragments)
-        return head[:cut] + body + (b"\n" if body else b"") + head[cut:]
-
-    def keep(self, keys: Iterable[tuple[str, str]]) -> None:
-        wanted = set(keys)
-        for key in [k for k in self._fragments if k not in wanted]:
-            del self._fragments[key]
-            self._cards.pop(key, None)
-
-    def __len__(self) -> int:
-        return len(self._fragments)
-
-
-def _with_hubs(fg: FeedGenerator, fmt: str, hubs: Sequence[str]) -> bytes:
-    """The feed with one ``<atom:link rel="hub">`` per WebSub hub after its self link
-    (feedgen writes no hub links, so they are added to its tree before serialising)."""
-    from lxml import etree
-
-    _, doc = fg._create_rss() if fmt == "rss" else fg._create_atom()
-    parent = doc.getroot().find("channel") if fmt == "rss" else doc.getroot()
-    assert parent is not None
-    # feedgen's Atom tree has un-namespaced tags under an xmlns attribute; RSS has atom:link.
-    tag = f"{{{ATOM_NS}}}link" if fmt == "rss" else "link"
-    position = next((i + 1 for i, el in enumerate(parent) if el.tag == tag and el.get("rel") == "self"), len(parent))
-    for offset, hub in enumerate(hubs):
-        link = etree.Element(tag, href=hub, rel="hub")
-        parent.insert(position + offset, link)
-    data: bytes = etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True)
-    return data
-
-
+def document(spec: FeedSpec, parts: Sequence[bytes], updated: datetime, settings: Settings, fmt: str) -> bytes:
+    """The feed ``spec`` in ``fmt`` around the entries ``parts`` (from :func:`entries`), in that order."""
+    head = _serialise(_generator(spec, settings, fmt, updated), fmt)
+    cut = head.rindex(_CLOSE[fmt]) + 1
+    body = b"\n".join(parts)
+    return head[:cut] + body + (b"\n" if body else b"") + head[cut:]
