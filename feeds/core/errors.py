@@ -133,3 +133,8 @@ def display(path: object) -> str:
     except ValueError:
         rel = ".."
     return one_line(text if rel.startswith("..") else rel)
+
+
+def reason(exc: BaseException) -> str:
+    """What to log of an error: a FeedsError's own line, else "unexpected error: Type: message" (a bug)."""
+    return str(exc) if isinstance(exc, FeedsError) else f"unexpected error: {type(exc).__name__}: {exc}"

@@ -85,7 +85,9 @@ def is_http_url(url: str) -> bool:
 
 
 # A URL written out as text: scheme or protocol-relative ``//host/…``, or ``www.…``.
-_BARE_URL = re.compile(r"(?:\b[A-Za-z][A-Za-z0-9+.\-]*:)?//[^\s<>\"'）」】]+|\bwww\.[^\s<>\"'）」】]+", re.IGNORECASE)
+_BARE_URL = re.compile(
+    r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s<>\"'）」】]*|//[^\s<>\"'）」】]+|\bwww\.[^\s<>\"'）」】]+", re.IGNORECASE
+)
 _EMPTY_BRACKETS = re.compile(r"[<(（\[【「]\s*[>)）\]】」]")
 
 

@@ -1,4 +1,4 @@
-"""``feeds run``: the posts folders' scans (a part of :class:`feeds.daemon.scheduler.Daemon`) and the ids they need.
+"""``feeds run``: the posts folders' scans (held by :class:`feeds.daemon.scheduler.Daemon`) and the ids they need.
 
 A scan runs on a filesystem notification from a posts folder (watchfiles), and
 at the source's interval as a fallback; only new and changed files are read.
@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 from feeds.config import Settings
-from feeds.core.errors import FeedsError, display
+from feeds.core.errors import display, reason
 from feeds.ingest.scan import scan_posts
 from feeds.runtime.workers import Workers
 from feeds.sources.posts import PostContext, scanned_here
@@ -24,26 +24,37 @@ from feeds.store.siteids import fix_ids
 log = logging.getLogger("feeds")
 
 
-def _reason(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, FeedsError) else f"unexpected error: {type(exc).__name__}: {exc}"
+class Host(Protocol):
+    """What the scans use of the daemon that holds them."""
 
-
-class PostScans:
-    """The daemon's post scans; the daemon holds the state named here."""
-
-    settings: Settings
+    settings: Settings  # the daemon's current settings (replaced on a reload; the ids fixed here)
     store: Store
     workers: Workers
     stopping: asyncio.Event
-    scan_lock: asyncio.Lock
-    scan_request: tuple[set[str] | None, str] | None
-    contexts: dict[str, PostContext]
-    scanned: bool
-    folder_problems: set[str]
-    unreadable: set[str]
-    ids_waiting: bool
-    poke: Callable[[], None]
-    spawn: Callable[[Coroutine[Any, Any, Any]], None]
+
+    def poke(self) -> None: ...  # something changed: publish
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None: ...  # run in the background
+
+
+class PostScanner:
+    """The daemon's post scans: requested by a notification, an interval or a reload; one at a time."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.scan_lock = asyncio.Lock()
+        self.scan_request: tuple[set[str] | None, str] | None = None  # the next scan to run: sources, why
+        self.contexts: dict[str, PostContext] = {}  # what each posts source's files were read with
+        self.scanned = False  # the first scan names every bad post; later ones the changed files
+        self.folder_problems: set[str] = set()
+        self.unreadable: set[str] = set()  # folders inside the posts folders that cannot be read, as logged
+        self.ids_waiting = False  # the store did not answer when the ids' authority was read
+        self.watcher: asyncio.Task[None] | None = None
+
+    def rewatch(self) -> None:
+        """(Re)start watching the posts folders (at the start, and after a reload)."""
+        if self.watcher is not None:
+            self.watcher.cancel()
+        self.watcher = asyncio.get_running_loop().create_task(self.watch())
 
     async def scan_job(self, names: list[str] | None = None, why: str = "interval") -> None:
         """Rescan posts folders (``names``, default all); name the bad posts; tell the publisher.
@@ -51,7 +62,7 @@ class PostScans:
         Requests coalesce: while a scan runs, the ones that arrive are merged into
         one more scan after it (a slow scan never piles up scans behind it).
         """
-        if self.stopping.is_set():
+        if self.host.stopping.is_set():
             return
         wanted = None if names is None else set(names)
         if self.scan_request is None:
@@ -63,42 +74,42 @@ class PostScans:
             return  # the scan in progress runs this one when it ends
         try:
             async with self.scan_lock:
-                while self.scan_request is not None and not self.stopping.is_set():
+                while self.scan_request is not None and not self.host.stopping.is_set():
                     (wanted, why), self.scan_request = self.scan_request, None
                     await self._scan_once(wanted, why)
         except asyncio.CancelledError:
-            if not self.stopping.is_set():
+            if not self.host.stopping.is_set():
                 raise
 
-    async def _ids_ready(self) -> bool:
+    async def ids_ready(self) -> bool:
         """Whether the settings carry the ids' recorded authority and base (:mod:`feeds.store.siteids`),
         read from the store (recorded there the first time) before the first scan or publish."""
-        if self.settings.site.id_base:
+        if self.host.settings.site.id_base:
             return True
         try:
-            self.settings = await asyncio.to_thread(fix_ids, self.settings, self.store)
+            self.host.settings = await asyncio.to_thread(fix_ids, self.host.settings, self.host.store)
         except Exception as exc:
             if not self.ids_waiting:  # once, not at every retry
-                log.error("ids: %s; scans and publishes wait for the store", _reason(exc))
+                log.error("ids: %s; scans and publishes wait for the store", reason(exc))
             self.ids_waiting = True
             return False
         self.contexts = {}
         if self.ids_waiting:  # the scans skipped meanwhile: one now
             self.ids_waiting = False
             log.info("ids: the store answers again")
-            self.spawn(self.scan_job(why="store back"))
+            self.host.spawn(self.scan_job(why="store back"))
         return True
 
     async def _scan_once(self, wanted: set[str] | None, why: str) -> None:
-        if not await self._ids_ready():
+        if not await self.ids_ready():
             return
-        sources = [s for s in scanned_here(self.settings) if wanted is None or s.name in wanted]
+        sources = [s for s in scanned_here(self.host.settings) if wanted is None or s.name in wanted]
         started = time.perf_counter()
         try:
-            scan = await asyncio.to_thread(scan_posts, self.settings, self.store, sources=sources,
-                                           workers=self.workers)  # fmt: skip
+            scan = await asyncio.to_thread(scan_posts, self.host.settings, self.host.store, sources=sources,
+                                           workers=self.host.workers)  # fmt: skip
         except Exception as exc:
-            log.error("scan %s: %s", ", ".join(s.name for s in sources), _reason(exc))
+            log.error("scan %s: %s", ", ".join(s.name for s in sources), reason(exc))
             return
         self.contexts.update(scan.contexts)
         for source in sources:  # a missing folder: logged when it goes missing, and when it is back
@@ -122,19 +133,19 @@ class PostScans:
                      ",".join(s.name for s in sources), len(scan.results), scan.read,
                      (time.perf_counter() - started) * 1000, why, scan.removed)  # fmt: skip
         if scan.changed:
-            self.poke()
+            self.host.poke()
 
     async def watch(self) -> None:
         """Rescan a posts folder as soon as a file in it changes (the interval rescan stays as fallback)."""
-        folders = {str(s.path): s.name for s in scanned_here(self.settings) if s.path and s.path.is_dir()}
-        if not folders or not self.settings.schedule.watch:
+        folders = {str(s.path): s.name for s in scanned_here(self.host.settings) if s.path and s.path.is_dir()}
+        if not folders or not self.host.settings.schedule.watch:
             return
         try:
             from watchfiles import awatch
 
             # Its own stop event: watchfiles sets it when the watch is cancelled (a reload restarts it).
             done = asyncio.Event()
-            self.spawn(self._stop_with_daemon(done))
+            self.host.spawn(self._stop_with_daemon(done))
             async for changes in awatch(*folders, stop_event=done, debounce=150, step=30,
                                         recursive=True, ignore_permission_denied=True):  # fmt: skip
                 touched = {name for folder, name in folders.items() for _, path in changes
@@ -145,10 +156,10 @@ class PostScans:
             raise
         except Exception as exc:
             log.warning("file notifications unavailable (%s); posts folders are rescanned at their interval",
-                        _reason(exc))  # fmt: skip
+                        reason(exc))  # fmt: skip
 
     async def _stop_with_daemon(self, done: asyncio.Event) -> None:
-        stopping = asyncio.ensure_future(self.stopping.wait())
+        stopping = asyncio.ensure_future(self.host.stopping.wait())
         finished = asyncio.ensure_future(done.wait())
         try:
             await asyncio.wait({stopping, finished}, return_when=asyncio.FIRST_COMPLETED)

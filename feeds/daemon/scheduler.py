@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import random
 import signal
 import sys
 import time
@@ -40,9 +39,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from feeds import config
 from feeds.config import Settings
-from feeds.core.errors import ConfigError, FeedsError, display
+from feeds.core.errors import ConfigError, FeedsError, display, reason
 from feeds.core.models import Source
-from feeds.daemon.scans import PostScans
+from feeds.daemon.cluster import ClusterPolls
+from feeds.daemon.scans import PostScanner
 from feeds.ingest import poll as remote
 from feeds.output.publish import publish
 from feeds.output.render import Renderer
@@ -52,8 +52,8 @@ from feeds.serving.http import start_server
 from feeds.serving.metrics import Metrics
 from feeds.serving.websub import HubNotifier, changed_feed_urls
 from feeds.sources.fetch import Fetcher
-from feeds.sources.posts import PostContext, post_context, posts_sources, scanned_here
-from feeds.store import Claim, Store
+from feeds.sources.posts import post_context, posts_sources, scanned_here
+from feeds.store import Store
 
 log = logging.getLogger("feeds")
 
@@ -79,11 +79,7 @@ def _not_a_cancelled_job(record: logging.LogRecord) -> bool:
 logging.getLogger("apscheduler.executors.default").addFilter(_not_a_cancelled_job)
 
 
-def _reason(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, FeedsError) else f"unexpected error: {type(exc).__name__}: {exc}"
-
-
-class Daemon(PostScans):
+class Daemon:
     def __init__(self, settings: Settings, store: Store, workers: Workers, listen: str | None = None) -> None:
         self.settings = settings
         self.listen = listen
@@ -92,7 +88,6 @@ class Daemon(PostScans):
         self.outputs: frozenset[str] = frozenset()  # the files feeds wrote: what the server may serve
         self.hubs: HubNotifier | None = None
         self.renderer = Renderer()  # the feeds' items as rendered, kept between publishes
-        self.ids_waiting = False  # the store did not answer when the ids' authority was read
         self.store = store
         self.workers = workers
         self.stopping = asyncio.Event()
@@ -108,18 +103,11 @@ class Daemon(PostScans):
         # and nothing was stored before ~17 s; in turn, polls are stored as they come.  (2 x workers
         # drained a 300-source start in ~40 s, 16 in ~20 s: the stages of 16 polls overlap.)
         self.processing = asyncio.Semaphore(settings.schedule.concurrency)
-        self.scan_lock = asyncio.Lock()
         self.publish_lock = asyncio.Lock()
         self.publishing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
-        self.contexts: dict[str, PostContext] = {}
-        self.scanned = False  # the first scan names every bad post; later ones the changed files
-        self.folder_problems: set[str] = set()
-        self.unreadable: set[str] = set()  # folders inside the posts folders that cannot be read, as logged
-        self.scan_request: tuple[set[str] | None, str] | None = None  # the next scan to run: sources, why
-        self.watcher: asyncio.Task[None] | None = None
+        self.scans = PostScanner(self)  # the posts folders' scans
         self.published_once = False
-        self.store_away = False  # a clustered store cannot be reached (logged once)
-        self.host_slots: dict[str, asyncio.Semaphore] = {}  # a cluster: this node's polls per host
+        self.cluster = ClusterPolls(self)  # several nodes on one store: claiming a source before a poll
         self.publish_failure: str | None = None  # the last publish failure logged
         self.first_polls: set[str] = set()  # sources due at the start whose first poll has not ended
         self.publishes = 0  # publishes done
@@ -144,7 +132,7 @@ class Daemon(PostScans):
         self.polling.add(name)
         try:
             if self.store.clustered:  # several nodes: poll only what this one claimed (due, not backing off)
-                await self.cluster_poll(source, force)
+                await self.cluster.poll(source, force)
                 return
             if not force:
                 state = await asyncio.to_thread(self.store.source_state, name)
@@ -155,7 +143,7 @@ class Daemon(PostScans):
             if not self.stopping.is_set():
                 raise
         except Exception as exc:  # contained: this source is polled again at its next time
-            log.error("poll %s: %s", name, _reason(exc))
+            log.error("poll %s: %s", name, reason(exc))
         finally:
             self.polling.discard(name)
             self.first_polls.discard(name)
@@ -171,48 +159,6 @@ class Daemon(PostScans):
             self.metrics.poll(outcome.outcome.replace(" ", "_"), outcome.ms / 1000)
         if outcome.changed:
             self.poke()
-
-    async def cluster_poll(self, source: Source, force: bool) -> None:
-        """Claim ``source`` (:meth:`Store.claim_due`) and poll it.  This node's queue for a host waits
-        on a local slot, not in the database; a claim refused for a busy host (the other nodes' polls)
-        is tried again holding the slot.  Then it waits until the source is due, or until the lease
-        of a node that died ends, within the source's interval, and claims again."""
-        slots = self.host_slots.setdefault(source.host, asyncio.Semaphore(self.settings.schedule.per_host))
-        while not self.stopping.is_set():
-            async with slots:
-                while True:
-                    now = time.time()
-                    claim = await self.claim(source, now, force)
-                    if claim is None:
-                        return
-                    if claim.granted:
-                        try:
-                            await self.poll_once(source)
-                        finally:
-                            with contextlib.suppress(FeedsError):  # else the lease expires
-                                await asyncio.to_thread(self.store.release, [source.name])
-                        return
-                    if not claim.busy_host or self.stopping.is_set():
-                        break
-                    await asyncio.sleep(claim.busy_host + random.uniform(0, 0.2))
-            if claim.retry_at is None or claim.retry_at - now > source.interval:
-                return  # polled by another node, or not due within the interval
-            await asyncio.sleep(max(0.05, claim.retry_at - now) + random.uniform(0, 0.1))
-
-    async def claim(self, source: Source, now: float, force: bool) -> Claim | None:
-        """One claim of ``source``; None when the store is away (logged once, and once when back)."""
-        try:
-            claim = await asyncio.to_thread(self.store.claim_due, [source], now, self.settings.lease,
-                                            self.settings.schedule.per_host, force=force)  # fmt: skip
-        except FeedsError as exc:
-            if not self.store_away:
-                log.error("poll: %s; polls wait for the store", _reason(exc))
-            self.store_away = True
-            return None
-        if self.store_away:
-            log.info("poll: the store is back")
-            self.store_away = False
-        return claim
 
     # ------------------------------------------------------------ publishing
 
@@ -240,11 +186,11 @@ class Daemon(PostScans):
                 self.poke()
 
     async def publish_now(self) -> bool:
-        if not await self._ids_ready():
+        if not await self.scans.ids_ready():
             return False
         async with self.publish_lock:  # one write at a time; a stop waits for it
             started = time.perf_counter()
-            contexts = {s.name: self.contexts.get(s.name) or post_context(self.settings, s)
+            contexts = {s.name: self.scans.contexts.get(s.name) or post_context(self.settings, s)
                         for s in posts_sources(self.settings)}  # fmt: skip
             try:
                 # shielded: a stop does not interrupt a write in progress (asyncio.run waits for the thread)
@@ -253,9 +199,9 @@ class Daemon(PostScans):
                 # one thread for every publish: its large, short-lived allocations reuse one arena
                 done = await asyncio.shield(asyncio.get_running_loop().run_in_executor(self.publishing, job))
             except Exception as exc:
-                if _reason(exc) != self.publish_failure:  # the same failure again is not logged again
-                    log.error("publish: %s", _reason(exc))
-                self.publish_failure = _reason(exc)
+                if reason(exc) != self.publish_failure:  # the same failure again is not logged again
+                    log.error("publish: %s", reason(exc))
+                self.publish_failure = reason(exc)
                 if self.metrics:
                     self.metrics.publish_failed()
                 return False
@@ -286,7 +232,7 @@ class Daemon(PostScans):
             try:
                 await asyncio.to_thread(self.store.maintain)
             except Exception as exc:
-                log.warning("store housekeeping: %s", _reason(exc))
+                log.warning("store housekeeping: %s", reason(exc))
             # Memory: what the polls' threads freed goes back too (publishes trim after writing).
             await asyncio.to_thread(trim_memory)
             with contextlib.suppress(TimeoutError):
@@ -303,7 +249,7 @@ class Daemon(PostScans):
                 func, args = self.poll_job, (source.name,)
             else:
                 first = now + source.interval
-                func, args = self.scan_job, ([source.name],)
+                func, args = self.scans.scan_job, ([source.name],)
             self.scheduler.add_job(
                 func,
                 IntervalTrigger(
@@ -323,7 +269,7 @@ class Daemon(PostScans):
         log.info("received SIGUSR1: polling every source now")
         for source in remote.remote_sources(self.settings):
             self.spawn(self.poll_job(source.name, force=True))
-        self.spawn(self.scan_job(why="forced"))
+        self.spawn(self.scans.scan_job(why="forced"))
 
     def reload(self, path: Path) -> None:
         """SIGHUP: read the config again; sources added, removed or changed; a bad config is ignored."""
@@ -343,7 +289,7 @@ class Daemon(PostScans):
                 self.scheduler.remove_job(name)
         changed = [s for s in new.sources if old.get(s.name) != s]
         self.settings = new
-        self.contexts = {}
+        self.scans.contexts = {}
         self.spawn(self._apply_reload(changed))
         log.info("reload: %d sources (%d added, %d removed, %d changed)", len(fresh), len(fresh.keys() - old.keys()),
                  len(old.keys() - fresh.keys()), len([s for s in changed if s.name in old]))  # fmt: skip
@@ -353,13 +299,11 @@ class Daemon(PostScans):
             await asyncio.to_thread(self.store.forget_sources, [s.name for s in remote.remote_sources(self.settings)])
             states = await asyncio.to_thread(self.store.source_states)
         except Exception as exc:
-            log.error("reload: %s", _reason(exc))
+            log.error("reload: %s", reason(exc))
             states = {}
         self.schedule(changed, states)
-        if self.watcher is not None:
-            self.watcher.cancel()
-        self.watcher = asyncio.get_running_loop().create_task(self.watch())
-        await self.scan_job(why="reload")
+        self.scans.rewatch()
+        await self.scans.scan_job(why="reload")
         self.poke()
 
     # ------------------------------------------------------------ running
@@ -413,8 +357,8 @@ class Daemon(PostScans):
             # several nodes: hear of the others' changes (and settle them while leading)
             stop_watching = self.store.watch(lambda _event: loop.call_soon_threadsafe(self.poke))
             publisher = loop.create_task(self.publisher())
-            self.watcher = loop.create_task(self.watch())
-            self.spawn(self.scan_job(why="start"))
+            self.scans.rewatch()
+            self.spawn(self.scans.scan_job(why="start"))
             self.poke()  # publish what the store holds at once, whatever the polls bring later
             log.info("running: %d sources; SIGTERM or Ctrl-C stops, SIGHUP reloads, SIGUSR1 polls now",
                      len(self.settings.sources))  # fmt: skip
@@ -422,7 +366,7 @@ class Daemon(PostScans):
                 await self.stopping.wait()
             finally:
                 self.scheduler.shutdown(wait=False)
-                running = [*self.tasks, publisher, self.watcher]
+                running = [*self.tasks, publisher, *filter(None, [self.scans.watcher])]
                 for task in running:  # polls and scans in flight are dropped quietly
                     task.cancel()
                 await asyncio.gather(*running, return_exceptions=True)
@@ -439,7 +383,8 @@ class Daemon(PostScans):
         out within seconds: the soak benchmark measures freshness from it.)"""
         slots = self.settings.schedule.concurrency
         # ... and no poll waiting for a slot to parse and store (the polls due again meanwhile)
-        while self.first_polls or (scanned_here(self.settings) and not self.scanned) or len(self.polling) >= slots:
+        scanning = bool(scanned_here(self.settings))
+        while self.first_polls or (scanning and not self.scans.scanned) or len(self.polling) >= slots:
             await asyncio.sleep(0.1)
         done = self.publishes + self.publish_lock.locked()  # (one in progress may predate the last poll)
         self.poke()

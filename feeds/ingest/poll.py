@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from feeds.config import Settings
-from feeds.core.errors import FeedParseError, FeedsError, FetchError
+from feeds.core.errors import FeedParseError, FeedsError, FetchError, reason
 from feeds.core.models import Item, ParsedFeed, Source
 from feeds.runtime.workers import Workers
 from feeds.store import NearDup, SourceState, Store
@@ -231,12 +231,11 @@ async def refresh_contained(source: Source, **kwargs: Any) -> PollOutcome:
     started = time.perf_counter()
     try:
         return await refresh_source(source, **kwargs)
-    except FeedsError as exc:  # the store, most likely: the poll is lost, the source is polled again later
-        reason = str(exc)
-    except Exception as exc:  # a bug: contained to this poll
-        log.debug("%s: unexpected error", source.name, exc_info=True)
-        reason = f"unexpected error: {type(exc).__name__}: {exc}"
-    return PollOutcome(source.name, "failed", ms=(time.perf_counter() - started) * 1000, error=reason)
+    except Exception as exc:  # the store, most likely (a FeedsError), or a bug: contained to this poll
+        if not isinstance(exc, FeedsError):
+            log.debug("%s: unexpected error", source.name, exc_info=True)
+        why = reason(exc)
+    return PollOutcome(source.name, "failed", ms=(time.perf_counter() - started) * 1000, error=why)
 
 
 async def poll(
