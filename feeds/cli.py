@@ -374,5 +374,28 @@ def explain(config_path: Path, item: str) -> None:
         click.echo(line)
 
 
+@main.command(name="try")
+@config_option
+@click.argument("source")
+def try_(config_path: Path, source: str) -> None:
+    """Fetch one remote source now and show what it gives: for a list page (type = "page"),
+    what each CSS selector picks in the first items.  Reads the config; writes nothing.
+
+    \b
+    Example:
+        feeds try shzb
+    """
+    settings = _settings(config_path)
+    from feeds.preview import try_source
+
+    try:
+        code, lines = try_source(settings, source)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    for line in lines:
+        click.echo(line)
+    sys.exit(code)
+
+
 def _store(settings: Settings, node: str | None = None) -> Store:
     return open_store(settings, node=node)

@@ -55,14 +55,14 @@ def status_table(settings: Settings, store: Store, now: float | None = None) -> 
     posts_counts = store.post_counts()
     rows = [("SOURCE", "TYPE", "LAST SUCCESS", "LAST ERROR", "FAILURES", "ITEMS", "PROBLEMS", "NEXT DUE")]
     for source in settings.sources:
-        if source.type == "feed":
+        if source.remote:
             state = states.get(source.name)
             if state is None:
-                rows.append((source.name, "feed", "never", "-", "0", "0", "-", "now"))
+                rows.append((source.name, source.type, "never", "-", "0", "0", "-", "now"))
                 continue
             due = "now" if not state.next_due or state.next_due <= now else when(state.next_due, now)
             rows.append((
-                source.name, "feed", when(state.last_success, now, never="never"),
+                source.name, source.type, when(state.last_success, now, never="never"),
                 (state.last_error or "-")[:60], str(state.failures), str(state.items), "-", due,
             ))  # fmt: skip
         else:
@@ -72,7 +72,7 @@ def status_table(settings: Settings, store: Store, now: float | None = None) -> 
             error = scan.get("error")
             problems = scan.get("problems")
             rows.append((
-                source.name, "posts", scanned, str(error)[:60] if error else "-", "1" if error else "0",
+                source.name, source.type, scanned, str(error)[:60] if error else "-", "1" if error else "0",
                 str(posts_counts.get(source.name, 0)), str(problems) if isinstance(problems, int) else "-", "-",
             ))  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -28,7 +28,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("feeds.output",),  # store -> merged items -> files
     ("feeds.serving",),  # files -> HTTP
     ("feeds.daemon",),  # all of it, on a schedule
-    ("feeds.cli", "feeds.pipeline", "feeds.explain", "feeds.status", "feeds.progress", "feeds.__main__"),
+    ("feeds.cli", "feeds.pipeline", "feeds.explain", "feeds.status", "feeds.progress", "feeds.preview",
+     "feeds.__main__"),  # the commands
 )
 
 
@@ -67,7 +68,8 @@ def _layer(name: str) -> tuple[int, str]:
     best: tuple[int, str] | None = None
     for rank, prefixes in enumerate(LAYERS):
         for prefix in prefixes:
-            if (name == prefix or name.startswith(prefix + ".")) and (best is None or len(prefix) > len(best[1])):
+            inside = name == prefix or (prefix != "feeds" and name.startswith(prefix + "."))  # (the root: itself)
+            if inside and (best is None or len(prefix) > len(best[1])):
                 best = (rank, prefix)
     assert best is not None, f"{name} is in no layer: add it to LAYERS"
     return best

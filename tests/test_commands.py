@@ -84,6 +84,8 @@ def test_starter_config_shows_every_key(tmp_path: Path) -> None:
         "merge": "[merge]\n",
         "sources posts": '[[sources]]\nname = "p"\ntype = "posts"\npath = "posts"\n',
         "sources feed": '[[sources]]\nname = "f"\ntype = "feed"\nurl = "https://f.example/rss"\n',
+        "sources page": '[[sources]]\nname = "l"\ntype = "page"\nurl = "https://f.example/l"\nitem = "li"\n'
+                        'title = "a"\nlink = "a@href"\n',
     }
     for table, body in tables.items():
         keys = _accepted_keys(tmp_path, table, body)

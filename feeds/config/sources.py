@@ -18,7 +18,7 @@ from feeds.config.schedule import MAX_BYTES
 from feeds.core.models import Source
 from feeds.core.registry import SOURCE_TYPES
 from feeds.core.rules import compile_pattern
-from feeds.core.selectors import check_selector
+from feeds.core.selectors import check_selector, split_selector
 
 MAX_STRIP_LINES = 50
 
@@ -88,6 +88,22 @@ def _feed(r: TableReader, base: Path) -> dict[str, Any]:
     return _remote(r)
 
 
+def _page(r: TableReader, base: Path) -> dict[str, Any]:
+    """A list page read with CSS selectors (``selector@attribute`` reads an attribute)."""
+    selectors: list[tuple[str, str]] = []
+    for name in PAGE_FIELDS:
+        text = r.get(name, str, None, required=name in PAGE_REQUIRED)
+        if text is None:
+            continue
+        css, attribute = split_selector(text)
+        if name == "item" and (attribute or not css):
+            raise r.fail(name, "must be a CSS selector of the item elements (no @attribute)")
+        if css and (problem := check_selector(css)):
+            raise r.fail(name, problem)
+        selectors.append((name, text.strip()))
+    return {**_remote(r), "selectors": tuple(selectors)}
+
+
 def _selector(r: TableReader, name: str, *, required: bool = False) -> str | None:
     """A CSS selector key, checked now."""
     selector = r.get(name, str, None, required=required)
@@ -115,4 +131,6 @@ def _strip_lines(r: TableReader) -> tuple[str, ...] | None:
 
 
 # The keys of each source type (a type named in feeds.core.registry.SOURCE_TYPES).
-_READERS = {"posts": _posts, "feed": _feed}
+_READERS = {"posts": _posts, "feed": _feed, "page": _page}
+PAGE_FIELDS = ("item", "title", "link", "date", "summary")  # a page source's selector keys
+PAGE_REQUIRED = ("item", "title", "link")

@@ -13,7 +13,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-SourceType = Literal["posts", "feed"]
+from feeds.core.registry import SOURCE_TYPES
+
+SourceType = Literal["posts", "feed", "page"]  # the names of feeds.core.registry.SOURCE_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +229,12 @@ class Source:
     full_text: bool = False  # feed: fetch each new item's page and use its article as the content
     full_text_selector: str | None = None  # feed: a CSS selector narrowing the page to the article
     strip_lines: tuple[str, ...] | None = None  # posts: closing lines that are not the article (None: defaults)
+    selectors: tuple[tuple[str, str], ...] = ()  # page: (field, CSS selector[@attribute]) of item, title, link…
+
+    @property
+    def remote(self) -> bool:
+        """Fetched from a URL (a feed, a list page), not read from files."""
+        return SOURCE_TYPES[self.type][0] == "remote"
 
     @property
     def host(self) -> str:
@@ -240,7 +248,7 @@ class Source:
         """The priority of this source's versions: posts above remote sources unless configured."""
         if self.priority is not None:
             return self.priority
-        return POSTS_PRIORITY if self.type == "posts" else REMOTE_PRIORITY
+        return REMOTE_PRIORITY if self.remote else POSTS_PRIORITY
 
 
 POSTS_PRIORITY = 10  # default priority of a posts source: the site's own version wins

@@ -20,10 +20,13 @@ FORMATS: dict[str, str] = {
     "json": "feeds.output.formats.jsonfeed",
 }
 
-# [[sources]] type = "…" -> (where its items come from: "local" files or a "remote" URL, its module)
+# [[sources]] type = "…" -> (where its items come from: "local" files or a "remote" URL, its module).
+# A remote type's module has parse(body, *, url, source, identity, now, tz, content_type, content_location)
+# -> ParsedFeed; it is fetched, stored and merged like any remote source.
 SOURCE_TYPES: dict[str, tuple[str, str]] = {
     "posts": ("local", "feeds.sources.posts"),
     "feed": ("remote", "feeds.sources.feedparse"),
+    "page": ("remote", "feeds.sources.page"),
 }
 
 

@@ -244,7 +244,7 @@ class Daemon:
         now = time.time()
         jitter = self.settings.schedule.jitter
         for source in sources:
-            if source.type == "feed":
+            if source.remote:
                 first = max(now, remote.due_at(source, states.get(source.name)))
                 func, args = self.poll_job, (source.name,)
             else:

@@ -63,14 +63,18 @@ def backoff(settings: Settings, source: Source, failures: int, retry_after: floa
 
 
 def _parse_job(
-    body: bytes, url: str, source: Source, patterns: tuple[str, ...], now: datetime, ctype: str | None, loc: str | None
-) -> ParsedFeed:
-    from feeds.core.identity import Identity
-    from feeds.sources.feedparse import parse_feed
+    body: bytes, url: str, source: Source, patterns: tuple[str, ...], now: datetime, ctype: str | None,
+    loc: str | None, timezone: str,
+) -> ParsedFeed:  # fmt: skip
+    """Parse a fetched body with its source type's parser (:data:`feeds.core.registry.SOURCE_TYPES`)."""
+    from zoneinfo import ZoneInfo
 
-    return parse_feed(
-        body, url=url, source=source, identity=Identity(patterns), now=now, content_type=ctype, content_location=loc
-    )
+    from feeds.core.identity import Identity
+    from feeds.core.registry import SOURCE_TYPES, load
+
+    parse = load(SOURCE_TYPES[source.type][1], "parse")
+    return parse(body, url=url, source=source, identity=Identity(patterns), now=now, tz=ZoneInfo(timezone),
+                 content_type=ctype, content_location=loc)  # fmt: skip
 
 
 async def refresh_source(
@@ -151,6 +155,7 @@ async def _process(
         datetime.fromtimestamp(when, UTC),
         result.header("content-type"),
         result.header("content-location"),
+        settings.site.timezone,
     )
     try:
         executor = workers.executor if workers else None
@@ -204,7 +209,7 @@ async def _merger_steps(
 
 
 def remote_sources(settings: Settings) -> list[Source]:
-    return [s for s in settings.sources if s.type == "feed"]
+    return [s for s in settings.sources if s.remote]
 
 
 def due_at(source: Source, state: SourceState | None) -> float:

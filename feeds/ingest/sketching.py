@@ -50,7 +50,7 @@ def sketch_posts(settings: Settings, refs: Sequence[tuple[PostRef, str, float]])
     from feeds.sources.postfile import load_full
     from feeds.sources.posts import post_context
 
-    sources = {s.name: s for s in settings.sources if s.type == "posts"}
+    sources = {s.name: s for s in settings.sources if not s.remote}
     out: dict[str, list[tuple]] = {}
     for ref, key, ts in refs:
         source = sources.get(ref.source)

@@ -70,7 +70,7 @@ class StoreOutputs:
         from feeds.store import default_node
 
         node = settings.node or default_node(settings.output.dir)
-        names = [s.name for s in settings.sources if s.type == "posts"]
+        names = [s.name for s in settings.sources if not s.remote]
         return cls(settings.state_url, node=node, posts=names, **kwargs)  # type: ignore[arg-type]
 
     def files(self) -> Collection[str]:

@@ -11,7 +11,7 @@ import html as htmllib
 import io
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import urljoin
 
@@ -425,3 +425,12 @@ def parse_feed(
         warnings=tuple(warnings),
         undated=tuple(undated),
     )
+
+
+def parse(
+    body: bytes, *, url: str, source: Source, identity: Identity, now: datetime, tz: tzinfo,
+    content_type: str | None = None, content_location: str | None = None,
+) -> ParsedFeed:  # fmt: skip
+    """The registry's entry point of a remote source type (:mod:`feeds.core.registry`): :func:`parse_feed`."""
+    return parse_feed(body, url=url, source=source, identity=identity, now=now, content_type=content_type,
+                      content_location=content_location)  # fmt: skip

@@ -241,7 +241,7 @@ class PostScan:
 
 
 def posts_sources(settings: Settings) -> list[Source]:
-    return [s for s in settings.sources if s.type == "posts" and s.path is not None]
+    return [s for s in settings.sources if not s.remote and s.path is not None]
 
 
 def scanned_here(settings: Settings) -> list[Source]:

@@ -190,7 +190,7 @@ def test_billion_laughs_is_bounded() -> None:
         parsed = parse(body)
     except FeedParseError:
         parsed = None
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 15  # bounded: no hang (it takes well under 1 s alone)
     if parsed is not None:
         assert all(len(i.title) < 100_000 for i in parsed.items)
 

@@ -238,7 +238,7 @@ def render_page(
     page = page_path(spec)
     pages = {s.slug: page_path(s) for s in specs if s.slug is not None}
     # Posts are the site's own articles: their source is the site; a remote item's is its feed's title.
-    sources = {s.name: site.title for s in settings.sources if s.type == "posts"}
+    sources = {s.name: site.title for s in settings.sources if not s.remote}
     text = interface_text(site.language)
     nav = [
         {
