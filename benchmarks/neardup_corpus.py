@@ -191,14 +191,26 @@ def _paragraph(rng: random.Random, subject: str) -> str:
     return "。".join(_sentence(rng, subject) for _ in range(rng.randint(2, 4))) + "。"
 
 
-def wire_story(rng: random.Random, min_bytes: int = 1000, max_bytes: int = 6000) -> tuple[str, list[str]]:
-    """A long wire story: a title and paragraphs totalling ``min_bytes``–``max_bytes`` of UTF-8."""
+def _words_only(rng: random.Random, subject: str) -> str:
+    """A paragraph without a single figure (a policy statement)."""
+    parts = [f"{subject}{rng.choice(VERBS)}", *rng.sample(VIEWS, rng.randint(1, 3)), rng.choice(BACKGROUND)]
+    return "。".join(parts) + "。"
+
+
+def wire_story(
+    rng: random.Random, min_bytes: int = 1000, max_bytes: int = 6000, figures: bool = True
+) -> tuple[str, list[str]]:
+    """A long wire story: a title and paragraphs totalling ``min_bytes``–``max_bytes`` of UTF-8
+    (``figures=False``: not one number in it)."""
     subject = rng.choice(SUBJECTS)
-    title = f"{subject}{rng.choice(VERBS)}：{_claim(rng)}"
+    title = f"{subject}{rng.choice(VERBS)}：{_claim(rng)}" if figures else f"{subject}{rng.choice(VERBS)}"
     target = rng.randint(min_bytes, max_bytes)
-    paragraphs = [_paragraph(rng, subject)]
+    paragraphs: list[str] = []
     while sum(len(p.encode()) for p in paragraphs) < target:
-        paragraphs.append(_paragraph(rng, subject) if rng.random() < 0.85 else rng.choice(BACKGROUND) + "。")
+        if not figures:
+            paragraphs.append(_words_only(rng, subject))
+        else:
+            paragraphs.append(_paragraph(rng, subject) if rng.random() < 0.85 else rng.choice(BACKGROUND) + "。")
     return title, paragraphs
 
 
@@ -313,6 +325,33 @@ def _e_drop(rng: random.Random, d: Draft) -> Draft:
     return d._replace(paragraphs=d.paragraphs[:-count]) if len(d.paragraphs) > 2 else d
 
 
+def _e_middle(rng: random.Random, d: Draft) -> Draft:
+    """A paragraph dropped from the middle (an editor's cut)."""
+    if len(d.paragraphs) < 4:
+        return d
+    paragraphs = list(d.paragraphs)
+    del paragraphs[rng.randint(1, len(paragraphs) - 2)]
+    return d._replace(paragraphs=paragraphs)
+
+
+PROMOS = (
+    "更多精彩资讯，请下载{outlet}客户端",
+    "点击关注，第一时间获取财经资讯",
+    "欢迎关注{outlet}官方微信",
+    "本文已同步发布于{outlet}平台",
+    "投资者关系专栏由{outlet}提供支持",
+    "扫码加入读者交流群",
+)
+
+
+def _e_promo(rng: random.Random, d: Draft) -> Draft:
+    """A promotion line (a form the normaliser does not know) at the top or the end."""
+    line = _fill(rng.choice(PROMOS), rng)
+    if rng.random() < 0.5:
+        return d._replace(top=[*d.top, line])
+    return d._replace(paragraphs=[*d.paragraphs, line])
+
+
 def _fill(template: str, rng: random.Random) -> str:
     return template.format(
         outlet=rng.choice(OUTLETS), person=rng.choice(PERSONS), s=rng.choice(SUBJECTS), verb=rng.choice(VERBS),
@@ -331,8 +370,9 @@ def _e_caption(rng: random.Random, d: Draft) -> Draft:
 
 
 EDITS: dict[str, Callable[[random.Random, Draft], Draft]] = {  # applied in this order
-    "drop": _e_drop, "rewrap": _e_rewrap, "caption": _e_caption, "leadin": _e_leadin, "editor": _e_editor,
-    "source": _e_source, "headline": _e_headline, "width": _e_width, "spaces": _e_spaces,
+    "drop": _e_drop, "middle": _e_middle, "rewrap": _e_rewrap, "caption": _e_caption, "leadin": _e_leadin,
+    "promo": _e_promo, "editor": _e_editor, "source": _e_source, "headline": _e_headline, "width": _e_width,
+    "spaces": _e_spaces,
 }  # fmt: skip
 SHORT_EDITS = ("source", "width", "spaces")  # a flash republished "verbatim"
 
@@ -390,12 +430,13 @@ def _notice(kind: int, name: str, rng_state: random.Random) -> Draft:
              "登记在册的公司全体股东均有权出席股东大会，并可以书面形式委托代理人出席会议和参加表决。",
              f"特此公告。{name}董事会"],
             None, [])  # fmt: skip
+    when = f"{rng.randint(2022, 2024)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日"
     if kind == 1:  # a fund's manager change
         person = rng.choice(PERSONS)
         return Draft(
             f"{name}基金基金经理变更公告",
-            [f"根据相关法律法规及基金合同的规定，经公司决定，{name}基金增聘{person}为基金经理，与现任基金经理"
-             "共同管理本基金。上述事项已按规定在中国证券投资基金业协会完成相关手续。",
+            [f"根据相关法律法规及基金合同的规定，经公司决定，自{when}起{name}基金增聘{person}为基金经理，与现任"
+             "基金经理共同管理本基金。上述事项已按规定在中国证券投资基金业协会完成相关手续。",
              "新任基金经理具有多年证券从业经验，曾任研究员、投资经理等职务，具备基金从业资格。本公司已就上述"
              "事项履行了必要的内部审批程序，并将按照规定向监管机构报备。",
              "投资者可登录本公司网站或拨打客户服务电话咨询相关信息。基金管理人承诺以诚实信用、勤勉尽责的原则"
@@ -405,7 +446,7 @@ def _notice(kind: int, name: str, rng_state: random.Random) -> Draft:
         return Draft(
             f"{name}出台楼市新政：优化住房公积金贷款政策",
             [f"日前，{name}市住房公积金管理中心发布通知，进一步优化住房公积金使用政策，支持缴存人刚性和改善性"
-             "住房需求。通知自发布之日起施行。",
+             f"住房需求。通知自{when}起施行。",
              "通知明确，缴存人家庭购买首套自住住房申请公积金贷款的，最高贷款额度有所提高，多子女家庭可在"
              "此基础上进一步上浮。同时，二套住房的首付款比例也作出相应调整。",
              f"业内人士表示，{name}此次调整有助于降低购房成本，稳定市场预期，预计后续还将有更多城市跟进。"
@@ -413,8 +454,8 @@ def _notice(kind: int, name: str, rng_state: random.Random) -> Draft:
             None, [])  # fmt: skip
     return Draft(  # a person's appointment
         f"{name}出任远航控股总经理",
-        [f"远航控股发布公告称，经公司董事会提名委员会审核，董事会同意聘任{name}为公司总经理，任期自本次"
-         "董事会审议通过之日起至本届董事会任期届满之日止。",
+        [f"远航控股发布公告称，经公司董事会提名委员会审核，董事会同意聘任{name}为公司总经理，任期自{when}"
+         "起至本届董事会任期届满之日止。",
          f"公开资料显示，{name}长期从事企业经营管理工作，曾在多家大型企业担任高级管理职务，具有丰富的行业"
          "经验和管理能力。公司独立董事对该事项发表了同意的独立意见。",
          "公司表示，本次人事调整是基于公司战略发展需要作出的安排，不会对公司的日常经营产生不利影响。"],
@@ -477,8 +518,12 @@ def flash(rng: random.Random, company: str | None = None, verb: str | None = Non
     roll = rng.randrange(3)
     if roll == 0:
         p, n = f"{rng.uniform(1, 90):.2f}", f"{rng.uniform(0.5, 90):.2f}"
-        return Draft(f"{company}：前三季度净利润同比增长{p}%",
-                     [f"{company}公告，公司前三季度实现净利润{n}亿元，同比增长{p}%。"], _source_line(rng), [])
+        return Draft(
+            f"{company}：前三季度净利润同比增长{p}%",
+            [f"{company}公告，公司前三季度实现净利润{n}亿元，同比增长{p}%。"],
+            _source_line(rng),
+            [],
+        )
     if roll == 1:
         verb = verb or rng.choice(("增持", "减持"))
         p = f"{rng.uniform(0.5, 5):.2f}"
@@ -539,8 +584,16 @@ def _opening_pair(rng: random.Random) -> tuple[Draft, Draft]:
     a = [opening] + [_paragraph(rng, rng.choice(SUBJECTS)) for _ in range(rng.randint(1, 5))]
     b = [opening] + [_paragraph(rng, rng.choice(SUBJECTS)) for _ in range(rng.randint(1, 5))]
     if rng.random() < 0.3:  # a short body: the shared opening is most of the text
-        a, b = a[:2], b[:2]
-        a[1], b[1] = a[1].split("。")[0] + "。", b[1].split("。")[0] + "。"
+        subject = rng.choice(SUBJECTS)
+        a, b = (
+            [*a[:1], f"{rng.choice(OPENERS)}，{subject}{rng.choice(VERBS)}，{_claim(rng)}。"],
+            [*b[:1], f"{rng.choice(OPENERS)}，{subject}{rng.choice(VERBS)}，{_claim(rng)}。"],
+        )
+    elif rng.random() < 0.4:  # a head and a foot shared: the same stock sentence ends both days
+        view = rng.choice(VIEWS) + "。"
+        a, b = [*a, view], [*b, view]
+        if rng.random() < 0.5:  # one day's body is only that sentence: it is "inside" the other day's
+            a = [opening, view]
     return Draft(title, a, _source_line(rng), []), Draft(title, b, _source_line(rng), [])
 
 
@@ -574,12 +627,14 @@ NEGATIVE_MAKERS: dict[str, Callable[[random.Random], tuple[Draft, Draft]]] = {
     "flash-infocode": _flash_pair, "one-liner": _one_liner_pair, "same-opening": _opening_pair,
     "shared-disclaimer": _disclaimer_pair, "quoted-flash": _quoted_pair,
 }  # fmt: skip
-NEGATIVE_EDITS = tuple(name for name in EDITS if name != "drop")
+NEGATIVE_EDITS = tuple(name for name in EDITS if name not in ("drop", "middle"))
 NEGATIVE_GAP = {"market-close": DAY, "same-opening": DAY}  # different days; the others within hours
 
 
 def _negative(rng: random.Random, cls: str, when: float, number: int) -> Pair:
     first, second = NEGATIVE_MAKERS[cls](rng)
+    while (first.title, first.paragraphs) == (second.title, second.paragraphs):  # two stories: never one text
+        first, second = NEGATIVE_MAKERS[cls](rng)
     edits_a, first = republish(rng, first, rng.randint(0, 2), NEGATIVE_EDITS)
     edits_b, second = republish(rng, second, rng.randint(0, 2), NEGATIVE_EDITS)
     gap = NEGATIVE_GAP.get(cls, rng.uniform(0, 6 * 3600))
@@ -588,8 +643,10 @@ def _negative(rng: random.Random, cls: str, when: float, number: int) -> Pair:
 
 
 def _positive(rng: random.Random, cls: str, when: float, number: int) -> Pair:
+    figures = True
     if cls == "wire-republished":
-        title, paragraphs = wire_story(rng)
+        figures = rng.random() < 0.9
+        title, paragraphs = wire_story(rng, figures=figures)
         base = Draft(title, paragraphs, _source_line(rng), [])
         allowed: tuple[str, ...] = tuple(EDITS)
         count = rng.randint(1, 4)
@@ -599,7 +656,7 @@ def _positive(rng: random.Random, cls: str, when: float, number: int) -> Pair:
             base = market_close(rng, month, day)
         else:
             base = fund_notice(rng, rng.choice(FUNDS), f"{rng.randint(1, 999999):06d}", month, day)
-        allowed = tuple(name for name in EDITS if name != "drop")
+        allowed = NEGATIVE_EDITS
         count = rng.randint(1, 3)
     else:
         base = flash(rng)
@@ -613,7 +670,8 @@ def _positive(rng: random.Random, cls: str, when: float, number: int) -> Pair:
     a = post(rng, first, when)
     b = post(rng, second, when + rng.uniform(60, 6 * 3600))
     story = f"{cls}-{number}"
-    return Pair(cls, True, a, b, tuple(dict.fromkeys(edits_a + edits_b)), story, story)
+    marks = [] if figures else ["no-figures"]  # reported with the edits
+    return Pair(cls, True, a, b, tuple(dict.fromkeys(edits_a + edits_b + marks)), story, story)
 
 
 def corpus(seed: int = 1, scale: float = 1.0) -> list[Pair]:
