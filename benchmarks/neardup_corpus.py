@@ -26,7 +26,8 @@ HARD NEGATIVES (two distinct stories, ``same=False``: must never merge)
 * ``one-liner``: titles with no body, or a title and one short line, one often a
   prefix of the other;
 * ``same-opening``: the same title and opening paragraph (a daily column) on
-  different days with different bodies;
+  different days with different bodies, short or long; some end with the same
+  stock sentence, and then one day's body may be only that sentence;
 * ``shared-disclaimer``: different stories (short or long) that all end with the
   same long disclaimer paragraph;
 * ``quoted-flash``: a flash and a longer article that quotes it in full.
@@ -42,7 +43,9 @@ POSITIVES (the same story, ``same=True``: must merge)
   责任编辑 line, a headline suffix (｜证券时报) or prefix (【快讯】), full-/half-width
   punctuation and digits, spaces, paragraphs split/joined/hard-wrapped, one or
   two closing paragraphs dropped, a lead-in line, an image caption; dated
-  minutes to hours apart.
+  minutes to hours apart.  Held out (:data:`HELD_OUT`, reported apart): a
+  promotion line of a form the normaliser does not know, a paragraph cut from
+  the middle, and stories without a single figure (one in ten).
 * ``template-republished``: a templated story (market close, fund notice)
   republished the same day with the same figures (templates must still merge
   with their own republications);
@@ -375,6 +378,9 @@ EDITS: dict[str, Callable[[random.Random, Draft], Draft]] = {  # applied in this
     "spaces": _e_spaces,
 }  # fmt: skip
 SHORT_EDITS = ("source", "width", "spaces")  # a flash republished "verbatim"
+# Not in the issue's list of republishers' edits, and forms the normaliser was not written for:
+# how the decision does on what it was not tuned on (reported apart).
+HELD_OUT = ("promo", "middle", "no-figures")
 
 
 def republish(
@@ -530,7 +536,7 @@ def flash(rng: random.Random, company: str | None = None, verb: str | None = Non
         return Draft(f"{company}：控股股东拟{verb}不超过{p}%股份",
                      [f"{company}公告，公司控股股东计划在未来6个月内{verb}公司股份，{verb}比例不超过公司总股本的"
                       f"{p}%。"], _source_line(rng), [])  # fmt: skip
-    n = rng.randint(2, 80)
+    n = f"{rng.uniform(2, 80):.2f}"
     return Draft(f"{company}中标{n}亿元重大项目",
                  [f"{company}公告，公司近日收到中标通知书，确定公司为某重大工程项目的中标单位，中标金额约{n}亿元。"],
                  _source_line(rng), [])  # fmt: skip
