@@ -299,13 +299,16 @@ def _split_sentences(paragraph: str) -> list[str]:
 
 
 def _e_rewrap(rng: random.Random, d: Draft) -> Draft:
-    """Paragraphs split at a sentence, joined, or hard-wrapped (a ``<br>`` inside a sentence)."""
+    """Paragraphs split at a sentence, joined (sometimes all of them: a feed item without markup),
+    or hard-wrapped (a ``<br>`` inside a sentence)."""
     paragraphs = list(d.paragraphs)
     if not paragraphs:
         return d
     roll = rng.random()
     i = rng.randrange(len(paragraphs))
-    if roll < 0.4 and len(paragraphs) > 1:
+    if roll < 0.1:
+        paragraphs = ["".join(paragraphs)]
+    elif roll < 0.4 and len(paragraphs) > 1:
         j = min(i, len(paragraphs) - 2)
         paragraphs[j : j + 2] = [paragraphs[j] + paragraphs[j + 1]]
     elif roll < 0.75:

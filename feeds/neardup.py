@@ -13,13 +13,16 @@ Pure functions and one in-memory container; no I/O, no clock, no network.
 * :func:`judge` / :func:`is_duplicate` decide a pair from the two sketches alone,
   with evidence proportional to the risk:
 
-  1. a short text (under :data:`SHORT` characters: a title and a line) is a
-     duplicate only of the same text with the same numbers;
-  2. otherwise the estimated Jaccard similarity must reach the threshold, and
+  1. a short text (a title and a line: one line under :data:`SHORT_LINE`
+     characters, or any text under :data:`SHORT`) is a duplicate only of the
+     same normalised text with the same numbers;
+  2. otherwise the estimated Jaccard similarity must reach the threshold;
   3. the two unit sequences must differ by insertions and deletions only
      (lines added or dropped), never by a substitution (other numbers or names
      in the same place: a template filled in differently), see
-     :mod:`feeds.neardup_verify`.
+     :mod:`feeds.neardup_verify`; and
+  4. what they share must hold a number, or be at least :data:`EVIDENCE`
+     characters (a column's opening and a stock sentence are not a story).
 * :func:`explain`: the one-line reason of a decision, for ``feeds explain``.
 * :func:`choose` picks, among stored duplicates, the canonical one: earliest
   date, then key (:func:`rank`), whatever the order they arrived in;
@@ -48,7 +51,8 @@ BANDS = 32  # LSH bands of ROWS values: a pair with Jaccard 0.5 shares a band wi
 ROWS = PERMUTATIONS // BANDS
 DEFAULT_THRESHOLD = 0.5  # tuned on benchmarks/neardup_eval.py (see benchmarks/README.md)
 DEFAULT_WINDOW = 7 * 86400.0  # seconds: versions further apart than this are different stories
-SHORT = 80  # normalised characters: a text this short, or a title and one line, is "short"
+SHORT = 80  # normalised characters: a text this short is "short"; so is a title and one line under SHORT_LINE
+SHORT_LINE = 200  # a flash: a title and one sentence (a whole article on one line, no paragraphs, is not short)
 EVIDENCE = 300  # characters two texts must share when what they share has no number (about 1 KB of UTF-8)
 VERSION = "m2"  # in every bucket key and stored sketch: change it whenever the sketch changes
 
@@ -68,8 +72,9 @@ class Sketch:
 
     ``minhash``: PERMUTATIONS 16-bit MinHash values (little-endian bytes; empty
     for an empty text); ``size``: normalised characters (0: an empty text, or no
-    sketch at all, see :meth:`from_bytes`); ``short``: a title and at most one
-    line, or under :data:`SHORT` characters; ``units``: the unit sequence.
+    sketch at all, see :meth:`from_bytes`); ``short``: under :data:`SHORT`
+    characters, or a title and one line under :data:`SHORT_LINE` (a flash);
+    ``units``: the unit sequence.
     """
 
     minhash: bytes = b""
@@ -149,7 +154,8 @@ def sketch(title: str, text: str) -> Sketch:
     from feeds.neardup_minhash import minhash  # numpy: imported by the first sketch only
 
     size = sum(item[1] for item in u.items)
-    return Sketch(minhash(words(f"{title}\n{body}")), size, size < SHORT or lines(body) <= 1, u)
+    short = size < SHORT or (size < SHORT_LINE and lines(body) <= 1)
+    return Sketch(minhash(words(f"{title}\n{body}")), size, short, u)
 
 
 def bands(sk: Sketch) -> list[str]:
@@ -211,7 +217,7 @@ def judge(a: Sketch, b: Sketch, threshold: float = DEFAULT_THRESHOLD, reason: bo
             return Verdict(False, sim, "")
         change = verify.compare(a.units.items, b.units.items).substitution
         why = _substitution(a, b, change) if change else "one is the other with text added"
-        return Verdict(False, sim, f"kept apart: a short text (a title and a line) differs from the other: {why}")
+        return Verdict(False, sim, f"kept apart: a short text (a title and a line) is not the other: {why}")
     if sim < threshold:
         return Verdict(False, sim, f"kept apart: similar {sim:.2f}, under {threshold:.2f}")
     found = verify.compare(a.units.items, b.units.items)

@@ -105,6 +105,17 @@ def test_a_flash_republished_verbatim_merges() -> None:
         assert explain(a, b).startswith("the same short text, numbers agree")
 
 
+def test_a_whole_article_on_one_line_is_not_short() -> None:
+    """A remote item's text often has no paragraphs: a long one-line article is compared as a long text."""
+    one_line = sketch(TITLE, post(["".join(PARAGRAPHS)]))
+    assert not one_line.short and BASE.short is False
+    assert is_duplicate(one_line, sketch(TITLE, post(["".join(PARAGRAPHS[:-1])], None)))
+    assert is_duplicate(one_line, BASE)  # the same text cut into paragraphs
+    flash_line = sketch(FLASH[0], post(FLASH[1]))
+    grown = sketch(FLASH[0], post([FLASH[1][0] + "公司表示，本次业绩增长主要源于主营业务收入增加。"]))
+    assert flash_line.short and grown.short and not is_duplicate(flash_line, grown)
+
+
 # ------------------------------------------------------------------ hard negatives, one test per class
 
 
