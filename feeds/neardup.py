@@ -153,7 +153,7 @@ def sketch(title: str, text: str) -> Sketch:
         return NO_SKETCH
     from feeds.neardup_minhash import minhash  # numpy: imported by the first sketch only
 
-    size = sum(item[1] for item in u.items)
+    size = min(sum(item[1] for item in u.items), 65535)  # as stored
     short = size < SHORT or (size < SHORT_LINE and lines(body) <= 1)
     return Sketch(minhash(words(f"{title}\n{body}")), size, short, u)
 
@@ -244,8 +244,8 @@ def explain(a: Sketch, b: Sketch, threshold: float = DEFAULT_THRESHOLD) -> str:
 def duplicate_bytes(a: bytes, b: bytes, threshold: float = DEFAULT_THRESHOLD) -> bool:
     """:func:`is_duplicate` of two stored sketches; a store's fast path: the MinHash of a long text is
     compared before its units are read (most candidates stop there)."""
-    if a[:4] != _MAGIC or b[:4] != _MAGIC:
-        return False
+    if a[:4] != _MAGIC or b[:4] != _MAGIC or len(a) < 12 or len(b) < 12:
+        return False  # another version's sketch, or a damaged one: no sketch, a duplicate of nothing
     end = 12 + 2 * PERMUTATIONS
     short = (a[10] | b[10]) & _SHORT  # the flags' low byte (little-endian)
     if not short and jaccard(Sketch(a[12:end], 1), Sketch(b[12:end], 1)) < threshold:

@@ -308,6 +308,7 @@ def test_a_damaged_sketch_never_raises(data: st.DataObject) -> None:
     assert isinstance(parsed, Sketch)
     neardup.judge(parsed, BASE)  # whatever was read, deciding on it never raises
     bands(parsed)
+    assert neardup.duplicate_bytes(bytes(damaged), blob) == is_duplicate(parsed, BASE)
     assert Sketch.from_bytes(data.draw(st.binary(max_size=64))) is not None
 
 
