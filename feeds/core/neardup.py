@@ -2,255 +2,160 @@
 
 Pure functions and one in-memory container; no I/O, no clock, no network.
 
-* :func:`normalise` makes the text two republications share: NFKC (full-/half-width),
-  lower case, no source lines (``（文章来源：…）``, ``来源：…``, ``责任编辑：…``), no
-  URLs, no headline suffix (``｜证券时报``), no punctuation or whitespace.
-* :func:`sketch` turns an article into a :class:`Sketch`: a 128-value MinHash of its
-  4-character shingles (one-permutation hashing with rotation densification) plus
-  the set of numbers and dates in it.
-* :func:`bands` gives the LSH bucket keys of a sketch (stable strings for a DB
-  index column); :func:`similar` / :func:`is_duplicate` decide a pair.  **Numbers
-  and dates count**: two versions are duplicates only if the numbers of one are
-  all found in the other (a dropped paragraph takes numbers away, it never
-  changes them), so "沪深两市收盘：沪指涨0.52%" of two days never merge.
-* :class:`NearDupIndex` finds, in near-linear time, the cluster an article
-  belongs to: the earliest-added matching article within a time window.  The
-  decision (:func:`choose`) is separate from the container, so a store table
-  ``(bucket, seq, article_id, cluster_id, timestamp, sketch)`` can back it later.
+* :func:`sketch` turns an article (title, plain text) into a :class:`Sketch`:
+  the text is normalised (full-/half-width folded, lower case, no URLs, no
+  source/editor lines ``（文章来源：…）`` ``责任编辑：…``, no headline suffix
+  ``｜证券时报`` or label ``【快讯】``), cut into *units* (sentences, lines, title
+  parts) kept as hashes, lengths and canonical numbers, and summarised by a
+  128-value MinHash of its 4-character shingles.  About 0.6 KB stored for a 3 KB
+  article (:meth:`Sketch.to_bytes`).
+* :func:`bands`: the LSH bucket keys (the cheap candidate filter, 32 bands of 4).
+* :func:`judge` / :func:`is_duplicate` decide a pair from the two sketches alone,
+  with evidence proportional to the risk:
+
+  1. a short text (a title and a line: one line under :data:`SHORT_LINE`
+     characters, or any text under :data:`SHORT`) is a duplicate only of the
+     same normalised text with the same numbers;
+  2. otherwise the estimated Jaccard similarity must reach the threshold;
+  3. the two unit sequences must differ by insertions and deletions only
+     (lines added or dropped), never by a substitution (other numbers or names
+     in the same place: a template filled in differently), see
+     :mod:`feeds.core.neardup_verify`; and
+  4. what they share must hold a number, or be at least :data:`EVIDENCE`
+     characters (a column's opening and a stock sentence are not a story).
+* :func:`explain`: the one-line reason of a decision, for ``feeds explain``.
+* :func:`choose` picks, among stored duplicates, the canonical one: earliest
+  date, then key (:func:`rank`), whatever the order they arrived in;
+  :class:`NearDupIndex` keeps clusters in memory with it.
 
 Hashing never uses Python's ``hash()`` of strings (randomised per process):
-shingles are the UTF-16 code units themselves, mixed by an explicit 64-bit
-multiply, so sketches and bucket keys are identical in every process and on
-every run.
+sketches and bucket keys are identical in every process and on every run.
 """
 
 from __future__ import annotations
 
 import bisect
-import hashlib
-import re
-import unicodedata
 from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from itertools import repeat
-from operator import and_, eq, mul, rshift
+from dataclasses import dataclass
 from typing import NamedTuple
 
+from feeds.core import neardup_verify as verify
+from feeds.core.neardup_text import Units, html_to_text, lines, normalise, numbers, prepare, units, words
+
+__all__ = ["html_to_text", "normalise", "numbers"]  # re-exported: the text side lives in neardup_text
+
 SHINGLE = 4  # characters per shingle: 4 UTF-16 code units = one 64-bit integer
-PERMUTATIONS = 128  # MinHash values (one-permutation hashing: bins)
+PERMUTATIONS = 128  # MinHash values (one-permutation hashing: bins), 16 bits each once stored
 BANDS = 32  # LSH bands of ROWS values: a pair with Jaccard 0.5 shares a band with p≈0.87, 0.6 → 0.99
 ROWS = PERMUTATIONS // BANDS
 DEFAULT_THRESHOLD = 0.5  # tuned on benchmarks/neardup_eval.py (see benchmarks/README.md)
 DEFAULT_WINDOW = 7 * 86400.0  # seconds: versions further apart than this are different stories
-VERSION = "m1"  # in every bucket key: change it whenever the sketch changes
+SHORT = 80  # normalised characters: a text this short is "short"; so is a title and one line under SHORT_LINE
+SHORT_LINE = 200  # a flash: a title and one sentence (a whole article on one line, no paragraphs, is not short)
+EVIDENCE = 300  # characters two texts must share when what they share has no number (about 1 KB of UTF-8)
+VERSION = "m2"  # in every bucket key and stored sketch: change it whenever the sketch changes
 
-_BIN_SHIFT = 64 - 7  # the top 7 bits of a hash pick its bin: 2**7 == PERMUTATIONS
-_MASK64 = (1 << 64) - 1
-_MULTIPLIER = 0x9E3779B97F4A7C15  # odd 64-bit constant (golden ratio): multiply-shift hashing
-_EMPTY = _MASK64  # a bin of an empty text
-
-# ------------------------------------------------------------------ normalising
-
-_URL = re.compile(r"(?:https?:)?//[^\s<>\"'()（）]+|www\.[^\s<>\"'()（）]+", re.IGNORECASE)
-# The patterns accept both widths ("（文章来源：…）" and "(文章来源:…)"): the text is folded
-# to NFKC only after the punctuation is gone (see _fold).
-_SOURCE_BRACKET = re.compile(
-    r"[(（\[【]\s*(?:文章来源|来源|责任编辑|编辑|原标题|作者|记者)\s*[:：][^)）\]】\n]*[)）\]】]"
-)
-# A label at the start of a line or after a sentence, then ONE name (no spaces or sentence
-# punctuation: a whitespace-joined article must not lose its next sentence), then a date/time.
-_SOURCE_LINE = re.compile(
-    r"(?:^|(?<=[\s。.!?！？]))(?:文章来源|本文来源|来源|责任编辑|编辑|原标题|校对|审核)\s*[:：]\s*"
-    r"[^\s,，。;；!?！？]{1,30}(?:\s*\d{4}[-/－／年]\d{1,2}[-/－／月]\d{1,2}日?(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?)?",
-    re.MULTILINE,
-)
-_SOURCE_LABELS = ("来源", "编辑", "原标题", "校对", "审核", "作者", "记者")
-_TITLE_SUFFIX = re.compile(r"\s*[|｜_＿—–\-－]+\s*[^|｜_＿—–\-－\d]{1,12}$")
-_NOT_WORD = re.compile(r"[\W_]+")
-_NUMBER = re.compile(r"\d+(?:[.,．，]\d+)*")  # \d: any Unicode digit, full-width ones included
-_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-# NFKC maps the full-width forms U+FF01-FF5E to ASCII and U+3000 to a space.
-_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-_FULL_WIDTH_WORD = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
-
-
-def _prepare(title: str, text: str) -> str:
-    """Lower case, no URLs, no source lines, no headline suffix; punctuation and widths kept."""
-    title = _TITLE_SUFFIX.sub("", title.lower().strip())
-    body = text.lower()
-    if "//" in body or "www." in body:
-        body = _URL.sub(" ", body)
-    if any(label in body for label in _SOURCE_LABELS):
-        body = _SOURCE_BRACKET.sub(" ", body)
-        body = _SOURCE_LINE.sub(" ", body)
-    return f"{title}\n{body}"
-
-
-def _fold(words: str) -> str:
-    """NFKC of a text that has only word characters left.
-
-    Speed trick: Chinese text is full of full-width punctuation, so NFKC of a whole
-    article is never a no-op and costs ~40 µs; once punctuation is stripped, the
-    rest is nearly always NFKC already (a 0.5 µs check), and full-width digits and
-    letters are mapped with str.translate only when there are any.
-    """
-    if _FULL_WIDTH_WORD.search(words):
-        words = words.translate(_FULL_WIDTH)
-    if unicodedata.is_normalized("NFKC", words):
-        return words
-    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", words))  # "½" → "1⁄2" → "12"
-
-
-def normalise(title: str, text: str) -> str:
-    """The comparable text of an article: see the module docstring."""
-    return _fold(_NOT_WORD.sub("", _prepare(title, text)))
-
-
-def _number_token(raw: str) -> str:
-    if not raw.isascii():
-        raw = unicodedata.normalize("NFKC", raw)  # "１２．５" → "12.5"
-    if _THOUSANDS.fullmatch(raw):
-        raw = raw.replace(",", "")
-    parts = raw.split(",")  # "1,2" is a list, not a number
-    out = []
-    for part in parts:
-        whole, dot, frac = part.partition(".")
-        whole = whole.lstrip("0") or "0"
-        frac = frac.rstrip("0")
-        out.append(f"{whole}.{frac}" if dot and frac else whole)
-    return ",".join(out)
-
-
-def numbers(title: str, text: str) -> frozenset[str]:
-    """The numbers and dates of an article as canonical tokens ("01" → "1", "5.20" → "5.2", "1,234" → "1234").
-
-    Source lines and URLs are left out (their dates and ids are not the story's).
-    """
-    return _numbers_of(_prepare(title, text))
-
-
-def _numbers_of(prepared: str) -> frozenset[str]:
-    tokens: set[str] = set()
-    for raw in _NUMBER.findall(prepared):
-        token = _number_token(raw)
-        if "," in token:
-            tokens.update(token.split(","))
-        else:
-            tokens.add(token)
-    return frozenset(tokens)
-
-
-_BLOCKS = ("p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section", "article")
-
-
-def html_to_text(html: str) -> str:
-    """The text of an HTML fragment, one line per block element (so source lines stay lines)."""
-    if not html.strip():
-        return ""
-    import lxml.etree
-    import lxml.html
-
-    try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
-    except (lxml.etree.LxmlError, ValueError):
-        return html
-    for element in root.iter(*_BLOCKS):
-        element.tail = "\n" + (element.tail or "")
-    return root.text_content()
-
+_MAGIC = b"\x00m2\x00"  # a sketch of the previous format ("m1") never starts with a zero then "m"
+_WIDE, _SHORT = 1, 2  # header flags: unit lengths stored on 2 bytes; a short text
+_BIG_ENDIAN_HOST = array("H", b"\x00\x01")[0] == 1
 
 # ------------------------------------------------------------------ sketches
 
 
+_NO_UNITS = Units(0, (), "")
+
+
 @dataclass(frozen=True, slots=True)
 class Sketch:
-    """A deterministic, picklable signature of one article.
+    """A deterministic, picklable signature of one article: all a decision needs.
 
-    ``values``: PERMUTATIONS MinHash values (unsigned 64-bit); ``size``: the number
-    of distinct shingles (0 for an empty text); ``numbers``: sorted number/date
-    tokens.  :meth:`to_bytes` / :meth:`from_bytes` store it in a BLOB column.
+    ``minhash``: PERMUTATIONS 16-bit MinHash values (little-endian bytes; empty
+    for an empty text); ``size``: normalised characters (0: an empty text, or no
+    sketch at all, see :meth:`from_bytes`); ``short``: under :data:`SHORT`
+    characters, or a title and one line under :data:`SHORT_LINE` (a flash);
+    ``units``: the unit sequence.
     """
 
-    values: tuple[int, ...]
-    size: int
-    numbers: tuple[str, ...] = field(default=())
+    minhash: bytes = b""
+    size: int = 0
+    short: bool = True
+    units: Units = _NO_UNITS
 
     def to_bytes(self) -> bytes:
-        head = array("Q", (self.size, *self.values))
+        """Magic, header (size, title units, unit count, flags), MinHash, unit hashes, unit lengths,
+        then text: each unit's numbers (units apart by RS, numbers by US), GS, the context characters."""
+        u = self.units
+        wide = any(item[1] > 255 for item in u.items)
+        hashes = array("I", [item[0] for item in u.items])
+        lengths = array("H" if wide else "B", [item[1] for item in u.items])
+        head = array("H", (min(self.size, 65535), u.title, len(u.items), wide * _WIDE + self.short * _SHORT))
         if _BIG_ENDIAN_HOST:  # pragma: no cover
-            head.byteswap()
-        return head.tobytes() + "\x1f".join(self.numbers).encode()
+            for part in (hashes, lengths, head):
+                part.byteswap()
+        text = "\x1e".join(item[2] for item in u.items) + "\x1d" + u.contexts
+        return b"".join((_MAGIC, head.tobytes(), self.minhash, hashes.tobytes(), lengths.tobytes(), text.encode()))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Sketch:
-        cut = 8 * (PERMUTATIONS + 1)
-        head = array("Q", data[:cut])
+        """The sketch stored by :meth:`to_bytes`.
+
+        A blob of another version (the previous "m1" format) or a damaged one gives
+        :data:`NO_SKETCH` (``size == 0``: no bucket keys, a duplicate of nothing),
+        never an exception: the caller treats that version as not sketched (and may
+        sketch it again; :meth:`readable` tells which).
+        """
+        try:
+            return cls._parse(data)
+        except (ValueError, IndexError, UnicodeDecodeError):
+            return NO_SKETCH
+
+    @classmethod
+    def _parse(cls, data: bytes) -> Sketch:
+        """Speed: a few C-level calls (``array``, ``split``, ``zip``), nothing per unit in Python."""
+        if data[:4] != _MAGIC:
+            raise ValueError("not a sketch of this version")
+        head = array("H", data[4:12])
         if _BIG_ENDIAN_HOST:  # pragma: no cover
             head.byteswap()
-        tail = data[cut:].decode()
-        return cls(tuple(head[1:]), head[0], tuple(tail.split("\x1f")) if tail else ())
+        size, title, count, flags = head
+        at = 12 + (2 * PERMUTATIONS if size else 0)
+        end = at + (6 if flags & _WIDE else 5) * count
+        hashes = array("I", data[at : at + 4 * count])
+        lengths = array("H" if flags & _WIDE else "B", data[at + 4 * count : end])
+        if _BIG_ENDIAN_HOST:  # pragma: no cover
+            hashes.byteswap()
+            lengths.byteswap()
+        numbers, mark, contexts = data[end:].decode().partition("\x1d")
+        segments = numbers.split("\x1e") if count else []
+        if not mark or len(segments) != count or title > count or len(data) < end or not (size or not count):
+            raise ValueError("truncated sketch")
+        if len(contexts) != numbers.count("\x1f") + count - segments.count(""):
+            raise ValueError("damaged numbers")
+        items = tuple(zip(hashes, lengths, segments, strict=True))
+        return cls(data[12:at], size, bool(flags & _SHORT), Units(title, items, contexts))
+
+    @staticmethod
+    def readable(data: bytes) -> bool:
+        """``data`` is a sketch of this version (else the version needs sketching again)."""
+        return data[:4] == _MAGIC and (Sketch.from_bytes(data) is not NO_SKETCH or data == _EMPTY_BYTES)
 
 
-_BIG_ENDIAN_HOST = array("H", b"\x00\x01")[0] == 1
-
-
-def _shingles(text: str) -> set[int]:
-    """The distinct SHINGLE-character windows of ``text`` as 64-bit integers.
-
-    Speed trick: the UTF-16 bytes read as unsigned 64-bit integers at the four
-    2-byte offsets ARE every 4-character window, made by ``array`` in C; no
-    slicing, no per-shingle Python code (≈4x faster than ``{b[i:i+8] …}`` +
-    ``int.from_bytes``).  Assumes 4-character shingles and an 8-byte array "Q".
-    """
-    data = text.encode("utf-16-le", "surrogatepass")
-    if len(data) < 8:
-        return {int.from_bytes(data, "little")} if data else set()
-    windows: set[int] = set()
-    for offset in (0, 2, 4, 6):
-        usable = (len(data) - offset) // 8 * 8
-        if usable:
-            windows.update(array("Q", data[offset : offset + usable]))
-    # array("Q") reads in host order: make the integers the same on any host.
-    if _BIG_ENDIAN_HOST:  # pragma: no cover
-        windows = {int.from_bytes(w.to_bytes(8, "big"), "little") for w in windows}
-    return windows
-
-
-def _minhash(shingles: set[int]) -> tuple[int, ...]:
-    """One-permutation MinHash: hash each shingle once, keep the minimum per bin.
-
-    h = (x * odd constant) mod 2**64 (multiply-shift); the top 7 bits pick the
-    bin, the hash is the value.  Everything runs in C (``map`` with
-    ``operator`` functions; a descending sort then ``dict`` keeps each bin's
-    minimum, the last value written).  Empty bins borrow the value of the next
-    non-empty bin to the right with the distance in the top bits ("rotation"
-    densification, Shrivastava & Li 2014), so sketches of short texts still compare.
-    """
-    if not shingles:
-        return (_EMPTY,) * PERMUTATIONS
-    hashes = sorted(map(and_, map(mul, shingles, repeat(_MULTIPLIER)), repeat(_MASK64)), reverse=True)
-    mins = dict(zip(map(rshift, hashes, repeat(_BIN_SHIFT)), hashes, strict=True))
-    if len(mins) == PERMUTATIONS:
-        return tuple(mins[i] for i in range(PERMUTATIONS))
-    values = [mins.get(i, -1) for i in range(PERMUTATIONS)]
-    for i in range(PERMUTATIONS):
-        if values[i] < 0:
-            # The donor's own top bits name its bin, hence the distance: a borrowed
-            # value never equals a genuine value of bin i, and two sketches agree
-            # on an empty bin exactly when they borrow the same value.
-            distance = 1
-            while (donor := mins.get((i + distance) % PERMUTATIONS)) is None:
-                distance += 1
-            values[i] = donor
-    return tuple(values)
+NO_SKETCH = Sketch()
+_EMPTY_BYTES = NO_SKETCH.to_bytes()
 
 
 def sketch(title: str, text: str) -> Sketch:
     """The sketch of an article (``text`` is plain text: see :func:`html_to_text`)."""
-    prepared = _prepare(title, text)
-    shingles = _shingles(_fold(_NOT_WORD.sub("", prepared)))
-    return Sketch(_minhash(shingles), len(shingles), tuple(sorted(_numbers_of(prepared))))
+    title, body = prepare(title, text)
+    u = units(title, body)
+    if not u.items:
+        return NO_SKETCH
+    from feeds.core.neardup_minhash import minhash  # numpy: imported by the first sketch only
+
+    size = min(sum(item[1] for item in u.items), 65535)  # as stored
+    short = size < SHORT or (size < SHORT_LINE and lines(body) <= 1)
+    return Sketch(minhash(words(f"{title}\n{body}")), size, short, u)
 
 
 def html_sketch(title: str, html: str) -> bytes:
@@ -259,63 +164,121 @@ def html_sketch(title: str, html: str) -> bytes:
 
 
 def bands(sk: Sketch) -> list[str]:
-    """The LSH bucket keys of ``sk``: ``"m1:07:3f2a9c0e51b7d468"`` (version, band, 64-bit digest).
+    """The LSH bucket keys of ``sk``: ``"m2:07:3f2a9c0e51b7d468"`` (version, band, its 4 values).
 
     Two sketches share a key when all ROWS values of a band are equal.  An empty
-    text has no keys (it matches nothing).
+    text (or no sketch) has no keys: it matches nothing.
     """
-    if sk.size == 0:
-        return []
-    packed = array("Q", sk.values)
-    if _BIG_ENDIAN_HOST:  # pragma: no cover
-        packed.byteswap()
-    data = packed.tobytes()
-    step = 8 * ROWS
-    blake = hashlib.blake2b
-    return [
-        f"{VERSION}:{band:02d}:{blake(data[band * step : band * step + step], digest_size=8).hexdigest()}"
-        for band in range(BANDS)
-    ]
+    data, step = sk.minhash, 2 * ROWS
+    return [f"{VERSION}:{b:02d}:{data[b * step : (b + 1) * step].hex()}" for b in range(BANDS)] if data else []
 
 
 def jaccard(a: Sketch, b: Sketch) -> float:
     """Estimated Jaccard similarity of the two shingle sets (fraction of equal MinHash values)."""
-    if a.size == 0 or b.size == 0:
+    if not a.minhash or not b.minhash:
         return 0.0
-    return sum(map(eq, a.values, b.values)) / PERMUTATIONS
+    xor = int.from_bytes(a.minhash, "little") ^ int.from_bytes(b.minhash, "little")
+    return array("H", xor.to_bytes(2 * PERMUTATIONS, "little")).count(0) / PERMUTATIONS
 
 
-def similar(a: Sketch, b: Sketch) -> float:
-    """The similarity :func:`is_duplicate` thresholds: the estimated Jaccard similarity.
-
-    (Jaccard, not containment: containment would merge a one-line flash into
-    every long article that quotes it.)
-    """
-    return jaccard(a, b)
+similar = jaccard  # the similarity the threshold applies to
 
 
-def numbers_agree(a: Sketch, b: Sketch) -> bool:
-    """The numbers of one are all found in the other (either way round)."""
-    small, large = (a.numbers, b.numbers) if len(a.numbers) <= len(b.numbers) else (b.numbers, a.numbers)
-    return set(small).issubset(large)
+class Verdict(NamedTuple):
+    duplicate: bool
+    similarity: float
+    reason: str  # one line: why (see :func:`explain`)
+
+
+def _where(units: Units, index: int) -> str:
+    if index < units.title:
+        return "the title"
+    return f"sentence {index - units.title + 1}"
+
+
+def _substitution(a: Sketch, b: Sketch, gap: verify.Gap) -> str:
+    """What stands in place of what: other numbers in the same words, or other words."""
+    ja = verify.join(a.units.items[gap.a_start : gap.a_end])
+    jb = verify.join(b.units.items[gap.b_start : gap.b_end])
+    na, nb = ja[2].split(verify.SEP), jb[2].split(verify.SEP)
+    if ja[:2] == jb[:2] and len(na) == len(nb) and na != nb:  # the same words, other numbers
+        k = next(k for k, (x, y) in enumerate(zip(na, nb, strict=True)) if x != y)
+        before = sum(len(u[2].split(verify.SEP)) for u in a.units.items[: gap.a_start] if u[2])
+        context = a.units.contexts[before + k : before + k + 1].strip()
+        after = f" after '{context}'" if context else ""
+        return f"number {na[k]} vs {nb[k]}{after} in {_where(a.units, gap.a_start)}"
+    return f"other words in place of {_where(a.units, gap.a_start)} (a template, or another story)"
+
+
+def judge(a: Sketch, b: Sketch, threshold: float = DEFAULT_THRESHOLD, reason: bool = True) -> Verdict:
+    """The decision on a pair and, when ``reason``, why (see the module docstring)."""
+    if not a.size or not b.size:
+        return Verdict(False, 0.0, "kept apart: no text (or no sketch of this version)")
+    sim = jaccard(a, b)
+    if a.short or b.short:
+        if verify.same_text(a.units.items, b.units.items):
+            return Verdict(True, sim, f"the same short text, numbers agree (similar {sim:.2f})")
+        if not reason:
+            return Verdict(False, sim, "")
+        change = verify.compare(a.units.items, b.units.items).substitution
+        why = _substitution(a, b, change) if change else "one is the other with text added"
+        return Verdict(False, sim, f"kept apart: a short text (a title and a line) is not the other: {why}")
+    if sim < threshold:
+        return Verdict(False, sim, f"kept apart: similar {sim:.2f}, under {threshold:.2f}")
+    found = verify.compare(a.units.items, b.units.items)
+    if found.substitution is not None:
+        why = _substitution(a, b, found.substitution) if reason else ""
+        return Verdict(False, sim, f"kept apart: {why} (similar {sim:.2f})")
+    if not found.numbers and found.matched < EVIDENCE:
+        why = f"they share {found.matched} characters and no number (under {EVIDENCE}: boilerplate?)"
+        return Verdict(False, sim, f"kept apart: {why} (similar {sim:.2f})")
+    return Verdict(True, sim, f"similar {sim:.2f}, numbers agree, no substitution (lines added or dropped only)")
 
 
 def is_duplicate(a: Sketch, b: Sketch, threshold: float = DEFAULT_THRESHOLD) -> bool:
-    """Same story: similar enough, and no number or date of one contradicts the other."""
-    return similar(a, b) >= threshold and numbers_agree(a, b)
+    """Same story (see :func:`judge`)."""
+    return judge(a, b, threshold, reason=False).duplicate
 
 
-# ------------------------------------------------------------------ clusters
+def explain(a: Sketch, b: Sketch, threshold: float = DEFAULT_THRESHOLD) -> str:
+    """One line for ``feeds explain``: "similar 0.83, numbers agree, no substitution …" or
+    "kept apart: number 11 vs 1 after '源' in the title (similar 0.91)"."""
+    return judge(a, b, threshold).reason
+
+
+def duplicate_bytes(a: bytes, b: bytes, threshold: float = DEFAULT_THRESHOLD) -> bool:
+    """:func:`is_duplicate` of two stored sketches; a store's fast path: the MinHash of a long text is
+    compared before its units are read (most candidates stop there)."""
+    if a[:4] != _MAGIC or b[:4] != _MAGIC or len(a) < 12 or len(b) < 12:
+        return False  # another version's sketch, or a damaged one: no sketch, a duplicate of nothing
+    end = 12 + 2 * PERMUTATIONS
+    short = (a[10] | b[10]) & _SHORT  # the flags' low byte (little-endian)
+    if not short and jaccard(Sketch(a[12:end], 1), Sketch(b[12:end], 1)) < threshold:
+        return False
+    return is_duplicate(Sketch.from_bytes(a), Sketch.from_bytes(b), threshold)
+
+
+# ------------------------------------------------------------------ canonical duplicates and clusters
 
 
 class Candidate(NamedTuple):
-    """An article already seen, as an index (or a store table) holds it."""
+    """A version already seen, as an index (or a store table) holds it."""
 
-    seq: int  # order of addition: the earliest-added match wins
-    article_id: str
-    cluster_id: str  # the id of the first version of its story
+    seq: int  # order of addition: only the last tie-breaker
+    article_id: str  # the version's own key
+    cluster_id: str  # the story it belongs to
     timestamp: float
     sketch: Sketch
+
+
+def rank(candidate: Candidate) -> tuple[float, str, int]:
+    """The canonical order of versions: earliest date, then key (never the order they arrived in)."""
+    return candidate.timestamp, candidate.article_id, candidate.seq
+
+
+def canonical(candidates: Iterable[Candidate]) -> Candidate | None:
+    """The first of ``candidates`` in :func:`rank` order, None when there is none."""
+    return min(candidates, key=rank, default=None)
 
 
 def choose(
@@ -325,53 +288,54 @@ def choose(
     window_seconds: float = DEFAULT_WINDOW,
     threshold: float = DEFAULT_THRESHOLD,
 ) -> Candidate | None:
-    """The pure decision: the earliest-added candidate within the window that is a duplicate of ``sk``."""
-    best: Candidate | None = None
-    for candidate in candidates:
-        if best is not None and candidate.seq >= best.seq:
-            continue
-        if abs(candidate.timestamp - timestamp) > window_seconds:
-            continue
-        if is_duplicate(candidate.sketch, sk, threshold):
-            best = candidate
-    return best
+    """The pure decision: the canonical (:func:`rank`) candidate within the window that is a duplicate of ``sk``."""
+    for candidate in sorted(candidates, key=rank):
+        if abs(candidate.timestamp - timestamp) <= window_seconds and is_duplicate(candidate.sketch, sk, threshold):
+            return candidate
+    return None
 
 
 class NearDupIndex:
-    """In memory: bucket key → candidates sorted by timestamp.
+    """In memory: bucket key → candidates sorted by timestamp; clusters labelled by their canonical member.
 
     ``find`` looks only at the candidates sharing a bucket and dated within the
     window (a bisect per bucket), so N articles cost near-linear time even when a
-    template story (a fund's daily notice) fills a bucket over the years.
+    template story (a fund's daily notice) fills a bucket over the years.  A
+    cluster's id is its earliest-dated member's (then the smallest key), so the
+    same articles added in any order give the same clusters and ids when their
+    duplicates are duplicates of each other.
     """
 
-    __slots__ = ("_buckets", "_clusters", "_seq", "threshold")
+    __slots__ = ("_buckets", "_head", "_root", "_seq", "threshold")
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
         self.threshold = threshold
         self._buckets: dict[str, tuple[list[float], list[Candidate]]] = {}
-        self._clusters: dict[str, str] = {}
+        self._root: dict[str, str] = {}  # article → its cluster's first-added member (internal, fixed)
+        self._head: dict[str, tuple[float, str]] = {}  # cluster root → (date, key) of its canonical member
         self._seq = 0
 
     def __len__(self) -> int:
-        return len(self._clusters)
+        return len(self._root)
 
     def __contains__(self, article_id: object) -> bool:
-        return article_id in self._clusters
+        return article_id in self._root
 
     def cluster_of(self, article_id: str) -> str | None:
-        return self._clusters.get(article_id)
+        root = self._root.get(article_id)
+        return None if root is None else self._head[root][1]
 
     def add(self, article_id: str, sk: Sketch, timestamp: float, cluster_id: str | None = None) -> None:
-        """Remember an article (``cluster_id``: the story it belongs to, itself by default).
+        """Remember an article (``cluster_id``: an article already added whose story this is).
 
-        Adding an id twice is a no-op: a cluster never changes once decided.
+        Adding an id twice is a no-op.  The cluster's id becomes this article's if it ranks first.
         """
-        if article_id in self._clusters:
+        if article_id in self._root:
             return
-        cluster = cluster_id or article_id
-        self._clusters[article_id] = cluster
-        candidate = Candidate(self._seq, article_id, cluster, timestamp, sk)
+        root = self._root.get(cluster_id or "", article_id)
+        self._root[article_id] = root
+        self._head[root] = min(self._head.get(root, (timestamp, article_id)), (timestamp, article_id))
+        candidate = Candidate(self._seq, article_id, root, timestamp, sk)
         self._seq += 1
         for key in bands(sk):
             bucket = self._buckets.get(key)
@@ -397,16 +361,17 @@ class NearDupIndex:
                     seen.add(candidate.seq)
                     yield candidate
 
+    def _match(self, sk: Sketch, timestamp: float, window_seconds: float) -> Candidate | None:
+        return choose(self.candidates(sk, timestamp, window_seconds), sk, timestamp, window_seconds, self.threshold)
+
     def find(self, sk: Sketch, timestamp: float, window_seconds: float = DEFAULT_WINDOW) -> str | None:
-        """The cluster id of the earliest-added duplicate of ``sk`` within the window, or None."""
-        match = choose(self.candidates(sk, timestamp, window_seconds), sk, timestamp, window_seconds, self.threshold)
-        return match.cluster_id if match else None
+        """The cluster id of the canonical duplicate of ``sk`` within the window, or None."""
+        match = self._match(sk, timestamp, window_seconds)
+        return None if match is None else self._head[match.cluster_id][1]
 
     def assign(self, article_id: str, sk: Sketch, timestamp: float, window_seconds: float = DEFAULT_WINDOW) -> str:
-        """Find the article's cluster (itself when new), add it, return the cluster id."""
-        known = self._clusters.get(article_id)
-        if known is not None:
-            return known
-        cluster = self.find(sk, timestamp, window_seconds) or article_id
-        self.add(article_id, sk, timestamp, cluster)
-        return cluster
+        """Join the canonical duplicate's cluster (or start one), return the cluster's id."""
+        if article_id not in self._root:
+            match = self._match(sk, timestamp, window_seconds)
+            self.add(article_id, sk, timestamp, match.article_id if match else None)
+        return self._head[self._root[article_id]][1]

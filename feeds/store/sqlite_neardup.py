@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from array import array
 from collections.abc import Iterable, Mapping, Sequence
 
 from feeds.core import neardup
@@ -56,28 +55,13 @@ def _heads(db: sqlite3.Connection, keys: Sequence[str]) -> set[str]:
 
 PER_BUCKET = 32  # the newest versions of one bucket looked at
 MAX_CANDIDATES = 64  # versions compared in full per new version (those sharing the most buckets)
-_HEAD = 8 * (neardup.PERMUTATIONS + 1)  # a stored sketch: its size and values, then its numbers
 
 
 def _duplicate(stored: bytes, data: bytes, threshold: float) -> bool:
-    """:func:`neardup.is_duplicate` of two stored sketches, read from their bytes.
-
-    Speed: a burst of new items compares each with up to MAX_CANDIDATES stored
-    versions; building two :class:`neardup.Sketch` per pair was most of it.  Equal
-    MinHash values are the zero 64-bit words of the two values' XOR, counted in C.
-    """
-    if stored[:8] == _EMPTY_SIZE or data[:8] == _EMPTY_SIZE:
-        return False  # an empty text is similar to nothing
-    xor = int.from_bytes(stored[8:_HEAD], "little") ^ int.from_bytes(data[8:_HEAD], "little")
-    equal = array("Q", xor.to_bytes(_HEAD - 8, "little")).count(0)
-    if equal / neardup.PERMUTATIONS < threshold:
-        return False
-    a, b = (tuple(tail.split("\x1f")) if tail else () for tail in (stored[_HEAD:].decode(), data[_HEAD:].decode()))
-    small, large = (a, b) if len(a) <= len(b) else (b, a)  # the numbers of one all in the other
-    return set(small).issubset(large)
+    """:func:`neardup.duplicate_bytes`: the decision read from the two stored sketches."""
+    return neardup.duplicate_bytes(stored, data, threshold)
 
 
-_EMPTY_SIZE = bytes(8)
 
 
 _BUCKET = "SELECT seq FROM (SELECT seq FROM buckets WHERE bucket = ? AND ts BETWEEN ? AND ? ORDER BY ts DESC LIMIT ?)"
