@@ -11,7 +11,7 @@ autodiscovery ``<link rel="alternate">`` tags.  No JavaScript, no external
 asset: the CSS is inline.  The interface text follows ``site.language``
 (Chinese for ``zh-*``, English otherwise).
 
-Templates are ``feeds/templates/*.html`` (and ``style.css``); a file of the same
+Templates are ``feeds/output/templates/*.html`` (and ``style.css``); a file of the same
 name in ``[output] templates`` wins (a Jinja2 ChoiceLoader).  Autoescaping is
 on, every href is http(s) or a relative link this module made, excerpts are
 plain text: whatever an item holds shows as text.  Rendering is deterministic
