@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from feeds import neardup
@@ -103,13 +104,17 @@ def _match(
         return None
     low, high = ts - near.window, ts + near.window
     if recent is not None:
-        best = sorted({seq for bucket in buckets for seq, when in recent.get(bucket, ()) if low <= when <= high})
+        # As the query below: the MAX_CANDIDATES sharing the most buckets (then the earliest stored),
+        # compared in stored order.  (It once made placeholders for all of them and passed only
+        # MAX_CANDIDATES: "Incorrect number of bindings supplied" when more were stored meanwhile.)
+        shared = Counter(seq for bucket in buckets for seq, when in recent.get(bucket, ()) if low <= when <= high)
+        best = sorted(seq for seq, _ in sorted(shared.items(), key=lambda s: (-s[1], s[0]))[:MAX_CANDIDATES])
         if not best:
             return None
         rows = db.execute(
             f"SELECT article, ts, data FROM sketches WHERE seq IN ({','.join('?' * len(best))}) AND source != ?"
             " ORDER BY seq",
-            (*best[:MAX_CANDIDATES], source),
+            (*best, source),
         )
     else:
         # Bounded work per new version, however crowded its buckets are.  Speed: templated
