@@ -12,9 +12,9 @@ import pytest
 from feeds import neardup
 from feeds.models import Item
 from feeds.sketching import text_sketch
-from feeds.store import NearDup, SourceState, open_store, sqlite_neardup, sqlite_sources
-from feeds.store import sqlite_neardup as store_neardup
-from feeds.store import sqlite_sources as store_sources
+from feeds.store import NearDup, SourceState, open_store
+from feeds.store import neardup as store_neardup
+from feeds.store import sources as store_sources
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 BODY = "市场整体平稳运行，资金面保持合理充裕，交易活跃度有所回升。" * 12
@@ -41,7 +41,7 @@ def test_comparing_stored_sketches_as_bytes_decides_as_the_sketches_do() -> None
         for b in sketches[:20]:
             for threshold in (0.3, 0.5, 0.9):
                 expected = a.size > 0 and b.size > 0 and neardup.is_duplicate(a, b, threshold)
-                assert sqlite_neardup._duplicate(a.to_bytes(), b.to_bytes(), threshold) == expected
+                assert store_neardup._duplicate(a.to_bytes(), b.to_bytes(), threshold) == expected
 
 
 @pytest.mark.parametrize("duplicate", [True, False])
@@ -51,7 +51,7 @@ def test_a_version_stored_between_the_matching_read_and_the_write_is_still_found
     """Source B's poll matches (reads) first; source A stores the same story before B's write:
     B joins A's article, as when both were decided inside the write lock."""
     store = open_store(tmp_path / "state.db")
-    real_prematch, real_write = sqlite_sources.prematch, store.write
+    real_prematch, real_write = store_sources.prematch, store.write
     calls: list[str] = []
 
     def matching(db, source, rows, sketches, near):  # type: ignore[no-untyped-def]
@@ -66,7 +66,7 @@ def test_a_version_stored_between_the_matching_read_and_the_write_is_still_found
             writer.join(20)
         return real_write(**kwargs)
 
-    monkeypatch.setattr(sqlite_sources, "prematch", matching)
+    monkeypatch.setattr(store_sources, "prematch", matching)
     monkeypatch.setattr(store, "write", racing_write)
     try:
         _store(store, "b", _item("k-b", "b", "另"))
@@ -89,7 +89,7 @@ def test_the_earliest_stored_duplicate_wins_over_one_stored_after_the_read(tmp_p
 
 def test_urgent_writers_take_the_write_lock_before_those_waiting_longer() -> None:
     """The publisher's short writes (urgent) do not queue behind every poll's write."""
-    from feeds.store.db import _FairLock
+    from feeds.store.sqlite import _FairLock
 
     lock = _FairLock()
     assert lock.acquire(5)

@@ -189,7 +189,7 @@ def default_node(output_dir: object = "") -> str:
 
 def display_url(url: str) -> str:
     """A PostgreSQL URL as shown to a user: without its password."""
-    from feeds.store.postgres_db import display_url as shown
+    from feeds.store.postgres import display_url as shown
 
     return shown(url)
 
@@ -203,7 +203,7 @@ def store_exists(settings: Settings) -> bool:
     """Whether the store the settings name holds anything yet (without creating it); raises StoreError."""
     if settings.state_url is None:
         return settings.state_path.exists()
-    from feeds.store.postgres_db import exists
+    from feeds.store.postgres import exists
 
     return exists(settings.state_url, timeout=settings.state_timeout)
 
