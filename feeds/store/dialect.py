@@ -15,6 +15,7 @@ many rows                     ``executemany``                             one st
 ids of new rows               ``max + 1``… (one writer at a time)         ``nextval`` of the column's sequence
 float to integer              ``CAST(x AS INTEGER)``                      ``trunc(x)::bigint``
 a big first load              indexes dropped and rebuilt, more cache     nothing
+bulk writes                   in parts of at most 64 MiB (its WAL)        one transaction
 ============================  ==========================================  =======================================
 
 New ids are taken before the insert (:meth:`Tx.new_ids`), so no statement needs
@@ -44,6 +45,11 @@ class Dialect:
 
     name = "sqlite"
     chunk = 500  # values per IN list (SQLite binds at most 32,766, old builds 999)
+    # The bytes one bulk write may put in a transaction, or None: no bound.  SQLite's WAL holds
+    # every page a transaction writes until it commits, and must stay small (see sqlite.py): a
+    # bulk write larger than this is made in parts, each a transaction (estimated with the
+    # measured bytes per row of each kind: posts.ENTRY_BYTES, neardup.SKETCH_BYTES, …).
+    write_budget: int | None = 64 << 20
 
     def sql(self, text: str) -> str:
         return text
@@ -107,6 +113,7 @@ _PG_TYPES = {
 class PgDialect(Dialect):
     name = "postgresql"
     chunk = 1 << 62  # one array, whatever its length
+    write_budget = None  # one transaction, whatever its size (the server's WAL is its own affair)
 
     def sql(self, text: str) -> str:
         return _pg_sql(text)

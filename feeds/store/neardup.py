@@ -22,6 +22,7 @@ first (``LOCK_NEARDUP``), and each sees what the previous ones committed
 from __future__ import annotations
 
 import hashlib
+import time
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
@@ -42,6 +43,8 @@ def bucket_ids(sketch: neardup.Sketch) -> list[int]:
 
 PER_BUCKET = 32  # the newest versions of one bucket looked at
 MAX_CANDIDATES = 64  # versions compared in full per new version (those sharing the most buckets)
+SKETCH_BYTES = 4096  # what storing one sketch and its buckets puts in a transaction (SQLite: ~3.8 KB of WAL)
+READ_SECONDS = 0.5  # prematch's reads: one snapshot held no longer (a reader holds off WAL checkpoints)
 
 
 class Stored(NamedTuple):
@@ -134,24 +137,32 @@ Early = tuple[dict[tuple[str, float], str | None], int]  # (key, date) -> articl
 
 
 def prematch(
-    tx: Tx, source: str, rows: Sequence[tuple[str, float]], sketches: Mapping[str, bytes], near: NearDup
+    store: Tables, source: str, rows: Sequence[tuple[str, float]], sketches: Mapping[str, bytes], near: NearDup
 ) -> Early:
-    """The near-duplicate matching of :func:`assign`, done in a READ transaction before the write.
+    """The near-duplicate matching of :func:`assign`, done in READ transactions before the write.
 
     Speed: this is the CPU-heavy part of storing a poll (bucket lookups and
     comparisons); done inside the write transaction it serialised every poll of
     a burst (300 sources starting: 6,000 new items, seconds of lock each).  In the
     write, :func:`assign` then looks only at the versions stored since (seq > the
-    last one this read saw: seqs only grow, and are taken under the lock of the
-    decisions): an earlier-stored duplicate found here still wins.
+    last one the first read saw: seqs only grow, and are taken under the lock of
+    the decisions): an earlier-stored duplicate found here still wins.  A read
+    lasts at most :data:`READ_SECONDS`, then the next one goes on (a snapshot held
+    for long keeps SQLite from emptying its WAL; a later snapshot only sees more).
     """
-    horizon = tx.one("SELECT coalesce(max(seq), 0) FROM sketches")[0]
+    todo = [(key, ts) for key, ts in dict.fromkeys(rows) if key in sketches]
     found: dict[tuple[str, float], str | None] = {}
-    for key, ts in rows:
-        data = sketches.get(key)
-        if data is not None and (key, ts) not in found:
-            found[key, ts] = match(tx, source, data, ts, near)
-    return found, int(horizon)
+    horizon: int | None = None
+    while horizon is None or len(found) < len(todo):
+        with store.matching() as tx:
+            if horizon is None:
+                horizon = int(tx.one("SELECT coalesce(max(seq), 0) FROM sketches")[0])
+            until = time.monotonic() + READ_SECONDS
+            for key, ts in todo[len(found) :]:
+                found[key, ts] = match(tx, source, sketches[key], ts, near)
+                if time.monotonic() > until:
+                    break
+    return found, horizon
 
 
 def _recent(tx: Tx, source: str, horizon: int) -> Recent:
@@ -238,6 +249,16 @@ def _store_sketches(tx: Tx, source: str, rows: Sequence[tuple[str, str, float, b
     tx.insert("buckets", ("bucket", "ts", "seq"), sorted(buckets))  # in bucket order: neighbours together
 
 
+def _save_sketches(tx: Tx, source: str, rows: Sequence[tuple[str, float, bytes]]) -> None:
+    held: dict[str, tuple[str, str]] = {}  # key -> (ref, article) of its first entry
+    for key, ref, article in tx.select_in("SELECT key, ref, article FROM entries WHERE source = ? AND key IN (?...)",
+                                          list(dict.fromkeys(r[0] for r in rows)), (source,)):  # fmt: skip
+        if key not in held or ref < held[key][0]:
+            held[key] = (ref, article)
+    tx.insert("clusters", ("key", "article"), [(key, a) for key, (_, a) in held.items()], ignore=True)
+    _store_sketches(tx, source, [(key, held[key][1], ts, data) for key, ts, data in rows if key in held])
+
+
 _FIND = (
     "SELECT article FROM clusters WHERE key = ? LIMIT 1",
     "SELECT article FROM entries WHERE article = ? LIMIT 1",
@@ -263,17 +284,14 @@ class NearDupTables(Tables):
         return [(PostRef(r[0], r[1], r[2]), r[3], r[4]) for r in rows]
 
     def save_sketches(self, source: str, rows: Sequence[tuple[str, float, bytes]]) -> None:
-        """Sketches of versions already stored (key, date, sketch): they keep their article."""
-        with self.write() as tx:
-            self.lock(tx, LOCK_NEARDUP)
-            held: dict[str, tuple[str, str]] = {}  # key -> (ref, article) of its first entry
-            for key, ref, article in tx.select_in("SELECT key, ref, article FROM entries WHERE source = ?"
-                                                  " AND key IN (?...)", list(dict.fromkeys(r[0] for r in rows)),
-                                                  (source,)):  # fmt: skip
-                if key not in held or ref < held[key][0]:
-                    held[key] = (ref, article)
-            tx.insert("clusters", ("key", "article"), [(key, a) for key, (_, a) in held.items()], ignore=True)
-            _store_sketches(tx, source, [(key, held[key][1], ts, data) for key, ts, data in rows if key in held])
+        """Sketches of versions already stored (key, date, sketch): they keep their article.
+        (More than one transaction may write: in parts, each sketch standing alone.)"""
+        budget = self.dialect.write_budget
+        step = len(rows) or 1 if budget is None else budget // SKETCH_BYTES
+        for start in range(0, len(rows), step):
+            with self.write() as tx:
+                self.lock(tx, LOCK_NEARDUP)
+                _save_sketches(tx, source, rows[start : start + step])
 
     def find_article(self, keys: Sequence[str], link: str | None = None) -> str | None:
         """The article an identity key (or a remote item's link) is in, or None (for `feeds explain`)."""

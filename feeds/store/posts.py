@@ -10,11 +10,12 @@ from typing import Any
 from feeds.models import PostIndex
 from feeds.store import NearDup, schema
 from feeds.store.dialect import LOCK_ARTICLES, Tables, Tx
-from feeds.store.neardup import assign
+from feeds.store.neardup import SKETCH_BYTES, assign
 from feeds.store.schema import SEP
 from feeds.store.sources import ENTRY_COLUMNS
 
 BULK_ROWS = 10_000  # entries written at once from which the bulk ways pay
+ENTRY_BYTES = 600  # what writing one post's entry puts in a transaction (SQLite: 530 B of WAL, measured)
 # The indexes of the entries besides their key (as schemas 5 and 8 make them).
 _ENTRY_INDEXES = {
     "entries_article": "CREATE INDEX entries_article ON entries (article)",
@@ -76,6 +77,10 @@ class PostTables(Tables):
         a tenth of the rows) and the blob is written anew.  Without them (the
         cache was empty or its settings changed) the blob is written anew.
         """
+        budget = self.dialect.write_budget
+        if changed is None and budget is not None and _cost(rows, sketches) > budget:
+            self._save_posts_in_parts(source, context, rows, sketches, near, budget)
+            return
         with self.write() as tx:
             self.lock(tx, LOCK_ARTICLES, shared=True)  # marks articles dirty: not while a settle runs
             held = tx.one("SELECT value FROM meta WHERE key = ?", (f"entries:{source}",))
@@ -103,6 +108,49 @@ class PostTables(Tables):
             tx.execute("DELETE FROM post_delta WHERE source = ?", (source,))
             tx.insert("post_cache", ("source", "context", "data"), [(source, context, data)], key=("source",))
 
+    def _save_posts_in_parts(
+        self, source: str, context: str, rows: Sequence[PostIndex], sketches: Mapping[str, bytes] | None,
+        near: NearDup | None, budget: int,
+    ) -> None:  # fmt: skip
+        """:meth:`save_posts` of every post of a source, more than one transaction may write: in parts.
+
+        The source's mark (``entries:<source>`` in meta) goes first and comes back with the
+        last part, with the post cache: a crash between parts leaves a source whose posts
+        are all read again (:meth:`has_post_cache` is False).  Each part writes its posts'
+        entries anew (as a change of those posts: readers meanwhile see each post's old or
+        new entry, never none); the last one drops the entries of posts that are gone.
+        """
+        with self.write() as tx:
+            self.lock(tx, LOCK_ARTICLES, shared=True)
+            tx.execute("DELETE FROM meta WHERE key = ?", (f"entries:{source}",))
+            tx.execute("DELETE FROM rendered WHERE source = ?", (source,))
+            held = {r[0] for r in tx.execute("SELECT ref FROM entries WHERE source = ?", (source,))}
+        sketched: set[str] = set()  # a key's first row stores its sketch (as in one transaction)
+        start = 0
+        while start < len(rows):
+            end, cost = start, 0
+            while end < len(rows) and (end == start or cost < budget):
+                cost += _cost(rows[end : end + 1], sketches)
+                end += 1
+            part = rows[start:end]
+            mine = {r.key: sketches[r.key] for r in part if sketches and r.key in sketches and r.key not in sketched}
+            sketched.update(mine)
+            with self.write() as tx:
+                self.lock(tx, LOCK_ARTICLES, shared=True)
+                articles = assign(self, tx, source, [(r.key, r.timestamp) for r in part if r.status == "ok"],
+                                  mine, near)  # fmt: skip
+                _update_entries(tx, source, part, (), articles)
+                self.notify(tx, "changed")
+            start = end
+        with self.write() as tx:
+            self.lock(tx, LOCK_ARTICLES, shared=True)
+            _update_entries(tx, source, (), sorted(held - {r.path for r in rows}), {})
+            tx.insert("meta", ("key", "value"), [(f"entries:{source}", context)], key=("key",))
+            tx.execute("DELETE FROM post_delta WHERE source = ?", (source,))
+            tx.insert("post_cache", ("source", "context", "data"),
+                      [(source, context, marshal.dumps([tuple(r) for r in rows]))], key=("source",))  # fmt: skip
+            self.notify(tx, "changed")
+
     # ------------------------------------------------------------ rendered posts
 
     def rendered(self, wanted: Mapping[tuple[str, str], str]) -> dict[tuple[str, str], tuple[Any, ...]]:
@@ -127,6 +175,12 @@ class PostTables(Tables):
     def post_counts(self) -> dict[str, int]:
         """Published posts (dated now or later) held, per posts source."""
         return dict(self.rows("SELECT source, count(*) FROM entries WHERE substr(ref, 1, 1) = '/' GROUP BY source"))
+
+
+def _cost(rows: Sequence[PostIndex], sketches: Mapping[str, bytes] | None) -> int:
+    """What writing ``rows`` puts in a transaction (bytes, estimated)."""
+    sketched = sum(1 for r in rows if r.key in sketches) if sketches else 0
+    return len(rows) * ENTRY_BYTES + sketched * SKETCH_BYTES
 
 
 def _entry_rows(source: str, rows: Iterable[PostIndex], articles: Mapping[str, str]) -> list[tuple[object, ...]]:

@@ -68,9 +68,7 @@ class SourceTables(Tables):
         early = None
         if sketches and near is not None:  # the matching's reads and comparisons, before the write lock
             dated = [(item.key, stamp(item.published)[0]) for item in items if item.key in sketches]
-            # One poll at a time: more threads matching at once only fought the writer for the GIL.
-            with self.matching() as tx:
-                early = prematch(tx, state.name, dated, sketches, near)
+            early = prematch(self, state.name, dated, sketches, near)
         with self.write() as tx:
             self.lock(tx, LOCK_ARTICLES, shared=True)  # marks articles dirty: not while a settle runs
             keys = [item.key for item in items]
