@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from feeds.models import Entry
-from feeds.store import Article, Combine, Judge
 from feeds.store.dialect import LOCK_ARTICLES, Tables, Tx
+from feeds.store.records import Article, Combine, Judge
 from feeds.store.schema import SEP
 from feeds.store.settling import entry_of, settled_rows
 

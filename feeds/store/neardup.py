@@ -28,8 +28,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from feeds import neardup
-from feeds.store import NearDup, Page, PostRef
 from feeds.store.dialect import LOCK_NEARDUP, Tables, Tx
+from feeds.store.records import NearDup, Page, PostRef
 
 
 def bucket_ids(sketch: neardup.Sketch) -> list[int]:

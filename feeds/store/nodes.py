@@ -28,8 +28,8 @@ from psycopg import sql
 from psycopg_pool import PoolTimeout
 
 from feeds.models import Source
-from feeds.store import Claim
 from feeds.store.dialect import LOCK_LEADER, Tables
+from feeds.store.records import Claim
 
 log = logging.getLogger("feeds")
 HOST_FULL_RETRY = 0.5  # seconds before a claim refused for a busy host is tried again

@@ -8,9 +8,10 @@ from contextlib import nullcontext, suppress
 from typing import Any
 
 from feeds.models import PostIndex
-from feeds.store import NearDup, schema
+from feeds.store import schema
 from feeds.store.dialect import LOCK_ARTICLES, Tables, Tx
 from feeds.store.neardup import SKETCH_BYTES, assign
+from feeds.store.records import NearDup
 from feeds.store.schema import SEP
 from feeds.store.sources import ENTRY_COLUMNS
 

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from feeds.models import Item, instant, stamp
-from feeds.store import NearDup, SourceState
 from feeds.store.dialect import LOCK_ARTICLES, Tables, Tx
 from feeds.store.neardup import assign, prematch
 from feeds.store.polls import HELD_COLUMNS, classify, with_extra
+from feeds.store.records import NearDup, SourceState
 from feeds.store.schema import SEP
 
 _STATE_COLUMNS = (

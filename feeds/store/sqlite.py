@@ -36,11 +36,11 @@ from typing import Any
 
 from feeds.errors import StoreError
 from feeds.models import Source
-from feeds.store import Claim
 from feeds.store.articles import ArticleTables
 from feeds.store.dialect import CACHE_KIB, SQLITE, Tables, Tx
 from feeds.store.neardup import NearDupTables
 from feeds.store.posts import PostTables
+from feeds.store.records import Claim
 from feeds.store.schema import MIGRATIONS
 from feeds.store.sources import SourceTables
 
