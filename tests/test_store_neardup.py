@@ -128,7 +128,7 @@ def test_more_candidates_stored_between_the_matching_read_and_the_write_than_are
     calls: list[str] = []
     crowd = store_neardup.MAX_CANDIDATES + 6
     # The same text with another number: sharing nearly every bucket, and no duplicate (numbers differ)
-    # but the first, which carries the new item's number.
+    # but the first, which is the new item's text.
     others = [_item(f"a-{i}", "a", f"编号{999 if i == 0 else i}") for i in range(crowd)]
 
     def matching(db, source, rows, sketches, near):  # type: ignore[no-untyped-def]
@@ -149,7 +149,7 @@ def test_more_candidates_stored_between_the_matching_read_and_the_write_than_are
     monkeypatch.setattr(store_sources, "prematch", matching)
     monkeypatch.setattr(store, "write", racing_write)
     try:
-        _store(store, "b", _item("k-b", "b", "编号999另"))
+        _store(store, "b", _item("k-b", "b", "编号999"))  # the text of A's first
         assert calls == ["b", "a"]
         assert len(store.sketches_of("a-1")) == 1  # A's poll was stored (its versions are their own articles)
         assert store.find_article(["k-b"]) == "a-0"
