@@ -4,7 +4,7 @@
 
 The labelled pairs come from :mod:`benchmarks.neardup_corpus` (deterministic from
 the seed).  Each post is turned into text as the store sees it (the body
-rendered by :func:`feeds.text.render_markdown`, then ``html_to_text``), sketched,
+rendered by :func:`feeds.core.text.render_markdown`, then ``html_to_text``), sketched,
 and every pair judged by ``is_duplicate`` at the default threshold.  Reported
 (Markdown on stdout, and in ``--out`` when given):
 
@@ -39,9 +39,8 @@ from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from feeds.text import render_markdown
-
 from benchmarks.neardup_corpus import HELD_OUT, NEGATIVE_CLASSES, POSITIVE_CLASSES, Pair, article_3k, corpus, render
+from feeds.core.text import render_markdown
 
 WINDOW = 48 * 3600.0
 

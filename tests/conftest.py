@@ -148,9 +148,7 @@ def store_target(root: Path) -> Path | str:
 
 def count_rows(store: object, table: str) -> int:
     """Rows in one table of a store of either backend (a peek behind the interface, for tests)."""
-    if hasattr(store, "_db"):
-        return int(store._db().execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-    return int(store._execute(f"SELECT count(*) FROM {table}")[0][0])  # type: ignore[attr-defined]
+    return int(store.rows(f"SELECT count(*) FROM {table}")[0][0])  # type: ignore[attr-defined]
 
 
 def write_config(root: Path, extra: str = "", *, limit: int = 50, sources: str | None = None) -> Path:

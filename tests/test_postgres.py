@@ -118,7 +118,7 @@ def test_near_duplicates_stored_by_two_nodes_at_once_find_each_other(tmp_path: P
 
     from feeds.core.models import Item
     from feeds.core.neardup import html_sketch as text_sketch
-    from feeds.store import NearDup, SourceState, open_store, postgres_sources
+    from feeds.store import NearDup, SourceState, open_store, sources
 
     url = state_url(tmp_path)
     assert url is not None
@@ -132,7 +132,7 @@ def test_near_duplicates_stored_by_two_nodes_at_once_find_each_other(tmp_path: P
 
     near = NearDup(2 * 86400, 0.5)
     paused, go = threading.Event(), threading.Event()
-    real = postgres_sources._save_source
+    real = sources._save_source
 
     def slow_save_source(db, state):  # type: ignore[no-untyped-def]
         if state.name == "a":  # inside A's transaction, after its article was decided
@@ -140,7 +140,7 @@ def test_near_duplicates_stored_by_two_nodes_at_once_find_each_other(tmp_path: P
             assert go.wait(20)
         real(db, state)
 
-    monkeypatch.setattr(postgres_sources, "_save_source", slow_save_source)
+    monkeypatch.setattr(sources, "_save_source", slow_save_source)
     with open_store(url, node="node-a") as a, open_store(url, node="node-b") as b:
         first, second = item("k-a", "a", ""), item("k-b", "b", "另")
 

@@ -168,9 +168,9 @@ def test_a_first_build_leaves_the_schema_the_migrations_make(
 ) -> None:
     """A first settle and a first big scan drop and rebuild indexes (bulk loads): they must come back
     exactly as the migrations define them, and a feed must read its items through them."""
-    from feeds.store import sqlite_posts
+    from feeds.store import posts
 
-    monkeypatch.setattr(sqlite_posts, "BULK_ROWS", 10)
+    monkeypatch.setattr(posts, "BULK_ROWS", 10)
     for i in range(30):
         site.add(f"2022-01-{i % 28 + 1:02d}-p{i}.md", post_text(f"第{i}篇", f"2022-01-{i % 28 + 1:02d} 10:00:00 +0800",
                                                                CAT_A if i % 2 else CAT_B, info_code=f"NW{i:04d}"))  # fmt: skip

@@ -12,7 +12,9 @@ import pytest
 from feeds.core import neardup
 from feeds.core.models import Item
 from feeds.core.neardup import html_sketch as text_sketch
-from feeds.store import NearDup, SourceState, open_store, sqlite_neardup, sqlite_sources
+from feeds.store import NearDup, SourceState, open_store
+from feeds.store import neardup as store_neardup
+from feeds.store import sources as store_sources
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 BODY = "市场整体平稳运行，资金面保持合理充裕，交易活跃度有所回升。" * 12
@@ -39,7 +41,7 @@ def test_comparing_stored_sketches_as_bytes_decides_as_the_sketches_do() -> None
         for b in sketches[:20]:
             for threshold in (0.3, 0.5, 0.9):
                 expected = a.size > 0 and b.size > 0 and neardup.is_duplicate(a, b, threshold)
-                assert sqlite_neardup._duplicate(a.to_bytes(), b.to_bytes(), threshold) == expected
+                assert store_neardup._duplicate(a.to_bytes(), b.to_bytes(), threshold) == expected
 
 
 @pytest.mark.parametrize("duplicate", [True, False])
@@ -49,7 +51,7 @@ def test_a_version_stored_between_the_matching_read_and_the_write_is_still_found
     """Source B's poll matches (reads) first; source A stores the same story before B's write:
     B joins A's article, as when both were decided inside the write lock."""
     store = open_store(tmp_path / "state.db")
-    real_prematch, real_write = sqlite_sources.prematch, store.write
+    real_prematch, real_write = store_sources.prematch, store.write
     calls: list[str] = []
 
     def matching(db, source, rows, sketches, near):  # type: ignore[no-untyped-def]
@@ -64,7 +66,7 @@ def test_a_version_stored_between_the_matching_read_and_the_write_is_still_found
             writer.join(20)
         return real_write(**kwargs)
 
-    monkeypatch.setattr(sqlite_sources, "prematch", matching)
+    monkeypatch.setattr(store_sources, "prematch", matching)
     monkeypatch.setattr(store, "write", racing_write)
     try:
         _store(store, "b", _item("k-b", "b", "另"))
@@ -87,7 +89,7 @@ def test_the_earliest_stored_duplicate_wins_over_one_stored_after_the_read(tmp_p
 
 def test_urgent_writers_take_the_write_lock_before_those_waiting_longer() -> None:
     """The publisher's short writes (urgent) do not queue behind every poll's write."""
-    from feeds.store.db import _FairLock
+    from feeds.store.sqlite import _FairLock
 
     lock = _FairLock()
     assert lock.acquire(5)
@@ -112,3 +114,44 @@ def test_urgent_writers_take_the_write_lock_before_those_waiting_longer() -> Non
     assert lock.acquire(0.01) and not lock.acquire(0.01)  # a timed-out waiter gives its turn up
     lock.release()
     assert lock.acquire(0.01)
+
+
+def test_more_candidates_stored_between_the_matching_read_and_the_write_than_are_compared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The soak's cold start: between a poll's matching read and its write, another source stores
+    more versions sharing buckets with its new item than are compared per version (MAX_CANDIDATES).
+    The write still decides (it once failed: "Incorrect number of bindings supplied"), and the
+    earliest-stored duplicate among them wins."""
+    store = open_store(tmp_path / "state.db")
+    real_prematch, real_write = store_sources.prematch, store.write
+    calls: list[str] = []
+    crowd = store_neardup.MAX_CANDIDATES + 6
+    # The same text with another number: sharing nearly every bucket, and no duplicate (numbers differ)
+    # but the first, which is the new item's text.
+    others = [_item(f"a-{i}", "a", f"编号{999 if i == 0 else i}") for i in range(crowd)]
+
+    def matching(db, source, rows, sketches, near):  # type: ignore[no-untyped-def]
+        calls.append(source)
+        return real_prematch(db, source, rows, sketches, near)
+
+    def racing_write(**kwargs):  # type: ignore[no-untyped-def]
+        if calls == ["b"]:  # B has matched; another thread stores A's poll before B's write
+            def store_a() -> None:
+                store.save_poll(SourceState("a", url="http://a.example/f"), others, [], 1.0,
+                                sketches={i.key: text_sketch(i.title, i.content) for i in others}, near=NEAR)  # fmt: skip
+
+            writer = threading.Thread(target=store_a)
+            writer.start()
+            writer.join(20)
+        return real_write(**kwargs)
+
+    monkeypatch.setattr(store_sources, "prematch", matching)
+    monkeypatch.setattr(store, "write", racing_write)
+    try:
+        _store(store, "b", _item("k-b", "b", "编号999"))  # the text of A's first
+        assert calls == ["b", "a"]
+        assert len(store.sketches_of("a-1")) == 1  # A's poll was stored (its versions are their own articles)
+        assert store.find_article(["k-b"]) == "a-0"
+    finally:
+        store.close()

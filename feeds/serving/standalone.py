@@ -147,7 +147,7 @@ class StoreOutputs:
 
 
 def _pg_exists(url: str) -> bool:
-    from feeds.store.postgres_db import exists
+    from feeds.store.postgres import exists
 
     return exists(url, timeout=5.0)
 

@@ -23,86 +23,26 @@ Every method is one transaction, atomic and isolated whoever calls it, from
 any thread: an implementation never shares a connection between threads.
 Backends: :class:`feeds.store.sqlite.SQLiteStore` (the embedded default) and
 :class:`feeds.store.postgres.PostgresStore` (several nodes on one database).
-Only the types below and those of :mod:`feeds.core.models` cross this boundary.
+Only the types of :mod:`feeds.store.records` (re-exported here) and those of
+:mod:`feeds.core.models` cross this boundary.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from feeds.core.models import Entry, Item, Merged, PostIndex, Source
+from feeds.core.models import Entry, Item, PostIndex, Source
+from feeds.store.records import Article, Claim, Combine, Judge, NearDup, Page, PostRef, SourceState
+
+__all__ = [
+    "Article", "Claim", "Combine", "Judge", "NearDup", "Page", "PostRef", "SourceState", "Store",
+    "default_node", "display_store", "display_url", "open_store", "store_exists",
+]  # fmt: skip
 
 if TYPE_CHECKING:
     from feeds.config import Settings
-
-
-@dataclass(frozen=True, slots=True)
-class SourceState:
-    """What the store remembers of one remote source."""
-
-    name: str
-    url: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
-    last_attempt: float | None = None
-    last_success: float | None = None
-    failures: int = 0
-    next_due: float | None = None
-    last_error: str | None = None
-    items: int = 0
-
-
-class PostRef(NamedTuple):
-    """The ``ref`` of an :class:`~feeds.core.models.Entry` that is a local post."""
-
-    source: str
-    path: str
-    stamp: str  # "size:mtime_ns" of the file the entry was read from
-
-
-class Article(NamedTuple):
-    """One merged article as stored: enough to pick a feed's items and fingerprint them."""
-
-    id: str  # the article's identity (its key)
-    timestamp: float  # published: the earliest version's date
-    utcoffset: int
-    categories: tuple[str, ...]
-    sig: str  # changes whenever anything a feed shows of it may change
-
-
-class NearDup(NamedTuple):
-    """How a new version is matched with the stored versions of other sources (``[merge]``)."""
-
-    window: float  # seconds
-    threshold: float  # estimated Jaccard similarity
-
-
-class Page(NamedTuple):
-    """An item's page fetched for its full text: the extracted article, or why not."""
-
-    url: str
-    ok: bool
-    content: str  # sanitised article HTML ("" when not ok)
-    reason: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-Combine = Callable[[Sequence[Entry]], Merged]
-# The rules at settle time: merged articles (key = article id) -> each one's categories, or None (dropped).
-Judge = Callable[[Sequence[Merged]], Sequence[tuple[str, ...] | None]]
-
-
-class Claim(NamedTuple):
-    """What :meth:`Store.claim_due` gave this node."""
-
-    granted: tuple[str, ...]  # the sources this node now holds (polls, then releases)
-    retry_at: float | None  # when a source not granted may be claimable (due, a dead node's lease ending)
-    busy_host: float = 0.0  # > 0: some were refused for a busy host; try again after this many seconds
 
 
 class Store(Protocol):
@@ -189,7 +129,7 @@ def default_node(output_dir: object = "") -> str:
 
 def display_url(url: str) -> str:
     """A PostgreSQL URL as shown to a user: without its password."""
-    from feeds.store.postgres_db import display_url as shown
+    from feeds.store.postgres import display_url as shown
 
     return shown(url)
 
@@ -203,7 +143,7 @@ def store_exists(settings: Settings) -> bool:
     """Whether the store the settings name holds anything yet (without creating it); raises StoreError."""
     if settings.state_url is None:
         return settings.state_path.exists()
-    from feeds.store.postgres_db import exists
+    from feeds.store.postgres import exists
 
     return exists(settings.state_url, timeout=settings.state_timeout)
 

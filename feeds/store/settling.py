@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from feeds.core.models import Entry
-from feeds.store import Combine, Judge, PostRef
+from feeds.store.records import Combine, Judge, PostRef
 from feeds.store.schema import SEP
 
 

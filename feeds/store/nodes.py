@@ -1,6 +1,6 @@
-"""PostgreSQL: what several ``feeds run`` nodes on one store need.
+"""What several ``feeds run`` nodes on one PostgreSQL store need (SQLite is one node).
 
-* **poll leases** — :meth:`PgCluster.claim_due` hands each due source to
+* **poll leases** — :meth:`NodeTables.claim_due` hands each due source to
   exactly one node (``SELECT … FOR UPDATE SKIP LOCKED``, then a lease with an
   expiry in ``sources.lease_until``): a source is polled by the node that
   claimed it, released when its poll is stored, and claimable by any node once
@@ -8,7 +8,7 @@
   live leases across the cluster (claims on one host are serialized by an
   advisory lock of that host).
 * **change notifications** — a change to the articles NOTIFYs ``changed``, a
-  settle ``settled``; :meth:`PgCluster.watch` LISTENs on its own connection,
+  settle ``settled``; :meth:`NodeTables.watch` LISTENs on its own connection,
   in its own thread, and tells the node.
 * **the leader** — the node holding a session advisory lock (on that same
   connection) settles the changes for the cluster; the others publish when it
@@ -21,22 +21,37 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg_pool import PoolTimeout
 
 from feeds.core.models import Source
-from feeds.store import Claim
-from feeds.store.postgres_db import LOCK_LEADER, PgDatabase, _reason
+from feeds.store.dialect import LOCK_LEADER, Tables
+from feeds.store.records import Claim
 
 log = logging.getLogger("feeds")
 HOST_FULL_RETRY = 0.5  # seconds before a claim refused for a busy host is tried again
 
 
-class PgCluster(PgDatabase):
+def reason(exc: BaseException) -> str:
+    """Why PostgreSQL (or the pool) failed, in one line."""
+    if isinstance(exc, PoolTimeout):
+        return "the database cannot be reached (no connection within the timeout)"
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class NodeTables(Tables):
     clustered = True
+    # the backend's (see postgres.PgDatabase)
+    url: str
+    name: str
+    channel: str
+    lock_key: int
+    leading: bool
+    following: bool
 
     def claim_due(
         self, sources: Sequence[Source], now: float, lease: float, per_host: int, *, force: bool = False
@@ -47,25 +62,25 @@ class PgCluster(PgDatabase):
             return Claim((), None)
         names = sorted(wanted)
         hosts = [wanted[n].host for n in names]
-        with self.write() as db:
-            db.execute(
-                "INSERT INTO sources (name, host) SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+        with self.write() as tx:
+            tx.execute(
+                "INSERT INTO sources (name, host) SELECT * FROM unnest(?::text[], ?::text[]) ON CONFLICT DO NOTHING",
                 (names, hosts),
             )
-            db.execute(
-                "UPDATE sources s SET host = w.host FROM unnest(%s::text[], %s::text[]) AS w(name, host)"
+            tx.execute(
+                "UPDATE sources s SET host = w.host FROM unnest(?::text[], ?::text[]) AS w(name, host)"
                 " WHERE s.name = w.name AND s.host IS DISTINCT FROM w.host",
                 (names, hosts),
             )
-            rows = db.execute(
+            rows = tx.all(
                 "SELECT s.name, s.host, s.lease_until,"
                 " CASE WHEN s.url IS DISTINCT FROM w.url OR s.next_due IS NULL THEN 0"
                 " WHEN s.failures = 0 AND s.last_success IS NOT NULL THEN least(s.next_due, s.last_success + w.every)"
                 " ELSE s.next_due END AS due FROM sources s"
-                " JOIN unnest(%s::text[], %s::text[], %s::float8[]) AS w(name, url, every) ON w.name = s.name"
+                " JOIN unnest(?::text[], ?::text[], ?::float8[]) AS w(name, url, every) ON w.name = s.name"
                 " ORDER BY due, s.name FOR UPDATE OF s SKIP LOCKED",
                 (names, [wanted[n].url for n in names], [wanted[n].interval for n in names]),
-            ).fetchall()
+            )
             # a source held by a live lease: claimable when the lease ends (its node died);
             # one not due yet: when it is (whichever node asks first then gets it)
             later = [r[2] for r in rows if r[2] is not None and r[2] >= now]
@@ -74,28 +89,22 @@ class PgCluster(PgDatabase):
             granted: list[str] = []
             busy_host = False
             for host in sorted({h for _, h in free}):
-                db.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))", (host, self.lock_key))
-                active = db.execute(
-                    "SELECT count(*) FROM sources WHERE host = %s AND lease_until >= %s", (host, now)
-                ).fetchone()[0]
+                tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, ?))", (host, self.lock_key))
+                active = tx.one("SELECT count(*) FROM sources WHERE host = ? AND lease_until >= ?", (host, now))[0]
                 room = max(0, per_host - active)
                 mine = [name for name, h in free if h == host]
                 granted += mine[:room]
                 busy_host = busy_host or len(mine) > room
             if granted:
-                db.execute(
-                    "UPDATE sources SET lease_node = %s, lease_until = %s WHERE name = ANY(%s)",
-                    (self.node, now + lease, granted),
-                )
+                tx.execute("UPDATE sources SET lease_node = ?, lease_until = ? WHERE name = ANY(?)",
+                           (self.node, now + lease, granted))  # fmt: skip
         return Claim(tuple(granted), min(later) if later else None, HOST_FULL_RETRY if busy_host else 0.0)
 
     def release(self, names: Sequence[str]) -> None:
         """End this node's leases of ``names`` (their polls are stored)."""
-        with self.write() as db:
-            db.execute(
-                "UPDATE sources SET lease_node = NULL, lease_until = NULL WHERE name = ANY(%s) AND lease_node = %s",
-                (list(names), self.node),
-            )
+        with self.write() as tx:
+            tx.execute("UPDATE sources SET lease_node = NULL, lease_until = NULL"
+                       " WHERE name = ANY(?) AND lease_node = ?", (list(names), self.node))  # fmt: skip
 
     # ------------------------------------------------------------ notifications and the leader
 
@@ -134,7 +143,7 @@ class PgCluster(PgDatabase):
                 self.leading = False
                 if not lost:
                     log.error("%s: the database is unreachable (%s); serving what is published, retrying",
-                              self.name, _reason(exc))  # fmt: skip
+                              self.name, reason(exc))  # fmt: skip
                 lost = True
                 stop.wait(delay)
                 delay = min(delay * 2, 15.0)
@@ -150,8 +159,3 @@ class PgCluster(PgDatabase):
             self.leading = True
             log.info("%s: this node (%s) leads: it settles the changes", self.name, self.node)
             on_event("leader")
-
-    def close(self) -> None:
-        with suppress(Exception):
-            super().close()
-
