@@ -42,7 +42,7 @@ from corpus import SENTENCES  # noqa: E402
 
 from feeds.core.merge import combine  # noqa: E402
 from feeds.core.models import Item  # noqa: E402
-from feeds.ingest.sketching import text_sketch  # noqa: E402
+from feeds.core.neardup import html_sketch as text_sketch  # noqa: E402
 from feeds.store import NearDup, SourceState, open_store  # noqa: E402
 
 MB = 1 << 20

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("feeds.ingest",),  # sources -> store: polls, scans, near-duplicate sketches
     ("feeds.output",),  # store -> merged items -> files
     ("feeds.serving",),  # files -> HTTP
-    ("feeds.daemon.scheduler",),  # all of it, on a schedule
+    ("feeds.daemon",),  # all of it, on a schedule
     ("feeds.cli", "feeds.pipeline", "feeds.explain", "feeds.status", "feeds.progress", "feeds.preview",
      "feeds.__main__"),  # the commands
 )

@@ -13,7 +13,7 @@ import pytest
 
 from feeds.core.merge import combine
 from feeds.core.models import Item, PostIndex
-from feeds.ingest.sketching import text_sketch
+from feeds.core.neardup import html_sketch as text_sketch
 from feeds.store import NearDup, SourceState, open_store
 from feeds.store import sqlite as store_sqlite
 from feeds.store.dialect import SQLITE
