@@ -52,7 +52,7 @@ def test_a_state_file_of_schema_2_is_migrated(tmp_path: Path) -> None:
     raw.commit()
     raw.close()
     with Store(path) as db:
-        assert db.schema_version == len(store.MIGRATIONS) == 8
+        assert db.schema_version == len(store.MIGRATIONS) == 9
         db.save_posts("posts", "ctx", [row("/p/a.md")])
         db.save_posts("posts", "ctx", [], changed=[], removed=["/p/a.md"])
         assert db.post_cache("posts", "ctx") == {}

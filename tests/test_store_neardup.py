@@ -1,4 +1,4 @@
-"""SQLite: near-duplicate matching read before the write transaction (speed) decides as if inside it."""
+"""Near-duplicate matching in the store: decided in the write that stores a version, bounded, canonical."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from feeds.core.models import Item
 from feeds.core.neardup import html_sketch as text_sketch
 from feeds.store import NearDup, SourceState, open_store
 from feeds.store import neardup as store_neardup
-from feeds.store import sources as store_sources
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 BODY = "市场整体平稳运行，资金面保持合理充裕，交易活跃度有所回升。" * 12
@@ -41,37 +40,24 @@ def test_comparing_stored_sketches_as_bytes_decides_as_the_sketches_do() -> None
         for b in sketches[:20]:
             for threshold in (0.3, 0.5, 0.9):
                 expected = a.size > 0 and b.size > 0 and neardup.is_duplicate(a, b, threshold)
-                assert store_neardup._duplicate(a.to_bytes(), b.to_bytes(), threshold) == expected
+                assert neardup.duplicate_bytes(a.to_bytes(), b.to_bytes(), threshold) == expected
 
 
 @pytest.mark.parametrize("duplicate", [True, False])
-def test_a_version_stored_between_the_matching_read_and_the_write_is_still_found(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, duplicate: bool
-) -> None:
-    """Source B's poll matches (reads) first; source A stores the same story before B's write:
-    B joins A's article, as when both were decided inside the write lock."""
+def test_two_sources_storing_the_same_story_at_once_make_one_article(tmp_path: Path, duplicate: bool) -> None:
+    """Two polls written by two threads at the same time: whichever commits first, the other finds it
+    (decisions are taken one write at a time, each seeing every version stored before it)."""
     store = open_store(tmp_path / "state.db")
-    real_prematch, real_write = store_sources.prematch, store.write
-    calls: list[str] = []
-
-    def matching(db, source, rows, sketches, near):  # type: ignore[no-untyped-def]
-        calls.append(source)
-        return real_prematch(db, source, rows, sketches, near)
-
-    def racing_write(**kwargs):  # type: ignore[no-untyped-def]
-        if calls == ["b"]:  # B has matched; another thread stores A's copy before B's write
-            other = _item("k-a", "a") if duplicate else _item("k-a", "a", "".join(str(i) for i in range(300)))
-            writer = threading.Thread(target=_store, args=(store, "a", other))
-            writer.start()
-            writer.join(20)
-        return real_write(**kwargs)
-
-    monkeypatch.setattr(store_sources, "prematch", matching)
-    monkeypatch.setattr(store, "write", racing_write)
     try:
-        _store(store, "b", _item("k-b", "b", "另"))
-        assert calls == ["b", "a"]
-        assert store.find_article(["k-b"]) == ("k-a" if duplicate else "k-b")
+        other = _item("k-a", "a") if duplicate else _item("k-a", "a", "".join(str(i) for i in range(300)))
+        writers = [threading.Thread(target=_store, args=(store, "a", other)),
+                   threading.Thread(target=_store, args=(store, "b", _item("k-b", "b", "另")))]  # fmt: skip
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join(20)
+        assert len(store.sketches_of(store.find_article(["k-a"]) or "")) == (2 if duplicate else 1)
+        assert (store.find_article(["k-a"]) == store.find_article(["k-b"])) == duplicate
     finally:
         store.close()
 
@@ -116,42 +102,19 @@ def test_urgent_writers_take_the_write_lock_before_those_waiting_longer() -> Non
     assert lock.acquire(0.01)
 
 
-def test_more_candidates_stored_between_the_matching_read_and_the_write_than_are_compared(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The soak's cold start: between a poll's matching read and its write, another source stores
-    more versions sharing buckets with its new item than are compared per version (MAX_CANDIDATES).
-    The write still decides (it once failed: "Incorrect number of bindings supplied"), and the
-    earliest-stored duplicate among them wins."""
+def test_a_crowd_of_template_instances_never_hides_the_true_duplicate(tmp_path: Path) -> None:
+    """The soak's cold start: another source stores far more versions sharing nearly every bucket with a
+    new item than are compared per version (a template: the same text, another number) and, among them,
+    the item's own text.  The write decides (it once failed: "Incorrect number of bindings supplied"),
+    the true duplicate is found, and no template instance is merged."""
     store = open_store(tmp_path / "state.db")
-    real_prematch, real_write = store_sources.prematch, store.write
-    calls: list[str] = []
-    crowd = store_neardup.MAX_CANDIDATES + 6
-    # The same text with another number: sharing nearly every bucket, and no duplicate (numbers differ)
-    # but the first, which is the new item's text.
-    others = [_item(f"a-{i}", "a", f"编号{999 if i == 0 else i}") for i in range(crowd)]
-
-    def matching(db, source, rows, sketches, near):  # type: ignore[no-untyped-def]
-        calls.append(source)
-        return real_prematch(db, source, rows, sketches, near)
-
-    def racing_write(**kwargs):  # type: ignore[no-untyped-def]
-        if calls == ["b"]:  # B has matched; another thread stores A's poll before B's write
-            def store_a() -> None:
-                store.save_poll(SourceState("a", url="http://a.example/f"), others, [], 1.0,
-                                sketches={i.key: text_sketch(i.title, i.content) for i in others}, near=NEAR)  # fmt: skip
-
-            writer = threading.Thread(target=store_a)
-            writer.start()
-            writer.join(20)
-        return real_write(**kwargs)
-
-    monkeypatch.setattr(store_sources, "prematch", matching)
-    monkeypatch.setattr(store, "write", racing_write)
+    crowd = store_neardup.COMPARED + store_neardup.CAP + 6
+    others = [_item(f"a-{i}", "a", f"编号{999 if i == crowd // 2 else i}") for i in range(crowd)]
     try:
-        _store(store, "b", _item("k-b", "b", "编号999"))  # the text of A's first
-        assert calls == ["b", "a"]
-        assert len(store.sketches_of("a-1")) == 1  # A's poll was stored (its versions are their own articles)
-        assert store.find_article(["k-b"]) == "a-0"
+        store.save_poll(SourceState("a", url="http://a.example/f"), others, [], 1.0,
+                        sketches={i.key: text_sketch(i.title, i.content) for i in others}, near=NEAR)  # fmt: skip
+        _store(store, "b", _item("k-b", "b", "编号999"))  # the text of one of A's
+        assert store.find_article(["k-b"]) == f"a-{crowd // 2}"
+        assert all(store.find_article([f"a-{i}"]) == f"a-{i}" for i in range(crowd))  # each its own story
     finally:
         store.close()

@@ -33,7 +33,9 @@ def combine(versions: Sequence[Entry], priorities: Mapping[str, int] | None = No
     the highest priority (``priorities`` by source name; by default posts above
     remote sources), among equal priorities the most recently dated, then a
     fixed origin order; categories are the union, the best version's first;
-    ``published`` is the earliest version's date.
+    ``published`` is the earliest version's date.  ``key`` is the canonical
+    version's (:func:`canonical`): the id the article is shown with until it is
+    first published, whatever order its versions arrived in.
     """
     if len(versions) == 1:
         only = versions[0]
@@ -46,7 +48,14 @@ def combine(versions: Sequence[Entry], priorities: Mapping[str, int] | None = No
     for entry in ordered:
         for slug in entry.categories:
             categories.setdefault(slug, None)
-    return Merged(best.key, first.timestamp, first.utcoffset, tuple(categories), best, tuple(ordered))
+    key = canonical(ordered, ranks).key
+    return Merged(key, first.timestamp, first.utcoffset, tuple(categories), best, tuple(ordered))
+
+
+def canonical(versions: Sequence[Entry], priorities: Mapping[str, int]) -> Entry:
+    """The version an article is known by: the highest priority (the site's own post above a wire copy),
+    then the earliest date, then the smallest key; never the order the versions arrived in."""
+    return min(versions, key=lambda e: (-priority(e, priorities), e.timestamp, e.key))
 
 
 def combiner(priorities: Mapping[str, int]) -> Callable[[Sequence[Entry]], Merged]:

@@ -31,7 +31,9 @@ DAY = 86400
 def near_settings(settings: Settings) -> NearDup | None:
     """The matching settings, None when near-duplicates are off."""
     merge = settings.merge
-    return NearDup(merge.window, merge.similarity) if merge.near_duplicates else None
+    if not merge.near_duplicates:
+        return None
+    return NearDup(merge.window, merge.similarity, tuple(settings.priorities().items()))
 
 
 def sketch_items(pairs: Sequence[tuple[str, str]]) -> list[bytes]:

@@ -282,7 +282,7 @@ def publish(
     language = settings.site.language
     # An article whose winner cannot be read now is left out of this publish: its post changed
     # meanwhile, so its entry changes too and the next publish shows it.
-    items = {aid: replace(materialize(m, full, language), categories=arts[aid].categories)
+    items = {aid: replace(materialize(m, full, language), key=arts[aid].shown or aid, categories=arts[aid].categories)
              for aid, m in merged.items() if readable(m, full)}  # fmt: skip
     renderer.add([((aid, arts[aid].sig), item) for aid, item in items.items() if aid in arts], settings, workers)
 
@@ -311,6 +311,7 @@ def publish(
         yield "feeds.opml", data
 
     written, unchanged = _write(out_dir, [*(p.path for p in plans), "feeds.opml"], rendered())
+    store.pin((aid, art.shown or aid) for aid, art in arts.items())  # published: its id never changes now
     shown = dict.fromkeys((a.id, a.sig) for picked in picks.values() for a in picked)
     renderer.keep(shown)
     pages.keep_drawn([card for card in map(renderer.card, shown) if card is not None])

@@ -107,17 +107,18 @@ class ArticleTables(Tables):
         """The newest ``limit`` articles dated up to ``now`` (of ``category``, or of all): newest first."""
         if category is None:
             rows = self.rows(
-                "SELECT article, ts, off, cats, sig FROM articles WHERE ts <= ? ORDER BY ts DESC, article LIMIT ?",
+                "SELECT article, ts, off, cats, sig, shown FROM articles WHERE ts <= ? ORDER BY ts DESC, article"
+                " LIMIT ?",
                 (now, limit),
             )
         else:
             rows = self.rows(
-                "SELECT a.article, a.ts, a.off, a.cats, a.sig FROM article_cats c"
+                "SELECT a.article, a.ts, a.off, a.cats, a.sig, a.shown FROM article_cats c"
                 " JOIN articles a ON a.article = c.article"
                 " WHERE c.slug = ? AND c.ts <= ? ORDER BY c.ts DESC, c.article LIMIT ?",
                 (category, now, limit),
             )
-        return [Article(r[0], r[1], r[2], tuple(r[3].split(SEP)) if r[3] else (), r[4]) for r in rows]
+        return [Article(r[0], r[1], r[2], tuple(r[3].split(SEP)) if r[3] else (), r[4], r[5] or r[0]) for r in rows]
 
     def versions(self, articles: Iterable[str]) -> dict[str, list[Entry]]:
         """Every version (entry) of each of ``articles``."""
@@ -126,6 +127,14 @@ class ArticleTables(Tables):
             for row in tx.select_in(f"{_ENTRY} WHERE article IN (?...)", list(dict.fromkeys(articles))):
                 out.setdefault(row[0], []).append(entry_of(row))
         return out
+
+    def pin(self, articles: Iterable[tuple[str, str]]) -> None:
+        """The ids these articles (article, shown) were published with: kept forever (a published id
+        never changes, whatever versions arrive later)."""
+        rows = sorted(set(articles))
+        if rows:
+            with self.write(urgent=True) as tx:
+                tx.insert("pinned", ("article", "shown"), rows, ignore=True)
 
     def next_due(self, now: float) -> float | None:
         """The date of the next article dated after ``now``."""
@@ -185,21 +194,26 @@ def _settle(tx: Tx, dirty: Sequence[str], combine: Combine, judge: Judge | None,
         # (the 100k-post cold build spent 2-3 s in those queries); SQLite's date indexes
         # are built once at the end, from sorted rows, instead of row by row
         # (100k articles: 1.5 s -> 0.66 s of inserting).
+        pinned = dict(tx.all("SELECT article, shown FROM pinned"))  # (none, unless every article had gone)
         with tx.bulk(BULK_INDEXES):
             for groups in _chunked_groups(tx.execute(f"{_ENTRY} ORDER BY article")):
-                _settle_groups(tx, groups, combine, judge)
+                _settle_groups(tx, groups, combine, judge, pinned)
         return
     for cond, chunk in tx.each_in(dirty):
         groups: dict[str, list[Sequence[Any]]] = {}
         for row in tx.execute(f"{_ENTRY} WHERE article {cond}", chunk):
             groups.setdefault(row[0], []).append(row)
+        pinned = dict(tx.execute(f"SELECT article, shown FROM pinned WHERE article {cond}", chunk).fetchall())
         tx.execute(f"DELETE FROM articles WHERE article {cond}", chunk)
         tx.execute(f"DELETE FROM article_cats WHERE article {cond}", chunk)
-        _settle_groups(tx, groups, combine, judge)
+        _settle_groups(tx, groups, combine, judge, pinned)
 
 
-def _settle_groups(tx: Tx, groups: dict[str, list[Sequence[Any]]], combine: Combine, judge: Judge | None) -> None:
+def _settle_groups(
+    tx: Tx, groups: dict[str, list[Sequence[Any]]], combine: Combine, judge: Judge | None,
+    pinned: Mapping[str, str] | None = None,
+) -> None:  # fmt: skip
     """Merge each article's entry rows (``groups``) and store the articles and their categories."""
-    articles, cats = settled_rows(groups, combine, judge)
-    tx.insert("articles", ("article", "ts", "off", "cats", "sig"), articles)
+    articles, cats = settled_rows(groups, combine, judge, pinned)
+    tx.insert("articles", ("article", "ts", "off", "cats", "sig", "shown"), articles)
     tx.insert("article_cats", ("slug", "article", "ts"), cats, ignore=True)

@@ -1,28 +1,33 @@
 """Near-duplicate matching when versions are stored (sketches, buckets, clusters), and full-text pages.
 
-A version's article id is decided in the transaction that stores it, once and
-for all (:func:`assign`): an identity key assigned before (``clusters``) keeps
-its article; a key that already heads an article (another version with the
-same key) joins it; otherwise, when the version has a sketch, its LSH bucket
-keys find stored versions of OTHER sources dated within the window
-(:func:`candidates`), and :func:`decide` compares the new version with them:
-it joins the earliest-stored duplicate's article.  Else the version is an
-article of its own (its key).
+A version's article is decided in the transaction that stores it, once and for
+all (:func:`assign`): an identity key assigned before (``clusters``) keeps its
+article; a key that already heads an article (another version with the same
+key) joins it; otherwise, when the version has a sketch, it is compared with
+the stored versions of OTHER sources dated within the window that share an LSH
+bucket with it, and joins the article of the canonical duplicate among them
+(:func:`decide`: the highest priority, then the earliest date, then the
+smallest key; never "the first stored"), else it is an article of its own.
 
-The comparison is done before the write where it can be (:func:`prematch`, in
-a read transaction: it is the CPU-heavy part of storing a poll); the write then
-looks only at the versions stored since.  Decisions are taken one at a time,
-each seeing every version stored before it: SQLite runs one write at a time;
-on PostgreSQL, where several nodes write at once, the transactions that decide
-articles from sketches (and those that store sketches) take one advisory lock
-first (``LOCK_NEARDUP``), and each sees what the previous ones committed
-(``READ COMMITTED``: every statement after the lock).
+Bounded work per new version, whatever the store holds and however alike its
+texts are: a poll's candidates are read in one statement; a bucket holds at
+most :data:`CAP` versions within a window (a bucket that full is a template or
+a shared paragraph, not a story's copies: later versions are not added to it);
+at most :data:`COMPARED` candidates are compared in full per version (those
+sharing the most buckets); buckets dated out of every window that can still
+come are pruned (:data:`KEEP`), so the table holds what can match, not history.
+
+Decisions are taken one transaction at a time, each seeing every version
+stored before it: SQLite runs one write at a time; on PostgreSQL, where several
+nodes write at once, the transactions that decide articles from sketches take
+one advisory lock first (``LOCK_NEARDUP``) and see what the previous ones
+committed (``READ COMMITTED``: every statement after the lock).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -30,127 +35,82 @@ from feeds.core import neardup
 from feeds.store.dialect import LOCK_NEARDUP, Tables, Tx
 from feeds.store.records import NearDup, Page, PostRef
 
-
-def bucket_ids(sketch: neardup.Sketch) -> list[int]:
-    """The LSH bucket keys of a sketch as signed 64-bit integers (a compact indexed column)."""
-    blake = hashlib.blake2b
-    return [
-        int.from_bytes(blake(key.encode(), digest_size=8).digest(), "big", signed=True)
-        for key in neardup.bands(sketch)
-    ]
-
-
-PER_BUCKET = 32  # the newest versions of one bucket looked at
-MAX_CANDIDATES = 64  # versions compared in full per new version (those sharing the most buckets)
-SKETCH_BYTES = 4096  # what storing one sketch and its buckets puts in a transaction (SQLite: ~3.8 KB of WAL)
-READ_SECONDS = 0.5  # prematch's reads: one snapshot held no longer (a reader holds off WAL checkpoints)
+CAP = 16  # versions one bucket holds within a window
+COMPARED = 8  # candidates compared in full per new version (those sharing the most buckets)
+KEEP = 7 * 86400.0  # buckets are kept this long beyond the window after the newest date stored
+SKETCH_BYTES = 2048  # what storing one sketch and its buckets puts in a transaction (SQLite's WAL)
 
 
 class Stored(NamedTuple):
     """A stored version that a new one is compared with."""
 
-    seq: int  # the order versions were stored in: the earliest-stored duplicate wins
+    seq: int
+    source: str
+    key: str
     article: str
     ts: float
     data: bytes  # its sketch (neardup.Sketch.to_bytes)
 
 
-def decide(candidates: Sequence[Stored], data: bytes, ts: float, near: NearDup) -> str | None:
-    """THE decision: the article the new version (sketch ``data``, dated ``ts``) joins, or None
-    (an article of its own).  ``candidates``: the stored versions of other sources that may be
-    its duplicates (at most :data:`MAX_CANDIDATES`), in stored order; the first one within the
-    window that is a duplicate (:func:`_duplicate`) gives its article."""
-    for candidate in candidates:
-        if abs(candidate.ts - ts) <= near.window and _duplicate(bytes(candidate.data), data, near.threshold):
-            return str(candidate.article)
-    return None
+def rank(version: Stored, near: NearDup) -> tuple[int, float, str]:
+    """The canonical order of versions: the highest priority, the earliest date, the smallest key."""
+    return -near.priority(version.source), version.ts, version.key
 
 
-def _duplicate(stored: bytes, data: bytes, threshold: float) -> bool:
-    """:func:`neardup.duplicate_bytes`: the decision read from the two stored sketches."""
-    return neardup.duplicate_bytes(stored, data, threshold)
+def decide(candidates: Iterable[Stored], data: bytes, ts: float, near: NearDup) -> Stored | None:
+    """THE decision: the canonical (:func:`rank`) stored duplicate of the new version (sketch ``data``,
+    dated ``ts``) among ``candidates`` (other sources' versions), or None (an article of its own)."""
+    found = [c for c in candidates
+             if abs(c.ts - ts) <= near.window and neardup.duplicate_bytes(c.data, data, near.threshold)]  # fmt: skip
+    return min(found, key=lambda c: rank(c, near)) if found else None
 
 
-_BUCKET = ("SELECT seq FROM (SELECT seq FROM buckets WHERE bucket = ? AND ts BETWEEN ? AND ?"
-           " ORDER BY ts DESC LIMIT ?) AS b")  # fmt: skip
-# The candidates of a sketch in one statement (each statement waits for the GIL again: ms each
-# under load), counted by the database: the MAX_CANDIDATES sharing the most of its buckets, by seq.
-_CANDIDATES = {
-    n: "SELECT s.seq, s.article, s.ts, s.data FROM sketches s JOIN (SELECT seq FROM ("
-    + " UNION ALL ".join([_BUCKET] * n)
-    + ") AS u GROUP BY seq ORDER BY count(*) DESC, seq LIMIT ?) AS c USING (seq) WHERE s.source <> ? ORDER BY s.seq"
-    for n in range(1, neardup.BANDS + 1)
-}
-
-Recent = list[tuple[Stored, frozenset[int]]]  # versions stored since a read, with their buckets
+class _New(NamedTuple):
+    key: str
+    ts: float
+    data: bytes
+    buckets: list[int]
 
 
-def candidates(
-    tx: Tx, source: str, buckets: Sequence[int], low: float, high: float, recent: Recent | None = None
-) -> list[Stored]:
-    """Other sources' versions dated from ``low`` to ``high`` sharing a bucket with ``buckets``: the
-    :data:`MAX_CANDIDATES` sharing the most (then the earliest stored), in stored order.
-    ``recent``: look only at these (see :func:`prematch`)."""
-    if recent is not None:
-        mine = set(buckets)
-        shared = [(len(mine & held), version) for version, held in recent if low <= version.ts <= high]
-        best = sorted(((n, v) for n, v in shared if n), key=lambda s: (-s[0], s[1].seq))[:MAX_CANDIDATES]
-        return sorted((v for _, v in best), key=lambda v: v.seq)
-    # Bounded work per new version, however crowded its buckets are.  Speed: templated stories
-    # (one wire's daily notices, a generator's stock sentences) share buckets with hundreds of
-    # others; reading and comparing them all held the store for seconds under load.  So: the
-    # newest PER_BUCKET of each bucket within the window, and of those the MAX_CANDIDATES sharing
-    # the most buckets are compared in full (a true duplicate shares many buckets, a template a few).
-    values = [value for bucket in buckets for value in (bucket, low, high, PER_BUCKET)]
-    return [Stored(*row) for row in tx.all(_CANDIDATES[len(buckets)], (*values, MAX_CANDIDATES, source))]
-
-
-def match(tx: Tx, source: str, data: bytes, ts: float, near: NearDup, recent: Recent | None = None) -> str | None:
-    """The article of the new version of ``source`` (sketch ``data``, dated ``ts``) is a duplicate
-    of, or None; ``recent``: look only at these stored versions (see :func:`prematch`)."""
-    buckets = bucket_ids(neardup.Sketch.from_bytes(data))
-    if not buckets:
-        return None
-    found = candidates(tx, source, buckets, ts - near.window, ts + near.window, recent)
-    return decide(found, data, ts, near) if found else None
-
-
-Early = tuple[dict[tuple[str, float], str | None], int]  # (key, date) -> article or None; the last seq read
-
-
-def prematch(
-    store: Tables, source: str, rows: Sequence[tuple[str, float]], sketches: Mapping[str, bytes], near: NearDup
-) -> Early:
-    """The near-duplicate matching of :func:`assign`, done in READ transactions before the write.
-
-    Speed: this is the CPU-heavy part of storing a poll (bucket lookups and
-    comparisons); done inside the write transaction it serialised every poll of
-    a burst (300 sources starting: 6,000 new items, seconds of lock each).  In the
-    write, :func:`assign` then looks only at the versions stored since (seq > the
-    last one the first read saw: seqs only grow, and are taken under the lock of
-    the decisions): an earlier-stored duplicate found here still wins.  A read
-    lasts at most :data:`READ_SECONDS`, then the next one goes on (a snapshot held
-    for long keeps SQLite from emptying its WAL; a later snapshot only sees more).
-    """
-    todo = [(key, ts) for key, ts in dict.fromkeys(rows) if key in sketches]
-    found: dict[tuple[str, float], str | None] = {}
-    horizon: int | None = None
-    while horizon is None or len(found) < len(todo):
-        with store.matching() as tx:
-            if horizon is None:
-                horizon = int(tx.one("SELECT coalesce(max(seq), 0) FROM sketches")[0])
-            until = time.monotonic() + READ_SECONDS
-            for key, ts in todo[len(found) :]:
-                found[key, ts] = match(tx, source, sketches[key], ts, near)
-                if time.monotonic() > until:
-                    break
-    return found, horizon
-
-
-def _recent(tx: Tx, source: str, horizon: int) -> Recent:
-    """Other sources' versions stored after ``horizon``, with their buckets (one read)."""
-    rows = tx.all("SELECT seq, article, ts, data FROM sketches WHERE seq > ? AND source <> ?", (horizon, source))
-    return [(Stored(*r), frozenset(bucket_ids(neardup.Sketch.from_bytes(bytes(r[3]))))) for r in rows]
+def _match(tx: Tx, source: str, todo: Sequence[_New], near: NearDup) -> tuple[dict[str, str], list[tuple]]:
+    """The article each of ``todo`` (new versions of ``source``) joins, when it has a duplicate; and the
+    bucket rows (bucket, ts, key) to store for them (a bucket at its :data:`CAP` is not added to)."""
+    wanted = sorted({b for new in todo for b in new.buckets})
+    if not wanted:
+        return {}, []
+    low = min(new.ts for new in todo) - near.window
+    high = max(new.ts for new in todo) + near.window
+    held: dict[int, list[tuple[float, int]]] = {}
+    for bucket, ts, seq in tx.select_in("SELECT bucket, ts, seq FROM buckets WHERE ts BETWEEN ? AND ?"
+                                        " AND bucket IN (?...)", wanted, (low, high)):  # fmt: skip
+        held.setdefault(bucket, []).append((ts, seq))
+    pools: dict[str, list[int]] = {}
+    rows: list[tuple] = []
+    for new in todo:
+        shared: Counter[int] = Counter()
+        for bucket in new.buckets:
+            near_ones = [seq for ts, seq in held.get(bucket, ()) if abs(ts - new.ts) <= near.window]
+            shared.update(near_ones)
+            if len(near_ones) < CAP:
+                rows.append((bucket, new.ts, new.key))
+        if shared:  # those sharing the most buckets first (a copy shares many, a template a few)
+            pools[new.key] = sorted(shared, key=lambda seq: (-shared[seq], seq))[: 4 * COMPARED]
+    if not pools:
+        return {}, rows
+    # Other sources' only (an outlet does not republish its own story), then the COMPARED best in full.
+    sources = dict(tx.select_in("SELECT seq, source FROM sketches WHERE seq IN (?...)",
+                                sorted({seq for pool in pools.values() for seq in pool})))  # fmt: skip
+    picked = {key: [seq for seq in pool if sources.get(seq, source) != source][:COMPARED]
+              for key, pool in pools.items()}  # fmt: skip
+    seqs = sorted({seq for chosen in picked.values() for seq in chosen})
+    stored = {r[0]: Stored(r[0], r[1], r[2], r[3], r[4], bytes(r[5])) for r in tx.select_in(
+        "SELECT seq, source, key, article, ts, data FROM sketches WHERE seq IN (?...)", seqs)}  # fmt: skip
+    out: dict[str, str] = {}
+    for new in todo:
+        best = decide((stored[seq] for seq in picked.get(new.key, ()) if seq in stored), new.data, new.ts, near)
+        if best is not None:
+            out[new.key] = best.article
+    return out, rows
 
 
 def assign(
@@ -160,13 +120,11 @@ def assign(
     rows: Sequence[tuple[str, float]],
     sketches: Mapping[str, bytes] | None,
     near: NearDup | None,
-    early: Early | None = None,
 ) -> dict[str, str]:
     """The article of each (key, date) of ``source`` about to be stored, where it is not the key itself.
 
     Call it before the old entries of these keys are deleted (an existing
     version keeps its article).  Sketches given are stored with their article.
-    ``early``: :func:`prematch` of these rows, read before this transaction.
     """
     keys = list(dict.fromkeys(key for key, _ in rows))
     if sketches and any(key in sketches for key in keys):
@@ -174,34 +132,31 @@ def assign(
     out = _clusters(tx, keys)
     if not sketches:
         return {k: a for k, a in out.items() if k != a}
-    stored: list[tuple[str, str, float, bytes]] = []
-    done: set[str] = set()  # the first row of a key counts
-    decided: dict[str, str] = {}
-    recent: Recent | None = None
-    heads = {r[0] for r in tx.select_in("SELECT DISTINCT article FROM entries WHERE article IN (?...)",
-                                        [key for key in keys if key in sketches and key not in out])}  # fmt: skip
+    first: dict[str, _New] = {}  # the first row of a key counts
     for key, ts in rows:
         data = sketches.get(key)
-        if data is None or key in done:
-            continue
-        done.add(key)
-        article = out.get(key)
-        if article is None:
-            if key in heads:
-                article = key  # the same article by identity
-            elif near is not None and early is not None and (key, ts) in early[0]:
-                if early[0][key, ts] is None and recent is None:  # the versions stored since: one read
-                    recent = _recent(tx, source, early[1])
-                article = early[0][key, ts] or match(tx, source, data, ts, near, recent) or key
-            elif near is not None:
-                article = match(tx, source, data, ts, near) or key
-            else:
-                article = key
-            out[key] = decided[key] = article
-        stored.append((key, article, ts, data))
+        if data is not None and key not in first:
+            first[key] = _New(key, ts, data, neardup.bucket_ids(data))
+    heads = {r[0] for r in tx.select_in("SELECT DISTINCT article FROM entries WHERE article IN (?...)",
+                                        [key for key in first if key not in out])}  # fmt: skip
+    todo = [new for key, new in first.items() if key not in out and key not in heads]
+    found, buckets = _match(tx, source, todo, near) if near is not None else ({}, [])
+    decided = {key: (key if key in heads else found.get(key, key)) for key in first if key not in out}
+    out.update(decided)
     tx.insert("clusters", ("key", "article"), list(decided.items()), ignore=True)
-    _store_sketches(tx, source, stored)
+    fresh = {new.key for new in todo}
+    _store_sketches(tx, source, [(new.key, out[new.key], new.ts, new.data) for new in first.values()],
+                    buckets, fresh)  # fmt: skip
+    if near is not None and first:
+        _prune(tx, max(new.ts for new in first.values()), near)
     return {k: a for k, a in out.items() if k != a}
+
+
+def _prune(tx: Tx, newest: float, near: NearDup) -> None:
+    """Drop the buckets no version to come can match: dated more than the window and :data:`KEEP` before
+    the newest version just stored (never after now: an item dated in the future prunes nothing more)."""
+    horizon = min(newest, time.time()) - near.window - KEEP
+    tx.execute("DELETE FROM buckets WHERE ts < ?", (horizon,))
 
 
 def _clusters(tx: Tx, keys: Sequence[str]) -> dict[str, str]:
@@ -210,25 +165,30 @@ def _clusters(tx: Tx, keys: Sequence[str]) -> dict[str, str]:
     return dict(tx.select_in("SELECT key, article FROM clusters WHERE key IN (?...)", keys))
 
 
-def _store_sketches(tx: Tx, source: str, rows: Sequence[tuple[str, str, float, bytes]]) -> None:
-    """Sketches (key, article, date, sketch) stored, replacing a key's older one, in order: a key given
-    twice keeps its last row, stored where that row is (as one insert after another would)."""
-    last: dict[str, tuple[str, str, float, bytes]] = {}
-    for row in rows:
-        last.pop(row[0], None)
-        last[row[0]] = row
+def _store_sketches(
+    tx: Tx, source: str, rows: Sequence[tuple[str, str, float, bytes]],
+    buckets: Sequence[tuple[int, float, str]] | None = None, matched: set[str] | None = None,
+) -> None:  # fmt: skip
+    """Sketches (key, article, date, sketch) stored, replacing a key's older one.  ``buckets``: the
+    bucket rows (bucket, date, key) of the versions of ``matched`` (as :func:`_match` capped them);
+    the other versions get all of theirs."""
+    last = {row[0]: row for row in rows}
     if not last:
         return
-    seqs = tx.new_ids("sketches", "seq", len(last))  # before the old ones go: seqs only grow (see prematch)
-    old = [r[0] for r in tx.select_in("SELECT seq FROM sketches WHERE source = ? AND key IN (?...)",
-                                      list(last), (source,))]  # fmt: skip
-    tx.run_in("DELETE FROM buckets WHERE seq IN (?...)", old)
-    tx.run_in("DELETE FROM sketches WHERE seq IN (?...)", old)
+    seqs = dict(zip(last, tx.new_ids("sketches", "seq", len(last)), strict=True))
+    old = list(tx.select_in("SELECT seq, ts, data FROM sketches WHERE source = ? AND key IN (?...)", list(last),
+                            (source,)))  # fmt: skip
+    if old:
+        tx.many("DELETE FROM buckets WHERE bucket = ? AND ts = ? AND seq = ?",
+                [(bucket, ts, seq) for seq, ts, data in old for bucket in neardup.bucket_ids(bytes(data))])
+        tx.run_in("DELETE FROM sketches WHERE seq IN (?...)", [seq for seq, _, _ in old])
     tx.insert("sketches", ("seq", "source", "key", "article", "ts", "data"),
-              [(seq, source, *row) for seq, row in zip(seqs, last.values(), strict=True)])  # fmt: skip
-    buckets = [(bucket, ts, seq) for seq, (_, _, ts, data) in zip(seqs, last.values(), strict=True)
-               for bucket in bucket_ids(neardup.Sketch.from_bytes(data))]  # fmt: skip
-    tx.insert("buckets", ("bucket", "ts", "seq"), sorted(buckets))  # in bucket order: neighbours together
+              [(seqs[key], source, key, article, ts, data) for key, article, ts, data in last.values()])  # fmt: skip
+    chosen = matched or set()
+    rows_out = [(bucket, ts, seqs[key]) for bucket, ts, key in buckets or () if key in last]
+    rows_out += [(bucket, ts, seqs[key]) for key, _, ts, data in last.values() if key not in chosen
+                 for bucket in neardup.bucket_ids(data)]  # fmt: skip
+    tx.insert("buckets", ("bucket", "ts", "seq"), sorted(set(rows_out)), ignore=True)  # neighbours together
 
 
 def _save_sketches(tx: Tx, source: str, rows: Sequence[tuple[str, float, bytes]]) -> None:

@@ -42,11 +42,12 @@ class PostRef(NamedTuple):
 class Article(NamedTuple):
     """One merged article as stored: enough to pick a feed's items and fingerprint them."""
 
-    id: str  # the article's identity (its key)
+    id: str  # the article's identity in the store (the key of its first stored version)
     timestamp: float  # published: the earliest version's date
     utcoffset: int
     categories: tuple[str, ...]
     sig: str  # changes whenever anything a feed shows of it may change
+    shown: str = ""  # the key it is shown with (its id in every feed): canonical until published, then pinned
 
 
 class NearDup(NamedTuple):
@@ -54,6 +55,13 @@ class NearDup(NamedTuple):
 
     window: float  # seconds
     threshold: float  # estimated Jaccard similarity
+    priorities: tuple[tuple[str, int], ...] = ()  # each source's merge priority (whose version is canonical)
+
+    def priority(self, source: str) -> int:
+        for name, rank in self.priorities:
+            if name == source:
+                return rank
+        return 0
 
 
 class Page(NamedTuple):

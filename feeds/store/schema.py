@@ -127,6 +127,23 @@ _TEMPLATES: tuple[str, ...] = (
     # (PostgreSQL has had it since 6)
     """{entries_ts}
     """,
+    # 9: the merger's second sketch format (issue 16).  The previous format's sketches match
+    # nothing: dropped (their clusters stay: an article never loses a version).  buckets: one
+    # B-tree keyed (bucket, ts, seq) (SQLite: the table is that B-tree), and by date: buckets older than the
+    # window are pruned, so the table holds what can still match, not the history.  pinned: the id
+    # an article was first published with, kept forever; articles.shown: the id it is shown with
+    # (its canonical version's key until it is pinned).  What was published before is pinned as it is.
+    """
+    DELETE FROM sketches;
+    DROP TABLE buckets;
+    CREATE TABLE buckets (
+        bucket {int8} NOT NULL, ts {real} NOT NULL, seq {int8} NOT NULL, PRIMARY KEY (bucket, ts, seq)
+    ){without_rowid};
+    CREATE INDEX buckets_ts ON buckets (ts);{sketches_article}
+    CREATE TABLE pinned (article {key} PRIMARY KEY, shown {key} NOT NULL);
+    INSERT INTO pinned (article, shown) SELECT article, article FROM articles;
+    ALTER TABLE articles ADD COLUMN shown {key} NOT NULL DEFAULT '';
+    """,
 )
 
 _SQLITE = {
@@ -141,6 +158,8 @@ _SQLITE = {
     INSERT OR IGNORE INTO dirty (article) SELECT key FROM items;
     INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0');""",
     "entries_ts": "\n    CREATE INDEX entries_ts ON entries (ts);",
+    "without_rowid": " WITHOUT ROWID",
+    "sketches_article": "\n    CREATE INDEX sketches_article ON sketches (article);",
 }  # fmt: skip
 _PG = {
     "key": 'TEXT COLLATE "C"', "real": "DOUBLE PRECISION", "blob": "BYTEA", "int8": "BIGINT",
@@ -160,6 +179,7 @@ _PG = {
     "\n    CREATE INDEX entries_ts ON entries (ts);",
     "buckets_seq": "\n    CREATE INDEX buckets_seq ON buckets (seq);",
     "entries_ts": "",
+    "without_rowid": "", "sketches_article": "",
 }  # fmt: skip
 
 MIGRATIONS: tuple[str, ...] = tuple(template.format(**_SQLITE) for template in _TEMPLATES)

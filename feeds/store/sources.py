@@ -6,9 +6,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from feeds.core.models import Item, instant, stamp
+from feeds.core.models import Item, instant
 from feeds.store.dialect import LOCK_ARTICLES, Tables, Tx
-from feeds.store.neardup import assign, prematch
+from feeds.store.neardup import assign
 from feeds.store.polls import HELD_COLUMNS, classify, with_extra
 from feeds.store.records import NearDup, SourceState
 from feeds.store.schema import SEP
@@ -65,10 +65,6 @@ class SourceTables(Tables):
         against other sources' versions (``near``) to pick each new item's
         article (see :mod:`feeds.store.neardup`); the other nodes are told.
         """
-        early = None
-        if sketches and near is not None:  # the matching's reads and comparisons, before the write lock
-            dated = [(item.key, stamp(item.published)[0]) for item in items if item.key in sketches]
-            early = prematch(self, state.name, dated, sketches, near)
         with self.write() as tx:
             self.lock(tx, LOCK_ARTICLES, shared=True)  # marks articles dirty: not while a settle runs
             keys = [item.key for item in items]
@@ -84,7 +80,7 @@ class SourceTables(Tables):
             versions = sorted(tx.select_in("SELECT id, key, published, published_offset, categories, origin, rev"
                                            " FROM items WHERE id IN (?...)", touched))  # fmt: skip
             # each version's article: decided now, once and for all
-            articles = assign(self, tx, state.name, [(r[1], r[2]) for r in versions], sketches, near, early)
+            articles = assign(self, tx, state.name, [(r[1], r[2]) for r in versions], sketches, near)
             _save_entries(tx, state.name, versions, articles)
             _save_source(tx, state)
             if touched:
