@@ -340,7 +340,9 @@ def init(folder: Path) -> None:
     for path in written:
         click.echo(f"wrote {path}")
     hint = "" if folder == Path(".") else f"cd {folder} && "
-    click.echo(f"next: {hint}feeds build   (then open out/index.html)")
+    config_file = display(folder / "config" / "feeds.toml")
+    click.echo(f"next: set [site] title and url in {config_file} to your site's (url is a placeholder, and "
+               f"item ids are fixed by the first real one), then: {hint}feeds build   (then open out/index.html)")
 
 
 @main.command()

@@ -54,6 +54,7 @@ from feeds.serving.websub import HubNotifier, changed_feed_urls
 from feeds.sources.fetch import Fetcher
 from feeds.sources.posts import post_context, posts_sources, scanned_here
 from feeds.store import Store
+from feeds.store.siteids import placeholder_warning
 
 log = logging.getLogger("feeds")
 
@@ -309,6 +310,8 @@ class Daemon:
     # ------------------------------------------------------------ running
 
     async def run(self, config_path: Path) -> None:
+        if warning := placeholder_warning(self.settings):
+            log.warning("%s: %s", display(config_path), warning)
         async with contextlib.AsyncExitStack() as stack:
             if self.settings.websub.hubs:
                 self.hubs = await stack.enter_async_context(HubNotifier.from_settings(self.settings,
