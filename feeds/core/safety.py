@@ -8,6 +8,8 @@
 * :func:`plain_text`: text that a reader may treat as HTML, with anything that
   looks like a tag removed; :func:`text_as_html` escapes it for a place a reader
   renders as HTML (an RSS ``<description>``).
+* Titles are text: nothing is removed from them (``How I use <script> tags``);
+  each format escapes them (:func:`escape_text` where HTML is expected).
 """
 
 from __future__ import annotations
@@ -145,6 +147,11 @@ def plain_text(text: str) -> str:
     if "<" not in text:
         return text
     return _TAG_LIKE.sub("", text)
+
+
+def escape_text(text: str) -> str:
+    """Text as HTML that shows exactly that text (nothing removed: a title)."""
+    return htmllib.escape(text, quote=False)
 
 
 def text_as_html(text: str) -> str:
