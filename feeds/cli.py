@@ -18,7 +18,7 @@ from typing import NoReturn
 
 import click
 
-from feeds import __version__, pipeline
+from feeds import __version__, pipeline, subscribe
 from feeds.config import DEFAULT_CONFIG, Settings, load, with_listen
 from feeds.config.serve import DEFAULT_LISTEN
 from feeds.core.errors import ConfigError, FeedsError, LockError, display, one_line
@@ -99,7 +99,8 @@ def main() -> None:
 
     build, check, run and status read the config (-c, default
     config/feeds.toml); build and run write the output folder ([output] dir)
-    and the state store ([state] path); init writes a starter site.
+    and the state store ([state] path); init writes a starter site; add and
+    import add remote sources to the config.
 
     \b
     Example:
@@ -378,3 +379,7 @@ def explain(config_path: Path, item: str) -> None:
 
 def _store(settings: Settings, node: str | None = None) -> Store:
     return open_store(settings, node=node)
+
+
+main.add_command(subscribe.add)
+main.add_command(subscribe.import_opml)

@@ -28,7 +28,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("feeds.output",),  # store -> merged items -> files
     ("feeds.serving",),  # files -> HTTP
     ("feeds.daemon",),  # all of it, on a schedule
-    ("feeds.cli", "feeds.pipeline", "feeds.explain", "feeds.status", "feeds.progress", "feeds.__main__"),
+    ("feeds.cli", "feeds.pipeline", "feeds.explain", "feeds.status", "feeds.progress", "feeds.subscribe",
+     "feeds.__main__"),
 )
 
 
