@@ -325,7 +325,9 @@ class Daemon:
                 except OSError as exc:
                     raise FeedsError(f"cannot serve at {self.listen}: {exc.strerror or exc}") from None
                 stack.push_async_callback(server.close)
-                log.info("serving %s at %s", display(self.settings.output.dir), server.url)
+            served = f"serving {display(self.settings.output.dir)} at {server.url}" if self.listen else (
+                f"writing {display(self.settings.output.dir)} (not served: no --listen or [serve] listen)")
+            log.info("%s; the feeds' self links point at %s", served, self_links(self.settings))
             await self._run(config_path)
 
     async def _run(self, config_path: Path) -> None:
@@ -400,6 +402,13 @@ class Daemon:
         if not self.stopping.is_set():
             log.info("received %s, stopping", signal.Signals(sig).name)
         self.stopping.set()
+
+
+def self_links(settings: Settings) -> str:
+    """Where the feeds' self links point, and which setting says so."""
+    output = settings.output
+    why = "output.url" if output.url_set else "site.url" if output.url == settings.site.url else "[serve] listen"
+    return f"{output.url} ({why})"
 
 
 def run(settings: Settings, store: Store, *, listen: str | None = None) -> None:
