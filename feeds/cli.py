@@ -350,12 +350,17 @@ def init(folder: Path) -> None:
 @config_option
 @click.argument("item")
 def explain(config_path: Path, item: str) -> None:
-    """Explain one item (by infoCode, link or id): its versions, the winner and why,
-    the near-duplicates merged into it, the rules that matched.
+    """Explain one item: its versions, the winner and why, the near-duplicates
+    merged into it, the rules that matched.
+
+    ITEM is an infoCode, a link, an item id, a post's file, or a title (or a
+    unique part of one); when several titles match, they are listed (exit 1).
 
     \b
     Example:
         feeds explain NW202201252261361890
+        feeds explain posts/2022-01-25-news.md
+        feeds explain "央行开展逆回购"
     """
     settings = _settings(config_path)
     try:
@@ -364,15 +369,20 @@ def explain(config_path: Path, item: str) -> None:
         _fail(str(exc), 1)
     if not exists:
         _fail(f"no state yet at {display_store(settings)}: run `feeds build` first", 1)
+    from feeds.explain import Ambiguous
     from feeds.explain import explain as explain_item
 
     try:
         with _store(settings) as store:
             lines = explain_item(settings, store, item)
+    except Ambiguous as exc:
+        for match in exc.matches:
+            click.echo(f"{match.article}  {one_line(match.title)}  ({one_line(match.source)})")
+        _fail(str(exc), 1)
     except FeedsError as exc:
         _fail(str(exc), 1)
     if lines is None:
-        _fail(f"no stored item matches {item!r} (give an infoCode, a link or an item id)", 1)
+        _fail(f"no stored item matches {item!r} (give an infoCode, a link, an item id, a post's file or a title)", 1)
     for line in lines:
         click.echo(line)
 

@@ -63,7 +63,14 @@ def placeholder_warning(settings: Settings) -> str | None:
 
 def recorded_authority(settings: Settings, store: Store) -> str:
     """The authority ids are made with, without recording anything (for reading commands)."""
-    return settings.site.id_authority or _held(store)[AUTHORITY_KEY] or settings.site.host
+    return recorded_ids(settings, store).site.id_authority
+
+
+def recorded_ids(settings: Settings, store: Store) -> Settings:
+    """``settings`` with the ids' authority and base the builds use, recording nothing (for reading commands)."""
+    site, held = settings.site, _held(store)
+    return replace(settings, site=replace(site, id_authority=site.id_authority or held[AUTHORITY_KEY] or site.host,
+                                          id_base=site.id_base or held[BASE_KEY] or site.url))  # fmt: skip
 
 
 def _held(store: Store) -> dict[str, str]:
