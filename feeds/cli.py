@@ -18,7 +18,7 @@ from typing import NoReturn
 
 import click
 
-from feeds import __version__, pipeline
+from feeds import __version__, pipeline, subscribe
 from feeds.config import DEFAULT_CONFIG, Settings, load, with_listen
 from feeds.config.serve import DEFAULT_LISTEN
 from feeds.core.errors import ConfigError, FeedsError, LockError, display, one_line
@@ -99,7 +99,8 @@ def main() -> None:
 
     build, check, run and status read the config (-c, default
     config/feeds.toml); build and run write the output folder ([output] dir)
-    and the state store ([state] path); init writes a starter site.
+    and the state store ([state] path); init writes a starter site; add and
+    import add remote sources to the config.
 
     \b
     Example:
@@ -340,19 +341,26 @@ def init(folder: Path) -> None:
     for path in written:
         click.echo(f"wrote {path}")
     hint = "" if folder == Path(".") else f"cd {folder} && "
-    click.echo(f"next: {hint}feeds build   (then open out/index.html)")
+    config_file = display(folder / "config" / "feeds.toml")
+    click.echo(f"next: set [site] title and url in {config_file} to your site's (url is a placeholder, and "
+               f"item ids are fixed by the first real one), then: {hint}feeds build   (then open out/index.html)")
 
 
 @main.command()
 @config_option
 @click.argument("item")
 def explain(config_path: Path, item: str) -> None:
-    """Explain one item (by infoCode, link or id): its versions, the winner and why,
-    the near-duplicates merged into it, the rules that matched.
+    """Explain one item: its versions, the winner and why, the near-duplicates
+    merged into it, the rules that matched.
+
+    ITEM is an infoCode, a link, an item id, a post's file, or a title (or a
+    unique part of one); when several titles match, they are listed (exit 1).
 
     \b
     Example:
         feeds explain NW202201252261361890
+        feeds explain posts/2022-01-25-news.md
+        feeds explain "央行开展逆回购"
     """
     settings = _settings(config_path)
     try:
@@ -361,15 +369,20 @@ def explain(config_path: Path, item: str) -> None:
         _fail(str(exc), 1)
     if not exists:
         _fail(f"no state yet at {display_store(settings)}: run `feeds build` first", 1)
+    from feeds.explain import Ambiguous
     from feeds.explain import explain as explain_item
 
     try:
         with _store(settings) as store:
             lines = explain_item(settings, store, item)
+    except Ambiguous as exc:
+        for match in exc.matches:
+            click.echo(f"{match.article}  {one_line(match.title)}  ({one_line(match.source)})")
+        _fail(str(exc), 1)
     except FeedsError as exc:
         _fail(str(exc), 1)
     if lines is None:
-        _fail(f"no stored item matches {item!r} (give an infoCode, a link or an item id)", 1)
+        _fail(f"no stored item matches {item!r} (give an infoCode, a link, an item id, a post's file or a title)", 1)
     for line in lines:
         click.echo(line)
 
@@ -399,3 +412,7 @@ def try_(config_path: Path, source: str) -> None:
 
 def _store(settings: Settings, node: str | None = None) -> Store:
     return open_store(settings, node=node)
+
+
+main.add_command(subscribe.add)
+main.add_command(subscribe.import_opml)

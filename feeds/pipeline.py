@@ -15,13 +15,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from feeds.config import Settings
+from feeds.core.errors import display
 from feeds.core.models import BuildReport
 from feeds.ingest.poll import PollOutcome, due_sources, poll, remote_sources
 from feeds.ingest.scan import scan_posts
 from feeds.output.publish import Report, publish
 from feeds.runtime.workers import Workers
 from feeds.store import Store, open_store
-from feeds.store.siteids import fix_ids
+from feeds.store.siteids import fix_ids, placeholder_warning
 
 
 def _quiet(_: str) -> None:
@@ -61,6 +62,8 @@ def build(
             return build(settings, store=opened, force=force, now=now, report=report, progress=progress,
                          on_total=on_total)  # fmt: skip
     started = time.perf_counter()
+    if warning := placeholder_warning(settings):
+        report(f"{display(settings.path)}: warning: {warning}")
     settings = fix_ids(settings, store)  # ids do not follow site.url: recorded by the first build
     clock = (now or datetime.now(UTC)).timestamp()
     with _no_gc(), Workers() as workers:

@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("feeds.serving",),  # files -> HTTP
     ("feeds.daemon",),  # all of it, on a schedule
     ("feeds.cli", "feeds.pipeline", "feeds.explain", "feeds.status", "feeds.progress", "feeds.preview",
-     "feeds.__main__"),  # the commands
+     "feeds.subscribe", "feeds.__main__"),  # the commands
 )
 
 

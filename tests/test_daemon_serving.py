@@ -50,7 +50,7 @@ def test_run_serves_publishes_and_pings_the_hub(tmp_path: Path) -> None:
             make_site(tmp_path, feed_source("r", server.url(FEED_PATH), interval="1s"), extra=extra)
             with daemon(tmp_path) as running:
                 wait_until(lambda: "serving" in running.log(), "the server", running)
-                base = re.search(r"serving \S+ at (http://\S+?)/?$", running.log(), re.M)
+                base = re.search(r"serving \S+ at (http://[^\s;]+?)/?;", running.log())
                 assert base, running.log()
                 url = base.group(1)
                 wait_until(lambda: remote_title(1).encode() in get(f"{url}/rss.xml")[2], "the feed served", running)

@@ -299,7 +299,8 @@ def ids(site: Site) -> dict[str, list[str]]:
 
 
 def move(site: Site, new_url: str, extra: str = "") -> None:
-    text = site.config_path.read_text(encoding="utf-8").replace("https://finews.example.com/", new_url)
+    """Set ``[site] url`` (the test domains are ``.test``: example.com is a placeholder ids never follow)."""
+    text = re.sub(r'(?m)^url = "[^"]*"', f'url = "{new_url}"', site.config_path.read_text(encoding="utf-8"), count=1)
     if extra:
         text = text.replace("[site]\n", f"[site]\n{extra}\n", 1)
     site.config_path.write_text(text, encoding="utf-8")
@@ -307,40 +308,43 @@ def move(site: Site, new_url: str, extra: str = "") -> None:
 
 def test_ids_survive_a_move_of_the_site(site: Site) -> None:
     with_json(site)
+    move(site, "https://finews.test/")
     site.add("2022-01-25-a.md", post_text("甲", "2022-01-25 20:54:37 +0800", CAT_A, info_code="NW1"))
     site.add("2022-01-24-b.md", post_text("乙", "2022-01-24 20:54:37 +0800", CAT_B, info_code=None))
     site.build()
     before = ids(site)
-    assert before["rss"][0] == "tag:finews.example.com,2000:infocode:NW1"
-    assert all(i.startswith("tag:finews.example.com,2000:") for v in before.values() for i in v)
-    move(site, "https://news.example.net/mirror/")
+    assert before["rss"][0] == "tag:finews.test,2000:infocode:NW1"
+    assert all(i.startswith("tag:finews.test,2000:") for v in before.values() for i in v)
+    move(site, "https://news.mirror.test/mirror/")
     site.build()
     after = ids(site)
     assert after == before
-    assert rss_items(site)[0].findtext("link").startswith("https://news.example.net/mirror/")  # links moved
+    assert rss_items(site)[0].findtext("link").startswith("https://news.mirror.test/mirror/")  # links moved
 
 
 def test_a_store_from_before_ids_were_recorded_keeps_the_published_ids(site: Site) -> None:
     site.add("2022-01-25-a.md", post_text("甲", "2022-01-25 20:54:37 +0800", CAT_A, info_code="NW1"))
     site.add("2022-01-24-b.md", post_text("乙", "2022-01-24 20:54:37 +0800", CAT_B, info_code=None))
     with_json(site)
+    move(site, "https://finews.test/")
     site.build()
     before = ids(site)
+    assert before["rss"][0] == "tag:finews.test,2000:infocode:NW1"
     with open_store(site.settings()) as store:  # as an earlier feeds left it: nothing recorded
         store.set_meta({AUTHORITY_KEY: "", BASE_KEY: ""})
-    move(site, "https://other.example.org/")  # and the site moves with the upgrade
+    move(site, "https://other.test/")  # and the site moves with the upgrade
     site.build()
     assert ids(site) == before  # read back from the output: its ids' authority, its links' site URL
-    assert rss_items(site)[0].findtext("link").startswith("https://other.example.org/")
+    assert rss_items(site)[0].findtext("link").startswith("https://other.test/")
 
 
 def test_id_authority_setting_wins(site: Site) -> None:
     site.add("2022-01-25-a.md", post_text("甲", "2022-01-25 20:54:37 +0800", CAT_A, info_code="NW1"))
-    move(site, "https://finews.example.com/", 'id_authority = "Archive.Example.org"')
+    move(site, "https://finews.test/", 'id_authority = "Archive.Test"')
     site.build()
-    assert rss_items(site)[0].findtext("guid") == "tag:archive.example.org,2000:infocode:NW1"
+    assert rss_items(site)[0].findtext("guid") == "tag:archive.test,2000:infocode:NW1"
     site.config_path.write_text(site.config_path.read_text(encoding="utf-8").replace(
-        '"Archive.Example.org"', '"bad,authority"'), encoding="utf-8")  # fmt: skip
+        '"Archive.Test"', '"bad,authority"'), encoding="utf-8")  # fmt: skip
     done = site.cli("build")
     assert done.returncode == 2 and "site.id_authority" in done.stderr and "Traceback" not in done.stderr
 

@@ -170,9 +170,33 @@ def test_broken_yaml_with_clear_intent_is_read_with_a_warning(tmp_path: Path) ->
     result = read(tmp_path, text)
     assert result.item is not None and result.item.title == '他说"不"了'
     assert result.warning is not None and "not valid YAML" in result.warning
+    assert result.item.categories == (CAT_A,)  # the other lines are read by YAML, as written
     # a colon inside an unquoted title
     result = read(tmp_path, post_text("x").replace('title: "x"', "title: 央行: 降准落地"))
     assert result.item is not None and result.item.title == "央行: 降准落地"
+
+
+@pytest.mark.parametrize(
+    ("broken", "where"),
+    [
+        ("categories: [life, tech", "at line 5, column 5, while parsing a flow sequence at line 4, column 13"),
+        ('tags: "a", "b"', "at line 4, column 10"),  # a list meant, or one tag? not guessed
+        ('categories: "a"b"', "at line 4, column 16"),  # quotes inside: only free text is read as text
+        ('title: "a \\" b"c"', "at line 4, column 16"),  # an escape and stray quotes: which text is meant?
+        ("title: [a: b", "a flow sequence at line 4, column 8"),
+        ("title: x # y: z\ntags: {a", "a flow mapping at line 5, column 7"),
+    ],
+)
+def test_broken_yaml_that_could_mean_two_things_is_refused(tmp_path: Path, broken: str, where: str) -> None:
+    text = post_text("x")
+    key = broken.split(":")[0]
+    lines = [line for line in text.split("\n") if not line.startswith(f"{key}:")]
+    lines.insert(3, broken)
+    result = read(tmp_path, "\n".join(lines))
+    assert result.item is None
+    assert result.error is not None and result.error.startswith("front matter is not valid YAML: ")
+    assert where in result.error, result.error
+    assert "\n" not in result.error
 
 
 @pytest.mark.parametrize(

@@ -314,8 +314,10 @@ def test_served_address_is_the_default_output_url(tmp_path: Path) -> None:
     assert settings.output.url == "http://127.0.0.1:8080/"
     assert settings.serve.max_age == 300 and settings.serve.stale_seconds(900) == 3600
     assert config.load(write_config(tmp_path)).serve.stale_seconds(900) == 2700
-    moved = with_listen(settings, "0.0.0.0:9000")
-    assert moved.output.url == "http://localhost:9000/" and moved.serve.listen == "0.0.0.0:9000"
+    moved = with_listen(settings, "0.0.0.0:9000")  # --listen: where to serve, not what the files say
+    assert moved.output.url == "http://127.0.0.1:8080/" and moved.serve.listen == "0.0.0.0:9000"
+    plain = config.load(write_config(tmp_path))
+    assert with_listen(plain, "127.0.0.1:9000").output.url == plain.output.url == "https://finews.example.com/"
     text = cfg.read_text(encoding="utf-8").replace("[output]\n", '[output]\nurl = "https://f.example.com/x/"\n')
     cfg.write_text(text, encoding="utf-8")
     fixed = with_listen(config.load(cfg), "127.0.0.1:9000")

@@ -1,10 +1,11 @@
 """The ``[serve]`` and ``[websub]`` settings, and the served address (read by :mod:`feeds.config`).
 
-When ``[serve] listen`` is set and ``output.url`` is not, ``output.url`` is the
-served address, ``http://<listen>/`` (a wildcard host such as ``0.0.0.0``
-becomes ``localhost``): self links, the OPML and index.html then point at the
-feeds as served.  ``--listen`` on the command line does the same
-(:func:`with_listen`).  Serving to other machines or behind a reverse proxy:
+When ``[serve] listen`` is set in the config and ``output.url`` is not,
+``output.url`` is the served address, ``http://<listen>/`` (a wildcard host such
+as ``0.0.0.0`` becomes ``localhost``): self links, the OPML and index.html then
+point at the feeds as served.  ``--listen`` on the command line only says where
+to serve (:func:`~feeds.config.settings.with_listen`): the files stay what
+``feeds build`` writes.  Serving to other machines or behind a reverse proxy:
 set ``output.url`` to the public address.
 """
 

@@ -141,12 +141,10 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
 
 
 def with_listen(settings: Settings, listen: str | None) -> Settings:
-    """``settings`` serving at ``listen`` (the ``--listen`` option): ``[serve] listen`` replaced, and
-    ``output.url`` too unless the config sets it.  Raises ValueError for a bad address."""
+    """``settings`` serving at ``listen`` (the ``--listen`` option): ``[serve] listen`` replaced, nothing
+    else.  ``output.url`` stays what the config gives (its own, or derived from the config's ``[serve]
+    listen``), so ``feeds build`` and ``feeds run --listen`` write the same files.  Raises ValueError
+    for a bad address."""
     if listen is None:
         return settings
-    listen = parse_listen(listen)
-    output = settings.output
-    if not output.url_set:
-        output = replace(output, url=served_url(listen))
-    return replace(settings, serve=replace(settings.serve, listen=listen), output=output)
+    return replace(settings, serve=replace(settings.serve, listen=parse_listen(listen)))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds.config.reader import TableReader, key, type_name
+from feeds.config.starter import STARTER
 from feeds.core.errors import ConfigError
 from feeds.core.identity import DEFAULT_PATTERNS
 from feeds.core.safety import normalise_url, safe_url
@@ -55,6 +58,33 @@ def _authority(value: Any) -> str:
     return value.lower()
 
 
+PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net", "example")  # RFC 2606: for examples only
+
+
+@cache
+def _starter_url() -> str:
+    """The starter config's own ``site.url`` (``feeds init`` writes it)."""
+    try:
+        with open(STARTER / "feeds.toml", "rb") as file:
+            return http_url(tomllib.load(file)["site"]["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def placeholder_host(host: str) -> bool:
+    """Whether ``host`` (or the domain of ``name@host``) is a placeholder: example.com/.org/.net,
+    a subdomain of one, or a ``.example`` name."""
+    host = host.rpartition("@")[2].lower().rstrip(".")
+    return any(host == domain or host.endswith("." + domain) for domain in PLACEHOLDER_DOMAINS)
+
+
+def placeholder_url(url: str) -> bool:
+    """Whether ``url`` is the starter config's own ``site.url`` or on a placeholder host."""
+    if not url:
+        return False
+    return url.rstrip("/") == _starter_url().rstrip("/") or placeholder_host(urlsplit(url).hostname or "")
+
+
 @dataclass(frozen=True, slots=True)
 class SiteSettings:
     """``[site]``."""
@@ -77,6 +107,11 @@ class SiteSettings:
     @property
     def host(self) -> str:
         return urlsplit(self.url).hostname or "localhost"
+
+    @property
+    def placeholder(self) -> bool:
+        """Whether ``url`` is a placeholder (example.com…, the starter's): ids are not fixed to it."""
+        return placeholder_url(self.url)
 
     @property
     def authority(self) -> str:

@@ -8,14 +8,17 @@
 * :func:`plain_text`: text that a reader may treat as HTML, with anything that
   looks like a tag removed; :func:`text_as_html` escapes it for a place a reader
   renders as HTML (an RSS ``<description>``).
+* Titles are text: nothing is removed from them (``How I use <script> tags``);
+  each format escapes them (:func:`escape_text` where HTML is expected).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html as htmllib
 import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import nh3
 
@@ -85,6 +88,43 @@ def public_url(url: object) -> str | None:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _percent(text: str) -> str:
+    """``%XX`` escapes of unreserved characters decoded, the others' hex upper-cased (RFC 3986, 6.2.2)."""
+    parts = text.split("%")
+    out = [parts[0]]
+    for part in parts[1:]:
+        code = part[:2]
+        if len(code) == 2 and all(c in "0123456789abcdefABCDEF" for c in code):
+            char = chr(int(code, 16))
+            out.append((char if char in _UNRESERVED else "%" + code.upper()) + part[2:])
+        else:
+            out.append("%" + part)
+    return "".join(out)
+
+
+def url_key(url: str) -> str:
+    """What two spellings of the same URL share (to never subscribe to one twice): scheme and host
+    lower-cased, the default port, a fragment and needless escapes dropped, an empty path "/"."""
+    text = normalise_url(url)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return text
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    with contextlib.suppress(UnicodeError):
+        host = host.encode("idna").decode("ascii")
+    netloc = host if port is None or port == {"http": 80, "https": 443}.get(scheme) else f"{host}:{port}"
+    if parts.username is not None:
+        netloc = f"{parts.netloc.rpartition('@')[0]}@{netloc}"
+    path, query = (_percent(quote(part, safe="%/:@!$&'()*+,;=?[]")) for part in (parts.path, parts.query))
+    return urlunsplit((scheme, netloc, path or "/", query, ""))
+
+
 def safe_url(url: object, base: str | None = None) -> str | None:
     """``url`` as an absolute http(s) URL, or None when it is anything else.
 
@@ -145,6 +185,11 @@ def plain_text(text: str) -> str:
     if "<" not in text:
         return text
     return _TAG_LIKE.sub("", text)
+
+
+def escape_text(text: str) -> str:
+    """Text as HTML that shows exactly that text (nothing removed: a title)."""
+    return htmllib.escape(text, quote=False)
 
 
 def text_as_html(text: str) -> str:

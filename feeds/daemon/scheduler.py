@@ -54,6 +54,7 @@ from feeds.serving.websub import HubNotifier, changed_feed_urls
 from feeds.sources.fetch import Fetcher
 from feeds.sources.posts import post_context, posts_sources, scanned_here
 from feeds.store import Store
+from feeds.store.siteids import placeholder_warning
 
 log = logging.getLogger("feeds")
 
@@ -309,6 +310,8 @@ class Daemon:
     # ------------------------------------------------------------ running
 
     async def run(self, config_path: Path) -> None:
+        if warning := placeholder_warning(self.settings):
+            log.warning("%s: %s", display(config_path), warning)
         async with contextlib.AsyncExitStack() as stack:
             if self.settings.websub.hubs:
                 self.hubs = await stack.enter_async_context(HubNotifier.from_settings(self.settings,
@@ -322,7 +325,9 @@ class Daemon:
                 except OSError as exc:
                     raise FeedsError(f"cannot serve at {self.listen}: {exc.strerror or exc}") from None
                 stack.push_async_callback(server.close)
-                log.info("serving %s at %s", display(self.settings.output.dir), server.url)
+            served = f"serving {display(self.settings.output.dir)} at {server.url}" if self.listen else (
+                f"writing {display(self.settings.output.dir)} (not served: no --listen or [serve] listen)")
+            log.info("%s; the feeds' self links point at %s", served, self_links(self.settings))
             await self._run(config_path)
 
     async def _run(self, config_path: Path) -> None:
@@ -397,6 +402,13 @@ class Daemon:
         if not self.stopping.is_set():
             log.info("received %s, stopping", signal.Signals(sig).name)
         self.stopping.set()
+
+
+def self_links(settings: Settings) -> str:
+    """Where the feeds' self links point, and which setting says so."""
+    output = settings.output
+    why = "output.url" if output.url_set else "site.url" if output.url == settings.site.url else "[serve] listen"
+    return f"{output.url} ({why})"
 
 
 def run(settings: Settings, store: Store, *, listen: str | None = None) -> None:

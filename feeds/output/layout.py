@@ -67,7 +67,7 @@ def plan(settings: Settings, slugs: Sequence[str]) -> list[FeedSpec]:
             description = f"{label} — {site.description}" if site.description else label
         return FeedSpec(
             slug=slug,
-            title=clean_line(plain_text(title)),
+            title=clean_line(title),  # text: each format escapes it
             description=clean_line(plain_text(description)),
             html_url=html_url,
             files=files,

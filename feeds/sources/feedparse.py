@@ -105,6 +105,25 @@ def _detail_text(detail: Any, fallback: Any = "", limit: int | None = None) -> s
     return _html_to_text(value, limit)
 
 
+def _title_text(detail: Any, fallback: Any = "") -> str:
+    """A title (of an entry or a feed) as the text its feed means, nothing removed from it.
+
+    As feedparser gives it: an ``html``/``xhtml`` title (every RSS title that holds
+    markup or an entity) has its tags dropped and its entities decoded once
+    (``a ]]> b &lt;c&gt;`` -> ``a ]]> b <c>``); a ``text`` one is that text.
+    Whatever it then spells (``<script>``) is escaped wherever it is written.
+    """
+    value = _get(detail, "value") if isinstance(detail, dict) else None
+    if value is None:
+        value = fallback
+    if not isinstance(value, str) or not value:
+        return ""
+    value = clean_text(value)
+    if _is_html(detail) and ("<" in value or "&" in value):
+        value = htmllib.unescape(strip_tags(_BLOCK_BOUNDARY_RE.sub(" ", value)))
+    return _collapse(clean_text(value))
+
+
 def _str(value: Any) -> str:
     return clean_text(value).strip() if isinstance(value, str) else ""
 
@@ -232,7 +251,7 @@ def _make_item(entry: Mapping[str, Any], ctx: _Context) -> tuple[Item, bool] | N
     # of the content is made when a feed is written (half the store's size).
     summary_detail = entry.get("summary_detail")
     summary = "" if detail is summary_detail else _detail_text(summary_detail, entry.get("summary"), SUMMARY_CHARS)
-    title = _detail_text(entry.get("title_detail"), entry.get("title"))
+    title = _title_text(entry.get("title_detail"), entry.get("title"))
     if not title:
         body_text = summary or _html_to_text(content, _TITLE_FALLBACK_CHARS)
         title = body_text[:_TITLE_FALLBACK_CHARS].strip() or link
@@ -344,8 +363,9 @@ def parse_feed(
     now: datetime,
     content_type: str | None = None,
     content_location: str | None = None,
+    tz: tzinfo | None = None,
 ) -> ParsedFeed:
-    """Parse an RSS/Atom ``body`` fetched from ``url`` into items.
+    """Parse an RSS/Atom ``body`` fetched from ``url`` into items (``tz``: unused: feeds give their dates' offsets).
 
     Raises :class:`FeedParseError` when the body is not a feed or no entry is usable.
     """
@@ -386,7 +406,7 @@ def parse_feed(
         entries = entries[:MAX_ENTRIES]
 
     feed = result.get("feed") or {}
-    feed_title = _detail_text(feed.get("title_detail"), feed.get("title"))[:200]
+    feed_title = _title_text(feed.get("title_detail"), feed.get("title"))[:200]
     ctx = _Context(url, doc_base, source, identity, now, feed_title)
     items: list[Item] = []
     undated: list[str] = []
@@ -427,10 +447,4 @@ def parse_feed(
     )
 
 
-def parse(
-    body: bytes, *, url: str, source: Source, identity: Identity, now: datetime, tz: tzinfo,
-    content_type: str | None = None, content_location: str | None = None,
-) -> ParsedFeed:  # fmt: skip
-    """The registry's entry point of a remote source type (:mod:`feeds.core.registry`): :func:`parse_feed`."""
-    return parse_feed(body, url=url, source=source, identity=identity, now=now, content_type=content_type,
-                      content_location=content_location)  # fmt: skip
+parse = parse_feed  # the registry's entry point of a remote source type (feeds.core.registry)

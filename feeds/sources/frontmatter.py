@@ -1,10 +1,11 @@
-"""YAML front matter of a post: split it from the body and read it into a dict.
+"""YAML front matter of a post, the one wrapper of python-frontmatter and PyYAML: split and read it.
 
 Front matter made of plain ``key: value`` lines (what the site's scraper writes)
 is read by a small exact reader, about 20x faster than YAML; anything else
 (lists, block scalars, escapes…) goes through python-frontmatter's YAML handler.
-YAML that is broken but whose intent is clear is read as plain lines, with a
-warning.  python-frontmatter and PyYAML live here and nowhere else.
+Front matter that is not valid YAML is refused with YAML's reason (line and
+column), except a free-text line (``title``…) whose text is certain, which is
+read as that text with a warning.
 """
 
 from __future__ import annotations
@@ -132,16 +133,20 @@ def check_bounded(data: object) -> None:
                 raise ValueError(f"front matter is too large (more than {MAX_CHARS} characters, counting YAML aliases)")
 
 
+def _loader() -> type:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _yaml_header(header: str) -> dict[str, Any]:
     import frontmatter
-    import yaml
 
     problem = _nesting_problem(header)
     if problem:
         raise ValueError(problem)
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = frontmatter.YAMLHandler().load(header, Loader=loader)
+    data = frontmatter.YAMLHandler().load(header, Loader=_loader())
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -150,28 +155,64 @@ def _yaml_header(header: str) -> dict[str, Any]:
     return data
 
 
-_LENIENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*:[ \t]*(.*?)[ \t]*$")
+# Keys whose value is free text: a line of one of them that is broken YAML is read as the
+# text it plainly spells (and nothing else is ever repaired).
+_TEXT_KEYS = ("title", "excerpt", "description", "summary")
+_TEXT_LINE = re.compile(r"^(" + "|".join(_TEXT_KEYS) + r")[ \t]*:[ \t]+(.*?)[ \t]*$")
 
 
-def _lenient_header(header: str) -> dict[str, Any] | None:
-    """Read broken YAML whose intent is clear: every line ``key: value``.
+def _spelled_text(value: str) -> str | None:
+    """The text a broken free-text YAML value plainly spells, or None when that is not certain.
 
-    Real scrapers write titles like ``title: "他说"不"了"``: the value is taken
-    as everything after the first colon, one pair of outer quotes removed.
+    Two forms only: ``"他说"不"了"`` (quotes inside a double-quoted value, no escapes:
+    the text between the outer quotes) and ``央行: 降准落地`` (an unquoted value with
+    ``": "`` in it that starts with no YAML indicator and holds no comment).
     """
-    data: dict[str, Any] = {}
-    for line in header.split("\n"):
-        line = line.removesuffix("\r")
-        if not line.strip() or line.lstrip().startswith("#"):
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        inner = value[1:-1]
+        return inner if '"' in inner and "\\" not in inner else None
+    if value and value[0] not in _UNSAFE_PLAIN and ": " in value and " #" not in value and "\t#" not in value:
+        return value
+    return None
+
+
+def _repaired(header: str) -> tuple[dict[str, Any], list[str]] | None:
+    """The front matter read again with its broken free-text lines quoted, or None.
+
+    A line is repaired only when it alone is not valid YAML and :func:`_spelled_text`
+    reads it; the repaired header must then be valid YAML as a whole and give each
+    repaired key exactly that text, so a repair never makes up a value (a list, a
+    category) that the file does not spell out.
+    """
+    import yaml
+
+    lines = header.split("\n")
+    repaired: dict[str, str] = {}
+    for number, line in enumerate(lines):
+        match = _TEXT_LINE.match(line.removesuffix("\r"))
+        if not match or match.group(1) in repaired:
             continue
-        match = _LENIENT.match(line)
-        if not match:
-            return None
         key, value = match.groups()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        data[key] = value or None
-    return data
+        text = _spelled_text(value)
+        if text is None:
+            continue
+        try:
+            yaml.load(line, Loader=_loader())
+            continue  # valid as it is: not this line
+        except yaml.YAMLError:
+            pass
+        quoted = text.replace('"', '\\"')
+        lines[number] = f'{key}: "{quoted}"'
+        repaired[key] = text
+    if not repaired:
+        return None
+    try:
+        data = _yaml_header("\n".join(lines))
+    except (yaml.YAMLError, ValueError, RecursionError, OverflowError, TypeError, AttributeError):
+        return None
+    if any(data.get(key) != text for key, text in repaired.items()):
+        return None
+    return data, list(repaired)
 
 
 def read_front_matter(header: str) -> tuple[dict[str, Any], str | None]:
@@ -194,17 +235,28 @@ def read_front_matter(header: str) -> tuple[dict[str, Any], str | None]:
         raise ValueError(f"front matter has a value that cannot be read: {exc}") from None
     except yaml.YAMLError as exc:
         reason = _yaml_reason(exc)
-        data = _lenient_header(header)
-        if data is None:
+        repaired = _repaired(header)
+        if repaired is None:  # skipped: nothing is guessed
             raise ValueError(f"front matter is not valid YAML: {reason}") from None
-        return data, f"front matter is not valid YAML ({reason}); read it as plain 'key: value' lines"
+        data, keys = repaired
+        return data, f"front matter is not valid YAML ({reason}); read {', '.join(keys)} as the text it spells"
 
 
 def _yaml_reason(exc: Exception) -> str:
+    """YAML's problem with the line and column in the post file (its ``---`` line is line 1)."""
+
+    def at(mark: Any) -> str:
+        return f"line {mark.line + 2}, column {mark.column + 1}"
+
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if mark is not None:
-        return f"{problem} at line {mark.line + 2}, column {mark.column + 1}"
-    return str(problem)
+    if mark is None:
+        return str(problem)
+    reason = f"{problem} at {at(mark)}"
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    nested = context_mark is not None and context_mark.line != mark.line and (context_mark.line or context_mark.column)
+    if context and nested:  # where the list or mapping that is not closed began (not the top-level mapping)
+        reason += f", {context} at {at(context_mark)}"
+    return reason
 
 

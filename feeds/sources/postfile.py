@@ -46,7 +46,7 @@ from feeds.core.dates import bounded, parse_date
 from feeds.core.errors import PostError, one_line
 from feeds.core.identity import Identity, item_key
 from feeds.core.models import PostRecord, stamp
-from feeds.core.safety import normalise_url, plain_text, safe_url, sanitize_html
+from feeds.core.safety import normalise_url, safe_url, sanitize_html
 from feeds.core.text import absolutize, clean_line, clean_text, excerpt, render_markdown
 from feeds.sources.frontmatter import OPENING, read_front_matter, split_front_matter
 from feeds.sources.postfields import (
@@ -243,9 +243,9 @@ def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext
         warnings.append(f"more than {MAX_CATEGORIES} categories or tags: only the first {MAX_CATEGORIES} are used")
         categories, tags = categories[:MAX_CATEGORIES], tags[:MAX_CATEGORIES]
     slug = _slug_from_name(stem)
-    title = clean_line(plain_text(str(data["title"]))) if data.get("title") is not None else ""
+    title = clean_line(str(data["title"])) if data.get("title") is not None else ""  # text: escaped where written
     if not title:
-        title = clean_line(plain_text(slug.replace("-", " ")))
+        title = clean_line(slug.replace("-", " "))
     if len(title) > MAX_TITLE:
         title = title[:MAX_TITLE].rstrip() + "…"
         warnings.append(f"title longer than {MAX_TITLE} characters: cut")

@@ -8,6 +8,10 @@ post links are keyed with, and every later build uses those, whatever
 ``site.url`` says now (links follow the new URL; ids do not).  ``[site]
 id_authority`` sets the authority explicitly.  A store made before ids were
 recorded (or lost) takes both from the combined feed in its output folder.
+
+A placeholder (``news.example.com`` of the starter config, any example.com/.org/.net
+or ``.example`` name) is never recorded, nor taken up when found: while ``site.url``
+is one, ids follow it, and the first build with a real one fixes them.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import re
 from dataclasses import replace
 
 from feeds.config import Settings
+from feeds.config.site import placeholder_host, placeholder_url
 from feeds.core.text import is_http_url
 from feeds.store import Store
 
@@ -30,23 +35,49 @@ def fix_ids(settings: Settings, store: Store) -> Settings:
     site = settings.site
     if site.id_authority and site.id_base:
         return settings
-    held = {AUTHORITY_KEY: store.meta(AUTHORITY_KEY) or "", BASE_KEY: store.meta(BASE_KEY) or ""}
+    held = _held(store)
     record = {}
     if not held[AUTHORITY_KEY] or not held[BASE_KEY]:
         authority, base = _written(settings.output.dir)
         if not held[AUTHORITY_KEY]:
-            record[AUTHORITY_KEY] = held[AUTHORITY_KEY] = authority or site.host
+            held[AUTHORITY_KEY] = authority if authority and not placeholder_host(authority) else site.host
+            if not placeholder_host(held[AUTHORITY_KEY]):
+                record[AUTHORITY_KEY] = held[AUTHORITY_KEY]
         if not held[BASE_KEY]:
-            record[BASE_KEY] = held[BASE_KEY] = base or site.url
+            held[BASE_KEY] = base if base and not placeholder_url(base) else site.url
+            if not placeholder_url(held[BASE_KEY]):
+                record[BASE_KEY] = held[BASE_KEY]
     if record:
         store.set_meta(record)
     return replace(settings, site=replace(site, id_authority=site.id_authority or held[AUTHORITY_KEY],
                                           id_base=site.id_base or held[BASE_KEY]))  # fmt: skip
 
 
+def placeholder_warning(settings: Settings) -> str | None:
+    """Why ``site.url`` will not do when it is a placeholder (ids are not fixed until it is real), else None."""
+    if not settings.site.placeholder:
+        return None
+    return (f'[site] url "{settings.site.url}" is a placeholder: set it to the site\'s real address '
+            "(item ids are fixed at the first build with a real one)")
+
+
 def recorded_authority(settings: Settings, store: Store) -> str:
     """The authority ids are made with, without recording anything (for reading commands)."""
-    return settings.site.id_authority or store.meta(AUTHORITY_KEY) or settings.site.host
+    return recorded_ids(settings, store).site.id_authority
+
+
+def recorded_ids(settings: Settings, store: Store) -> Settings:
+    """``settings`` with the ids' authority and base the builds use, recording nothing (for reading commands)."""
+    site, held = settings.site, _held(store)
+    return replace(settings, site=replace(site, id_authority=site.id_authority or held[AUTHORITY_KEY] or site.host,
+                                          id_base=site.id_base or held[BASE_KEY] or site.url))  # fmt: skip
+
+
+def _held(store: Store) -> dict[str, str]:
+    """The recorded authority and base ("" each when none, or a placeholder an earlier feeds recorded)."""
+    authority, base = store.meta(AUTHORITY_KEY) or "", store.meta(BASE_KEY) or ""
+    return {AUTHORITY_KEY: "" if placeholder_host(authority) else authority,
+            BASE_KEY: "" if placeholder_url(base) else base}  # fmt: skip
 
 
 def _written(out_dir: os.PathLike[str] | str) -> tuple[str, str]:

@@ -11,6 +11,7 @@ order given, so unchanged input gives byte-identical output.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from feeds import __version__
 from feeds.config import Settings
 from feeds.core.identity import stable_id
 from feeds.core.models import FeedSpec, Item
-from feeds.core.safety import plain_text, public_url, safe_url, text_as_html
+from feeds.core.safety import escape_text, plain_text, public_url, safe_url, text_as_html
 from feeds.core.text import clean_line, clean_text, summary_text
 from feeds.output.layout import feed_id
 
@@ -128,7 +129,7 @@ def _generator(spec: FeedSpec, settings: Settings, fmt: str, updated: datetime) 
         fg.register_extension("hubs", _HubFeed, _NoEntry, atom=True, rss=True)
         fg.hubs.hubs = settings.websub.hubs  # type: ignore[attr-defined]
     fg.id(feed_id(site.authority, spec.slug))
-    fg.title(spec.title)
+    fg.title(escape_text(spec.title))  # a title is text: see _serialise
     fg.subtitle(spec.description)  # RSS <description> and Atom <subtitle>
     fg.language(site.language)
     if site.author:
@@ -158,23 +159,23 @@ def _add_entry(
     entry.id(guid)
     entry.guid(guid, permalink=False)
     link = safe_url(item.link)
-    entry.title(clean_line(plain_text(item.title)) or link or guid)
+    entry.title(escape_text(clean_line(item.title) or link or guid))  # a title is text: see _serialise
     if link:
         entry.link(href=link, rel="alternate")
     feed_url = public_url(item.feed_url)  # (never a password in the URL)
-    feed_title = clean_line(plain_text(item.feed_title or item.source)) or feed_url
+    feed_title = clean_line(item.feed_title or item.source) or feed_url
     if hasattr(entry, "related"):  # Atom: the original article, the other versions of a merged story, the feed
         original = safe_url(item.original)
         links = [(_ORIGINAL[site.language.lower().startswith("zh")], original)] if original else []
         entry.related.links = (*links, *((s, u) for s, u in item.related if safe_url(u)))
-        entry.related.source = (feed_title, feed_url, item.updated.isoformat()) if feed_url else None
+        entry.related.source = (escape_text(feed_title), feed_url, item.updated.isoformat()) if feed_url else None
     elif feed_url:  # RSS <source url="…">title</source>
-        entry.source(url=feed_url, title=feed_title)
+        entry.source(url=feed_url, title=escape_text(feed_title))
     entry.published(item.published)
     entry.updated(item.updated)
     html = clean_text(item.content or "")
     if not html and not link:  # Atom needs a link or a content: the title then stands as the content
-        html = text_as_html(clean_line(plain_text(item.title)) or guid)
+        html = escape_text(clean_line(item.title) or guid)
     if html:
         entry.content(html, type="html")  # Atom <content type="html">, RSS <content:encoded>
     # RSS <description> and Atom <summary>: a plain-text excerpt, which readers
@@ -209,8 +210,22 @@ def _add_entry(
         entry.category([{"term": term, "label": label} for term, label in terms.items()])
 
 
+# A title is text, nothing removed from it (``How I use <script> tags``), and is given to feedgen as HTML
+# that shows that text (escaped once: ``&lt;script&gt;``), which feedgen escapes again as XML.  Readers
+# take an RSS title for HTML: there the XML-level "&" is written as a hexadecimal reference (as the RSS
+# Profile and the W3C validator want).  An Atom title so escaped is declared type="html".
+_RSS_TITLE = re.compile(rb"(<title>|<source url=\"[^\"<>]*\">)([^<]*&amp;[^<]*)(?=</title>|</source>)")
+_ATOM_TITLE = re.compile(rb"<title>(?=[^<]*&amp;[^<]*</title>)")
+
+
+def _rss_refs(match: re.Match[bytes]) -> bytes:
+    return match.group(1) + match.group(2).replace(b"&amp;", b"&#x26;")
+
+
 def _serialise(fg: FeedGenerator, fmt: str) -> bytes:
-    return fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
+    if fmt == "rss":
+        return _RSS_TITLE.sub(_rss_refs, fg.rss_str(pretty=True))
+    return _ATOM_TITLE.sub(b'<title type="html">', fg.atom_str(pretty=True))
 
 
 def render_feed(spec: FeedSpec, items: Sequence[Item], settings: Settings, fmt: str) -> bytes:

@@ -17,7 +17,7 @@ from typing import Any
 from feeds.config import Settings
 from feeds.core.identity import stable_id
 from feeds.core.models import FeedSpec, Item
-from feeds.core.safety import public_url
+from feeds.core.safety import escape_text, public_url, text_as_html
 from feeds.core.text import clean_line, clean_text, summary_text
 from feeds.output.formats.base import Format
 
@@ -83,7 +83,7 @@ def _item(item: Item, text: str, settings: Settings) -> dict[str, Any]:
         entry["external_url"] = item.original
     entry["title"] = clean_line(item.title) or item.link
     # content_html is required (or content_text): an item without a body carries its summary or title.
-    entry["content_html"] = html or summary or clean_line(item.title)
+    entry["content_html"] = html or text_as_html(summary) or escape_text(entry["title"] or "")
     entry["summary"] = text  # as the RSS/Atom siblings
     if item.image:
         entry["image"] = item.image
