@@ -93,7 +93,10 @@ def summarise(raw: Path, rate: float, wall: float | None, label: str, top: int) 
     for frames, count in stacks:
         frames = [f for f in frames if not f.startswith("process ")]
         parsed = [parse_frame(f) for f in frames]
-        role = "worker" if any(func == "_process_worker" for func, _, _ in parsed) else "main"
+        cut = next((i for i, (func, _, _) in enumerate(parsed) if func == "_process_worker"), None)
+        role = "main" if cut is None else "worker"
+        if cut is not None:  # a forked worker's stack starts with its parent's frames up to the fork
+            parsed = parsed[cut + 1 :]
         roles[role] += count
         # Stages: the first two feeds functions (below click / the worker's task runner).
         feeds_frames = [f"{func} ({file})" for func, file, _ in parsed if file.startswith("feeds/")]

@@ -9,9 +9,11 @@ Everything goes to ``benchmarks/results/profile/``:
   main process (cold; workers are forked processes cProfile does not see), with the top
   functions by cumulative and by own time (pstats);
 - ``<w>.raw`` + ``<w>.md``: ``profile_run.py`` (py-spy over every process, cold);
-- for the example also ``example.wall``: 5 plain cold runs (wall time, and the build's own
-  "in N s" figure), and ``python -c pass`` / ``python -c 'import feeds.cli'`` for the interpreter
-  and the imports alone.
+- for the example also ``example.wall``: 5 plain cold runs without and 5 with the feeds
+  package byte-compiled (PYTHONDONTWRITEBYTECODE is set on the shared machine: without
+  ``compileall`` every start compiles every feeds module), with the build's own "in N s"
+  figure, and ``python -c pass`` / ``python -c 'import feeds.cli'`` for the interpreter and
+  the imports alone.  The other profiles run with whatever bytecode is there.
 
 Workloads: ``example`` = ``config/feeds.toml``; ``1000``/``100000`` = ``bench_build.py``'s
 corpora; ``poll-on``/``poll-off`` = 1,000 feeds of ``feedserver.py --kind news`` with
@@ -86,11 +88,20 @@ def wall_runs(label: str, config: Path, runs: int = 5) -> None:
             subprocess.run([PY, *cmd], cwd=PROJECT, check=True)
             times.append(time.perf_counter() - started)
         lines.append(f"python {' '.join(cmd)}: " + ", ".join(f"{t * 1000:.0f}" for t in times) + " ms")
-    for _ in range(runs):
-        cold(config)
-        started = time.perf_counter()
-        result = subprocess.run([PY, *feeds_cmd(config)], cwd=PROJECT, capture_output=True, text=True, check=True)
-        lines.append(f"feeds build (cold): {(time.perf_counter() - started) * 1000:.0f} ms; {result.stdout.strip()}")
+    package = Path(subprocess.run([PY, "-c", "import feeds, os; print(os.path.dirname(feeds.__file__))"],
+                                  cwd=PROJECT, capture_output=True, text=True, check=True).stdout.strip())  # fmt: skip
+    for bytecode in (False, True):
+        for cache in package.rglob("__pycache__"):
+            shutil.rmtree(cache)
+        if bytecode:
+            subprocess.run([PY, "-m", "compileall", "-q", str(package)], check=True)
+        for _ in range(runs):
+            cold(config)
+            started = time.perf_counter()
+            result = subprocess.run([PY, *feeds_cmd(config)], cwd=PROJECT, capture_output=True, text=True, check=True)
+            took = (time.perf_counter() - started) * 1000
+            last = (result.stderr.strip().splitlines() or [""])[-1]
+            lines.append(f"feeds build (cold, {'with' if bytecode else 'no'} .pyc): {took:.0f} ms; {last}")
     (OUT / f"{label}.wall").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
