@@ -97,8 +97,8 @@ class Server:
             self.proc.stdout.close()
 
 
-def start_server(feeds: int, items: int, seed: int, log: Path) -> Server:
-    """Start feedserver.py and wait for its ``READY <port>`` line."""
+def start_server(feeds: int, items: int, seed: int, log: Path, kind: str = "vocabulary") -> Server:
+    """Start feedserver.py (``--kind``: see its doc) and wait for its ``READY <port>`` line."""
     cmd = [
         sys.executable,
         str(HERE / "feedserver.py"),
@@ -110,6 +110,8 @@ def start_server(feeds: int, items: int, seed: int, log: Path) -> Server:
         "0",
         "--seed",
         str(seed),
+        "--kind",
+        kind,
     ]
     with open(log, "wb") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
@@ -147,7 +149,13 @@ def provenance() -> str:
 
 
 def write_config(
-    config: Path, port: int, feeds: int, concurrency: int, per_host: int, state_url: str | None = None
+    config: Path,
+    port: int,
+    feeds: int,
+    concurrency: int,
+    per_host: int,
+    state_url: str | None = None,
+    near_duplicates: bool | None = None,
 ) -> None:
     """The bundled config's [site]/[output] style, N feed sources over 30 categories, no posts."""
     cats = categories(CATEGORY_COUNT)
@@ -179,6 +187,8 @@ def write_config(
         f'url = "{state_url}"' if state_url else 'path = ".feeds/state.db"',
         "",
     ]
+    if near_duplicates is not None:
+        lines += ["[merge]", f"near_duplicates = {'true' if near_duplicates else 'false'}", ""]
     width = len(str(max(feeds - 1, 0)))
     for i in range(feeds):
         lines += [

@@ -1,6 +1,25 @@
 """A fast local HTTP server of synthetic RSS 2.0 feeds, for the polling benchmark.
 
     python benchmarks/feedserver.py [--feeds 1000] [--items 50] [--port 0] [--seed 1] [--host 127.0.0.1]
+                                    [--kind vocabulary|news|shared]
+
+``--kind`` picks the text of the items:
+
+* ``vocabulary`` (the default, as before): every description is drawn from the
+  same twenty sentences, so all items share most of their text (a near-duplicate
+  matcher's worst case, not news);
+* ``news``: distinct articles (``newsgen.py``: a mean estimated Jaccard of ~0.07
+  between two of them), and one item in ten of every feed is another outlet's
+  republication of an item of feed ``(i + 7) % N`` (headline suffix, an editor's
+  or reporter's line, a dateline: a near-duplicate with light edits, its own link
+  and infoCode, dated 17 minutes after the original);
+* ``shared``: ``news`` with one identical paragraph (a ~170-byte risk notice)
+  at the end of every item.
+
+With ``news``/``shared``, ``POST /advance`` (or ``GET /advance``) replaces every
+feed by the next *round*: the same shape, all items new (new infoCodes, dated
+six hours later per round), new ETags; it answers ``{"round": R}`` once the new
+feeds are served.  ``--round R`` starts at round R.
 
 Serves ``--feeds`` feeds at ``/feed/0.xml`` … ``/feed/<N-1>.xml``, each with
 ``--items`` items shaped like a Chinese financial-news site's feed: titles from a
@@ -32,11 +51,14 @@ import random
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime, formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from xml.sax.saxutils import escape
+
+import newsgen
 
 CST = timezone(timedelta(hours=8))
 NEWEST = datetime(2024, 3, 15, 18, 30, tzinfo=CST)  # the newest item of any feed
@@ -156,6 +178,76 @@ def build_feeds(count: int, items: int, seed: int) -> list[Feed]:
     return [Feed(*build_feed(i, items, seed, offset)) for i in range(count)]
 
 
+# One paragraph carried by every item with --kind shared (our own wording).
+SHARED_PARAGRAPH = (
+    "风险提示：本文内容仅供参考，不构成任何投资建议。市场有风险，投资需谨慎。"
+    "文中所涉数据来自公开资料，本平台不对其准确性和完整性作任何保证，读者据此操作，风险自担。"
+)
+REPUBLISH_EVERY = 10  # one item in ten is a republication of another outlet's story
+REPUBLISH_FROM = 7  # feed i republishes stories of feed (i + 7) % N (another outlet: 7 is prime to 12)
+
+
+def _news_item(code: str, title: str, paragraphs: list[str], when: datetime, outlet: str, shared: bool) -> str:
+    body = "".join(f"<p>{escape(text)}</p>" for text in paragraphs)
+    if shared:
+        body += f"<p>{SHARED_PARAGRAPH}</p>"
+    body += f'<p class="em_media">（文章来源：{outlet}）</p>'
+    return (
+        "<item>"
+        f"<title>{escape(title)}</title>"
+        f"<link>{SHARE_URL}{code}</link>"
+        f'<guid isPermaLink="false">{code}</guid>'
+        f"<pubDate>{format_datetime(when)}</pubDate>"
+        f"<description><![CDATA[{body}]]></description>"
+        "</item>\n"
+    )
+
+
+def build_news_feeds(count: int, items: int, seed: int, shared: bool, round_: int = 0) -> list[Feed]:
+    """``count`` feeds of distinct articles (see the module doc), one in ten republished by another outlet."""
+    shift = timedelta(hours=6 * round_)
+    offset = random.Random(f"{seed}-offset-{round_}").randrange(10**10)
+    stories: list[list[tuple[str, list[str], datetime]]] = []
+    for i in range(count):
+        rng = random.Random(f"{seed}-{round_}-{i}")
+        when = NEWEST + shift - timedelta(minutes=rng.randrange(2 * 24 * 60))
+        feed: list[tuple[str, list[str], datetime]] = []
+        for _ in range(items):
+            title, paragraphs = newsgen.article(rng)
+            feed.append((title, paragraphs, when))
+            when -= timedelta(seconds=rng.randrange(5 * 60, 90 * 60))
+        stories.append(feed)
+    feeds: list[Feed] = []
+    for i in range(count):
+        rng = random.Random(f"{seed}-{round_}-{i}-republish")
+        outlet = OUTLETS[i % len(OUTLETS)]
+        parts: list[str] = []
+        newest = stories[i][0][2]
+        for j, (title, paragraphs, when) in enumerate(stories[i]):
+            k = (round_ * count + i) * items + j
+            if count > 1 and j % REPUBLISH_EVERY == REPUBLISH_EVERY // 2:
+                # Another outlet's story (an original there: j - 1 is never a republication), republished here.
+                other = (i + REPUBLISH_FROM) % count
+                title, paragraphs, when = stories[other][j - 1]
+                title, paragraphs = newsgen.republish(rng, title, paragraphs, outlet)
+                when += timedelta(minutes=17)
+                newest = max(newest, when)
+            code = f"NW{when:%Y%m%d}{(k * 7_919_371 + offset) % 10**10:010d}"
+            parts.append(_news_item(code, title, paragraphs, when, outlet, shared))
+        head = (
+            '<?xml version="1.0" encoding="utf-8"?>\n'
+            '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">\n<channel>\n'
+            f"<title>{outlet} · 滚动新闻 {i}</title>\n"
+            f"<link>http://news.example.com/list/{i}.html</link>\n"
+            f"<description>{outlet}财经要闻第 {i} 栏目</description>\n"
+            "<language>zh-cn</language>\n"
+            f"<lastBuildDate>{format_datetime(newest)}</lastBuildDate>\n"
+            f'<atom:link href="http://news.example.com/feed/{i}.xml" rel="self" type="application/rss+xml"/>\n'
+        )
+        feeds.append(Feed((head + "".join(parts) + "</channel>\n</rss>\n").encode(), newest))
+    return feeds
+
+
 def _etag_matches(header: str, etag: str) -> bool:
     """``If-None-Match`` uses the weak comparison: ``W/"x"`` matches ``"x"``."""
     if header.strip() == "*":
@@ -196,10 +288,23 @@ class FeedServer(ThreadingHTTPServer):
     request_queue_size = 1024
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], feeds: list[Feed]) -> None:
+    def __init__(self, address: tuple[str, int], feeds: list[Feed], advance: Callable[[int], list[Feed]] | None = None,
+                 round_: int = 0) -> None:  # fmt: skip
         self.feeds = feeds
         self.stats = Stats()
+        self.advance = advance
+        self.round = round_
+        self.advance_lock = threading.Lock()
         super().__init__(address, Handler)
+
+    def next_round(self) -> int:
+        """Replace every feed by the next round's (new items); the round served from now on."""
+        assert self.advance is not None
+        with self.advance_lock:
+            feeds = self.advance(self.round + 1)
+            self.feeds = feeds  # one assignment: a request sees the old list or the new one
+            self.round += 1
+            return self.round
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -222,6 +327,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self, send_body: bool) -> None:
         path, _, query = self.path.partition("?")
+        if path == "/advance" and self.server.advance is not None:
+            body = json.dumps({"round": self.server.next_round()}).encode()
+            self._respond("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body)
+            return
         if path == "/stats":
             body = json.dumps(self.server.stats.snapshot(reset="reset=1" in query.split("&"))).encode()
             headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
@@ -265,6 +374,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._serve(send_body=False)
 
+    def do_POST(self) -> None:
+        self._serve(send_body=True)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve synthetic RSS feeds on 127.0.0.1 for the polling benchmark.")
@@ -273,11 +385,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port (0: any free port; see the READY line)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--kind", choices=("vocabulary", "news", "shared"), default="vocabulary",
+                        help="the items' text (see the module doc)")  # fmt: skip
+    parser.add_argument("--round", type=int, default=0, help="news/shared: the first round served")
     args = parser.parse_args(argv)
-    if args.feeds < 0 or args.items < 1:
-        parser.error("--feeds must be >= 0 and --items >= 1")
-    feeds = build_feeds(args.feeds, args.items, args.seed)
-    server = FeedServer((args.host, args.port), feeds)
+    if args.feeds < 0 or args.items < 1 or args.round < 0:
+        parser.error("--feeds and --round must be >= 0 and --items >= 1")
+    advance = None
+    if args.kind == "vocabulary":
+        feeds = build_feeds(args.feeds, args.items, args.seed)
+    else:
+        shared = args.kind == "shared"
+
+        def advance(round_: int) -> list[Feed]:
+            return build_news_feeds(args.feeds, args.items, args.seed, shared, round_)
+
+        feeds = advance(args.round)
+    server = FeedServer((args.host, args.port), feeds, advance, args.round)
     # SIGTERM ends serve_forever() cleanly (from another thread, as shutdown() requires).
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     print(f"READY {server.server_address[1]}", flush=True)
