@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +33,28 @@ def _store(store, source: str, item: Item) -> None:  # type: ignore[no-untyped-d
                     sketches={item.key: text_sketch(item.title, item.content)}, near=NEAR)  # fmt: skip
 
 
+def _race(store, monkeypatch: pytest.MonkeyPatch, between: Callable[[], None]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Make ``between`` (another source's poll) run in another thread once source B's poll has
+    matched (read) and before its write; the sources whose polls matched, in order."""
+    real_prematch, real_write = store_sources.prematch, store.write
+    calls: list[str] = []
+
+    def matching(db, source, rows, sketches, near):  # type: ignore[no-untyped-def]
+        calls.append(source)
+        return real_prematch(db, source, rows, sketches, near)
+
+    def racing_write(**kwargs):  # type: ignore[no-untyped-def]
+        if calls == ["b"]:  # B has matched; another thread stores A's copy before B's write
+            writer = threading.Thread(target=between)
+            writer.start()
+            writer.join(20)
+        return real_write(**kwargs)
+
+    monkeypatch.setattr(store_sources, "prematch", matching)
+    monkeypatch.setattr(store, "write", racing_write)
+    return calls
+
+
 def test_comparing_stored_sketches_as_bytes_decides_as_the_sketches_do() -> None:
     rng = random.Random(7)
     words = ["沪指", "上涨", "0.52%", "成交额", "9000亿元", "北向资金", "银行", "2022年2月10日", "煤炭", "回购"]
@@ -51,23 +74,8 @@ def test_a_version_stored_between_the_matching_read_and_the_write_is_still_found
     """Source B's poll matches (reads) first; source A stores the same story before B's write:
     B joins A's article, as when both were decided inside the write lock."""
     store = open_store(tmp_path / "state.db")
-    real_prematch, real_write = store_sources.prematch, store.write
-    calls: list[str] = []
-
-    def matching(db, source, rows, sketches, near):  # type: ignore[no-untyped-def]
-        calls.append(source)
-        return real_prematch(db, source, rows, sketches, near)
-
-    def racing_write(**kwargs):  # type: ignore[no-untyped-def]
-        if calls == ["b"]:  # B has matched; another thread stores A's copy before B's write
-            other = _item("k-a", "a") if duplicate else _item("k-a", "a", "".join(str(i) for i in range(300)))
-            writer = threading.Thread(target=_store, args=(store, "a", other))
-            writer.start()
-            writer.join(20)
-        return real_write(**kwargs)
-
-    monkeypatch.setattr(store_sources, "prematch", matching)
-    monkeypatch.setattr(store, "write", racing_write)
+    other = _item("k-a", "a") if duplicate else _item("k-a", "a", "".join(str(i) for i in range(300)))
+    calls = _race(store, monkeypatch, lambda: _store(store, "a", other))
     try:
         _store(store, "b", _item("k-b", "b", "另"))
         assert calls == ["b", "a"]
@@ -124,30 +132,16 @@ def test_more_candidates_stored_between_the_matching_read_and_the_write_than_are
     The write still decides (it once failed: "Incorrect number of bindings supplied"), and the
     earliest-stored duplicate among them wins."""
     store = open_store(tmp_path / "state.db")
-    real_prematch, real_write = store_sources.prematch, store.write
-    calls: list[str] = []
     crowd = store_neardup.MAX_CANDIDATES + 6
     # The same text with another number: sharing nearly every bucket, and no duplicate (numbers differ)
     # but the first, which is the new item's text.
     others = [_item(f"a-{i}", "a", f"编号{999 if i == 0 else i}") for i in range(crowd)]
 
-    def matching(db, source, rows, sketches, near):  # type: ignore[no-untyped-def]
-        calls.append(source)
-        return real_prematch(db, source, rows, sketches, near)
+    def store_a() -> None:
+        store.save_poll(SourceState("a", url="http://a.example/f"), others, [], 1.0,
+                        sketches={i.key: text_sketch(i.title, i.content) for i in others}, near=NEAR)  # fmt: skip
 
-    def racing_write(**kwargs):  # type: ignore[no-untyped-def]
-        if calls == ["b"]:  # B has matched; another thread stores A's poll before B's write
-            def store_a() -> None:
-                store.save_poll(SourceState("a", url="http://a.example/f"), others, [], 1.0,
-                                sketches={i.key: text_sketch(i.title, i.content) for i in others}, near=NEAR)  # fmt: skip
-
-            writer = threading.Thread(target=store_a)
-            writer.start()
-            writer.join(20)
-        return real_write(**kwargs)
-
-    monkeypatch.setattr(store_sources, "prematch", matching)
-    monkeypatch.setattr(store, "write", racing_write)
+    calls = _race(store, monkeypatch, store_a)
     try:
         _store(store, "b", _item("k-b", "b", "编号999"))  # the text of A's first
         assert calls == ["b", "a"]
