@@ -12,6 +12,7 @@ NOTHING``), ``CAST``, ``substr`` (not ``GLOB``, ``LIKE`` or ``~``),
 placeholders                  ``?``                                       ``%s`` (and ``%`` doubled)
 a list of values              ``IN (?, ?, …)``, 500 at a time             one ``= ANY(?)``
 many rows                     ``executemany``                             one statement over ``unnest(?::t[], …)``
+a key twice in one upsert     the last row counts (one after another)     rows made unique first (else an error)
 ids of new rows               ``max + 1``… (one writer at a time)         ``nextval`` of the column's sequence
 float to integer              ``CAST(x AS INTEGER)``                      ``trunc(x)::bigint``
 a big first load              indexes dropped and rebuilt, more cache     nothing
