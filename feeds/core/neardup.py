@@ -35,6 +35,7 @@ sketches and bucket keys are identical in every process and on every run.
 from __future__ import annotations
 
 import bisect
+import hashlib
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -189,16 +190,20 @@ _SALTS = _salts()
 
 
 def bucket_ids(data: bytes) -> list[int]:
-    """The LSH bucket ids of a STORED sketch (:meth:`Sketch.to_bytes`) as signed 64-bit integers, for an
-    indexed column: band ``b`` is its ROWS 16-bit values read as one 64-bit integer, salted by ``b``.
-    The same bands as :func:`bands`; no parse, a few C calls.  None for an empty text or no sketch."""
-    if data[:4] != _MAGIC or len(data) < 12 + 2 * PERMUTATIONS or not (data[4] | data[5]):
+    """The LSH bucket ids of a STORED sketch (:meth:`Sketch.to_bytes`) as signed 64-bit integers: band
+    ``b`` is its ROWS 16-bit values read as one 64-bit integer, salted by ``b`` (the bands of
+    :func:`bands`), and one more: the digest of its units (the same normalised text, numbers included),
+    which finds a verbatim copy even among many template instances crowding every band.  No parse, a
+    few C calls.  None for an empty text or no sketch."""
+    end = 12 + 2 * PERMUTATIONS
+    if data[:4] != _MAGIC or len(data) < end or not (data[4] | data[5]):
         return []
-    values = array("Q", data[12 : 12 + 2 * PERMUTATIONS])
+    values = array("Q", data[12:end])
     if _BIG_ENDIAN_HOST:  # pragma: no cover
         values.byteswap()
     salted = array("Q", map(int.__xor__, values, _SALTS))
-    return array("q", salted.tobytes()).tolist()
+    exact = int.from_bytes(hashlib.blake2b(data[6:10] + data[end:], digest_size=8).digest(), "little", signed=True)
+    return [*array("q", salted.tobytes()).tolist(), exact]
 
 
 def jaccard(a: Sketch, b: Sketch) -> float:
@@ -274,14 +279,24 @@ def explain(a: Sketch, b: Sketch, threshold: float = DEFAULT_THRESHOLD) -> str:
     return judge(a, b, threshold).reason
 
 
+HEAD = 12 + 2 * PERMUTATIONS  # a stored sketch's magic, header and MinHash: what :func:`may_be_duplicate` reads
+
+
+def may_be_duplicate(a: bytes, b: bytes, threshold: float = DEFAULT_THRESHOLD) -> bool:
+    """False when two stored sketches (or just their first :data:`HEAD` bytes) cannot be duplicates:
+    the MinHash of a long text is under the threshold (a short text needs its units: True)."""
+    if a[:4] != _MAGIC or b[:4] != _MAGIC or len(a) < 12 or len(b) < 12:
+        return False  # another version's sketch, or a damaged one: no sketch, a duplicate of nothing
+    if (a[10] | b[10]) & _SHORT:  # the flags' low byte (little-endian)
+        return True
+    xor = int.from_bytes(a[12:HEAD], "little") ^ int.from_bytes(b[12:HEAD], "little")
+    return array("H", xor.to_bytes(2 * PERMUTATIONS, "little")).count(0) >= threshold * PERMUTATIONS
+
+
 def duplicate_bytes(a: bytes, b: bytes, threshold: float = DEFAULT_THRESHOLD) -> bool:
     """:func:`is_duplicate` of two stored sketches; a store's fast path: the MinHash of a long text is
     compared before its units are read (most candidates stop there)."""
-    if a[:4] != _MAGIC or b[:4] != _MAGIC or len(a) < 12 or len(b) < 12:
-        return False  # another version's sketch, or a damaged one: no sketch, a duplicate of nothing
-    end = 12 + 2 * PERMUTATIONS
-    short = (a[10] | b[10]) & _SHORT  # the flags' low byte (little-endian)
-    if not short and jaccard(Sketch(a[12:end], 1), Sketch(b[12:end], 1)) < threshold:
+    if not may_be_duplicate(a, b, threshold):
         return False
     return is_duplicate(Sketch.from_bytes(a), Sketch.from_bytes(b), threshold)
 

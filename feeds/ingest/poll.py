@@ -259,10 +259,15 @@ async def poll(
     from feeds.sources.fetch import Fetcher
 
     schedule = settings.schedule
+    # Whole polls at once (fetch, parse, store), not only fetches: a body fetched waits for no slot
+    # (memory: 1,000 feeds fetched ahead of a busy store held every body at once).
+    slots = asyncio.Semaphore(schedule.concurrency)
     async with Fetcher(settings.fetch, concurrency=schedule.concurrency, per_host=schedule.per_host) as fetcher:
 
         async def one(source: Source) -> PollOutcome:
-            outcome = await refresh_contained(source, settings=settings, store=store, fetcher=fetcher, workers=workers)
+            async with slots:
+                outcome = await refresh_contained(source, settings=settings, store=store, fetcher=fetcher,
+                                                  workers=workers)  # fmt: skip
             if report:
                 report(outcome)
             return outcome

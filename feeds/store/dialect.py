@@ -14,7 +14,7 @@ a list of values              ``IN (?, ?, …)``, 500 at a time             one 
 many rows                     ``executemany``                             one statement over ``unnest(?::t[], …)``
 a key twice in one upsert     the last row counts (one after another)     rows made unique first (else an error)
 ids of new rows               ``max + 1``… (one writer at a time)         ``nextval`` of the column's sequence
-float to integer              ``CAST(x AS INTEGER)``                      ``trunc(x)::bigint``
+float to integer (floor)      ``CAST(x AS INTEGER) - (x < CAST(x …))``    ``floor(x)::bigint``
 a big first load              indexes dropped and rebuilt, more cache     nothing
 bulk writes                   in parts of at most 64 MiB (its WAL)        one transaction
 ============================  ==========================================  =======================================
@@ -81,8 +81,9 @@ class Dialect:
         last = raw.execute(f"SELECT coalesce(max({column}), 0) FROM {table}").fetchone()[0]
         return list(range(last + 1, last + 1 + count))
 
-    def trunc(self, expr: str) -> str:
-        return f"CAST({expr} AS INTEGER)"
+    def floor(self, expr: str) -> str:
+        """``expr`` rounded down to an integer (SQLite has no floor() without its math functions)."""
+        return f"(CAST({expr} AS INTEGER) - (({expr}) < CAST({expr} AS INTEGER)))"
 
     @contextmanager
     def bulk(self, raw: Any, indexes: dict[str, str]) -> Iterator[None]:
@@ -157,8 +158,8 @@ class PgDialect(Dialect):
                            " FROM generate_series(1, %s)", (count,)).fetchall()  # fmt: skip
         return sorted(r[0] for r in rows)
 
-    def trunc(self, expr: str) -> str:
-        return f"trunc({expr})::bigint"
+    def floor(self, expr: str) -> str:
+        return f"floor({expr})::bigint"
 
     def bulk(self, raw: Any, indexes: dict[str, str]) -> AbstractContextManager[None]:
         return nullcontext()

@@ -1,4 +1,4 @@
-"""Near-duplicate matching when versions are stored (sketches, buckets, clusters), and full-text pages.
+"""Near-duplicate matching when versions are stored (sketches, clusters), and full-text pages.
 
 A version's article is decided in the transaction that stores it, once and for
 all (:func:`assign`): an identity key assigned before (``clusters``) keeps its
@@ -10,12 +10,14 @@ bucket with it, and joins the article of the canonical duplicate among them
 smallest key; never "the first stored"), else it is an article of its own.
 
 Bounded work per new version, whatever the store holds and however alike its
-texts are: a poll's candidates are read in one statement; a bucket holds at
-most :data:`CAP` versions within a window (a bucket that full is a template or
-a shared paragraph, not a story's copies: later versions are not added to it);
-at most :data:`COMPARED` candidates are compared in full per version (those
-sharing the most buckets); buckets dated out of every window that can still
-come are pruned (:data:`KEEP`), so the table holds what can match, not history.
+texts are: the buckets are held in memory (:class:`~feeds.core.neardup_index.BucketIndex`,
+built once from the window's sketches, then kept up to date by seq: what this
+process and every other node stored), so a poll's candidates are found without
+SQL and no bucket row is ever written; a bucket holding more than :data:`CAP`
+versions in a window is passed over (a template or a shared paragraph, not a
+story's copies); at most :data:`COMPARED` candidates are compared in full per
+version (those sharing the most buckets), read in one statement per poll;
+versions dated out of every window that can still come leave the index.
 
 Decisions are taken one transaction at a time, each seeing every version
 stored before it: SQLite runs one write at a time; on PostgreSQL, where several
@@ -26,19 +28,21 @@ committed (``READ COMMITTED``: every statement after the lock).
 
 from __future__ import annotations
 
+import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from feeds.core import neardup
+from feeds.core.neardup_index import BucketIndex
 from feeds.store.dialect import LOCK_NEARDUP, Tables, Tx
 from feeds.store.records import NearDup, Page, PostRef
 
-CAP = 16  # versions one bucket holds within a window
+CAP = 64  # versions of other sources one bucket may hold within a window and still count as evidence
 COMPARED = 8  # candidates compared in full per new version (those sharing the most buckets)
-KEEP = 7 * 86400.0  # buckets are kept this long beyond the window after the newest date stored
-SKETCH_BYTES = 2048  # what storing one sketch and its buckets puts in a transaction (SQLite's WAL)
+KEEP = 7 * 86400.0  # the index keeps versions dated this long beyond the window before now
+PRUNE_EVERY = 600.0  # seconds between two prunings of the index
+SKETCH_BYTES = 1024  # what storing one sketch puts in a transaction (SQLite's WAL)
 
 
 class Stored(NamedTuple):
@@ -65,43 +69,125 @@ def decide(candidates: Iterable[Stored], data: bytes, ts: float, near: NearDup) 
     return min(found, key=lambda c: rank(c, near)) if found else None
 
 
+class _Index:
+    """A store's bucket index: the sketches of the dates asked for so far, and every sketch committed
+    since it was made (by this process or any other node), read by seq."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.index: BucketIndex | None = None
+        self.base = 0  # the highest seq when the index was made: later ones are read by seq
+        self.loaded: list[tuple[float, float]] = []  # the date ranges of sketches up to ``base`` read
+        self.own: dict[int, str] = {}  # seq -> key of the sketches this process stored (added at once)
+        self.newest = float("-inf")  # the latest date a new version asked about
+        self.pruned = 0.0
+
+    def current(self, tx: Tx, low: float, high: float, near: NearDup) -> BucketIndex:
+        """The index, holding the sketches dated from ``low`` to ``high`` and every one stored since.
+        (Date ranges are half-open, [low, high): each sketch is read once.)"""
+        high += 1.0
+        if self.index is None:
+            self.index = BucketIndex()
+            self.base = self.index.last_seq = int(tx.one("SELECT coalesce(max(seq), 0) FROM sketches")[0])
+            self.pruned = time.monotonic()
+        index = self.index
+        for start, end in self._missing(low, high):  # (cost: the versions near the new ones, not history)
+            for seq, source, ts, data in tx.execute("SELECT seq, source, ts, data FROM sketches"
+                                                    " WHERE ts >= ? AND ts < ? AND seq <= ?", (start, end, self.base)):
+                _add(index, int(seq), float(ts), source, bytes(data))
+        self.loaded = _union([*self.loaded, (low, high)])
+        self._catch_up(tx, index)
+        self.newest = max(self.newest, high - near.window)
+        if time.monotonic() - self.pruned > PRUNE_EVERY:  # what no version to come can reach
+            horizon = min(self.newest, time.time()) - near.window - KEEP
+            index.prune(horizon)
+            self.loaded = [(max(lo, horizon), hi) for lo, hi in self.loaded if hi >= horizon]
+            self.pruned = time.monotonic()
+        return index
+
+    def _catch_up(self, tx: Tx, index: BucketIndex) -> None:
+        """The sketches committed since the last look: another node's, a backfill's, and this process's
+        own (already added: confirmed by their key; one rolled back and its seq reused is read)."""
+        rows = tx.all("SELECT seq, source, key, ts FROM sketches WHERE seq > ? ORDER BY seq", (index.last_seq,))
+        if not rows:
+            return
+        others = {int(r[0]): (r[1], float(r[3])) for r in rows if self.own.get(int(r[0])) != r[2]}
+        if others:
+            for seq, data in tx.select_in("SELECT seq, data FROM sketches WHERE seq IN (?...)", sorted(others)):
+                source, ts = others[int(seq)]
+                _add(index, int(seq), ts, source, bytes(data))
+        index.last_seq = int(rows[-1][0])
+        self.own = {seq: key for seq, key in self.own.items() if seq > index.last_seq}
+
+    def added(self, rows: Sequence[tuple[int, str, str, float, bytes]], replaced: Sequence[int]) -> None:
+        """Sketches just stored by this process (seq, source, key, date, sketch), and the seqs they replace."""
+        if self.index is None:
+            return
+        with self.lock:
+            self.index.remove(replaced)
+            for seq, source, key, ts, data in rows:
+                _add(self.index, seq, ts, source, data)
+                self.own[seq] = key
+
+    def _missing(self, low: float, high: float) -> list[tuple[float, float]]:
+        """The parts of [low, high) not read yet."""
+        out, at = [], low
+        for lo, hi in self.loaded:
+            if hi < at or lo > high:
+                continue
+            if lo > at:
+                out.append((at, lo))
+            at = max(at, hi)
+        if at < high:
+            out.append((at, high))
+        return out
+
+
+def _add(index: BucketIndex, seq: int, ts: float, source: str, data: bytes) -> None:
+    index.add(seq, ts, source, neardup.bucket_ids(data), data[: neardup.HEAD])
+
+
+def _union(ranges: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _index_of(store: Tables) -> _Index:
+    held = store.__dict__.get("_neardup_index")
+    if held is None:
+        held = store.__dict__.setdefault("_neardup_index", _Index())
+    return held
+
+
 class _New(NamedTuple):
     key: str
     ts: float
     data: bytes
-    buckets: list[int]
 
 
-def _match(tx: Tx, source: str, todo: Sequence[_New], near: NearDup) -> tuple[dict[str, str], list[tuple]]:
-    """The article each of ``todo`` (new versions of ``source``) joins, when it has a duplicate; and the
-    bucket rows (bucket, ts, key) to store for them (a bucket at its :data:`CAP` is not added to)."""
-    wanted = sorted({b for new in todo for b in new.buckets})
-    if not wanted:
-        return {}, []
+def _match(store: Tables, tx: Tx, source: str, todo: Sequence[_New], near: NearDup) -> dict[str, str]:
+    """The article each of ``todo`` (new versions of ``source``) joins, when it has a duplicate."""
+    holder = _index_of(store)
     low = min(new.ts for new in todo) - near.window
     high = max(new.ts for new in todo) + near.window
-    held: dict[int, list[tuple[float, int]]] = {}
-    for bucket, ts, seq in tx.select_in("SELECT bucket, ts, seq FROM buckets WHERE ts BETWEEN ? AND ?"
-                                        " AND bucket IN (?...)", wanted, (low, high)):  # fmt: skip
-        held.setdefault(bucket, []).append((ts, seq))
-    pools: dict[str, list[int]] = {}
-    rows: list[tuple] = []
-    for new in todo:
-        shared: Counter[int] = Counter()
-        for bucket in new.buckets:
-            near_ones = [seq for ts, seq in held.get(bucket, ()) if abs(ts - new.ts) <= near.window]
-            shared.update(near_ones)
-            if len(near_ones) < CAP:
-                rows.append((bucket, new.ts, new.key))
-        if shared:  # those sharing the most buckets first (a copy shares many, a template a few)
-            pools[new.key] = sorted(shared, key=lambda seq: (-shared[seq], seq))[: 4 * COMPARED]
-    if not pools:
-        return {}, rows
-    # Other sources' only (an outlet does not republish its own story), then the COMPARED best in full.
-    sources = dict(tx.select_in("SELECT seq, source FROM sketches WHERE seq IN (?...)",
-                                sorted({seq for pool in pools.values() for seq in pool})))  # fmt: skip
-    picked = {key: [seq for seq in pool if sources.get(seq, source) != source][:COMPARED]
-              for key, pool in pools.items()}  # fmt: skip
+    with holder.lock:
+        index = holder.current(tx, low, high, near)
+        found = index.shared([(neardup.bucket_ids(new.data), new.ts) for new in todo], near.window, source, CAP)
+        # The candidates sharing the most buckets, those whose MinHash may make them duplicates only.
+        picked: dict[str, list[int]] = {}
+        for new, counts in zip(todo, found, strict=True):
+            best = sorted(counts, key=lambda seq: (-counts[seq], seq))
+            kept = [seq for seq in best[: 4 * COMPARED] if neardup.may_be_duplicate(index.head(seq), new.data,
+                                                                                     near.threshold)]  # fmt: skip
+            if kept:
+                picked[new.key] = kept[:COMPARED]
+    if not picked:
+        return {}
     seqs = sorted({seq for chosen in picked.values() for seq in chosen})
     stored = {r[0]: Stored(r[0], r[1], r[2], r[3], r[4], bytes(r[5])) for r in tx.select_in(
         "SELECT seq, source, key, article, ts, data FROM sketches WHERE seq IN (?...)", seqs)}  # fmt: skip
@@ -110,7 +196,7 @@ def _match(tx: Tx, source: str, todo: Sequence[_New], near: NearDup) -> tuple[di
         best = decide((stored[seq] for seq in picked.get(new.key, ()) if seq in stored), new.data, new.ts, near)
         if best is not None:
             out[new.key] = best.article
-    return out, rows
+    return out
 
 
 def assign(
@@ -136,27 +222,16 @@ def assign(
     for key, ts in rows:
         data = sketches.get(key)
         if data is not None and key not in first:
-            first[key] = _New(key, ts, data, neardup.bucket_ids(data))
+            first[key] = _New(key, ts, data)
     heads = {r[0] for r in tx.select_in("SELECT DISTINCT article FROM entries WHERE article IN (?...)",
                                         [key for key in first if key not in out])}  # fmt: skip
     todo = [new for key, new in first.items() if key not in out and key not in heads]
-    found, buckets = _match(tx, source, todo, near) if near is not None else ({}, [])
+    found = _match(store, tx, source, todo, near) if near is not None and todo else {}
     decided = {key: (key if key in heads else found.get(key, key)) for key in first if key not in out}
     out.update(decided)
     tx.insert("clusters", ("key", "article"), list(decided.items()), ignore=True)
-    fresh = {new.key for new in todo}
-    _store_sketches(tx, source, [(new.key, out[new.key], new.ts, new.data) for new in first.values()],
-                    buckets, fresh)  # fmt: skip
-    if near is not None and first:
-        _prune(tx, max(new.ts for new in first.values()), near)
+    _store_sketches(store, tx, source, [(new.key, out[new.key], new.ts, new.data) for new in first.values()])
     return {k: a for k, a in out.items() if k != a}
-
-
-def _prune(tx: Tx, newest: float, near: NearDup) -> None:
-    """Drop the buckets no version to come can match: dated more than the window and :data:`KEEP` before
-    the newest version just stored (never after now: an item dated in the future prunes nothing more)."""
-    horizon = min(newest, time.time()) - near.window - KEEP
-    tx.execute("DELETE FROM buckets WHERE ts < ?", (horizon,))
 
 
 def _clusters(tx: Tx, keys: Sequence[str]) -> dict[str, str]:
@@ -165,40 +240,30 @@ def _clusters(tx: Tx, keys: Sequence[str]) -> dict[str, str]:
     return dict(tx.select_in("SELECT key, article FROM clusters WHERE key IN (?...)", keys))
 
 
-def _store_sketches(
-    tx: Tx, source: str, rows: Sequence[tuple[str, str, float, bytes]],
-    buckets: Sequence[tuple[int, float, str]] | None = None, matched: set[str] | None = None,
-) -> None:  # fmt: skip
-    """Sketches (key, article, date, sketch) stored, replacing a key's older one.  ``buckets``: the
-    bucket rows (bucket, date, key) of the versions of ``matched`` (as :func:`_match` capped them);
-    the other versions get all of theirs."""
+def _store_sketches(store: Tables, tx: Tx, source: str, rows: Sequence[tuple[str, str, float, bytes]]) -> None:
+    """Sketches (key, article, date, sketch) stored, replacing a key's older one (a key twice: the last),
+    and added to this process's bucket index (a replaced sketch's seq matches nothing more)."""
     last = {row[0]: row for row in rows}
     if not last:
         return
-    seqs = dict(zip(last, tx.new_ids("sketches", "seq", len(last)), strict=True))
-    old = list(tx.select_in("SELECT seq, ts, data FROM sketches WHERE source = ? AND key IN (?...)", list(last),
-                            (source,)))  # fmt: skip
-    if old:
-        tx.many("DELETE FROM buckets WHERE bucket = ? AND ts = ? AND seq = ?",
-                [(bucket, ts, seq) for seq, ts, data in old for bucket in neardup.bucket_ids(bytes(data))])
-        tx.run_in("DELETE FROM sketches WHERE seq IN (?...)", [seq for seq, _, _ in old])
+    seqs = tx.new_ids("sketches", "seq", len(last))
+    old = [r[0] for r in tx.select_in("SELECT seq FROM sketches WHERE source = ? AND key IN (?...)", list(last),
+                                      (source,))]  # fmt: skip
+    tx.run_in("DELETE FROM sketches WHERE seq IN (?...)", old)
     tx.insert("sketches", ("seq", "source", "key", "article", "ts", "data"),
-              [(seqs[key], source, key, article, ts, data) for key, article, ts, data in last.values()])  # fmt: skip
-    chosen = matched or set()
-    rows_out = [(bucket, ts, seqs[key]) for bucket, ts, key in buckets or () if key in last]
-    rows_out += [(bucket, ts, seqs[key]) for key, _, ts, data in last.values() if key not in chosen
-                 for bucket in neardup.bucket_ids(data)]  # fmt: skip
-    tx.insert("buckets", ("bucket", "ts", "seq"), sorted(set(rows_out)), ignore=True)  # neighbours together
+              [(seq, source, *row) for seq, row in zip(seqs, last.values(), strict=True)])  # fmt: skip
+    _index_of(store).added([(seq, source, key, ts, data) for seq, (key, _, ts, data)
+                            in zip(seqs, last.values(), strict=True)], old)  # fmt: skip
 
 
-def _save_sketches(tx: Tx, source: str, rows: Sequence[tuple[str, float, bytes]]) -> None:
+def _save_sketches(store: Tables, tx: Tx, source: str, rows: Sequence[tuple[str, float, bytes]]) -> None:
     held: dict[str, tuple[str, str]] = {}  # key -> (ref, article) of its first entry
     for key, ref, article in tx.select_in("SELECT key, ref, article FROM entries WHERE source = ? AND key IN (?...)",
                                           list(dict.fromkeys(r[0] for r in rows)), (source,)):  # fmt: skip
         if key not in held or ref < held[key][0]:
             held[key] = (ref, article)
     tx.insert("clusters", ("key", "article"), [(key, a) for key, (_, a) in held.items()], ignore=True)
-    _store_sketches(tx, source, [(key, held[key][1], ts, data) for key, ts, data in rows if key in held])
+    _store_sketches(store, tx, source, [(key, held[key][1], ts, data) for key, ts, data in rows if key in held])
 
 
 _FIND = (
@@ -210,10 +275,14 @@ _FIND = (
 
 class NearDupTables(Tables):
     def sketch_days(self, exclude: str) -> set[int]:
-        """The days (epoch seconds // 86400, truncated) of the sketched versions of every source but ``exclude``."""
-        rows = self.rows(f"SELECT DISTINCT {self.dialect.trunc('ts / 86400')} FROM sketches WHERE source <> ?",
-                         (exclude,))  # fmt: skip
-        return {int(r[0]) for r in rows}
+        """The days (epoch seconds // 86400, floored) with a sketched version (of any source: ``exclude``
+        is a hint).  One probe of the date index per day that has one, not a scan of every sketch."""
+        rows = self.rows(
+            "WITH RECURSIVE d(ts) AS (SELECT min(ts) FROM sketches UNION ALL"
+            f" SELECT (SELECT min(ts) FROM sketches WHERE ts >= ({self.dialect.floor('d.ts / 86400')} + 1) * 86400)"
+            " FROM d WHERE d.ts IS NOT NULL) SELECT ts FROM d WHERE ts IS NOT NULL"
+        )
+        return {int(r[0] // 86400) for r in rows}
 
     def unsketched_posts(self, start: float, end: float) -> list[tuple[PostRef, str, float]]:
         """Posts' versions dated from ``start`` to ``end`` that have no sketch: (ref, key, date)."""
@@ -233,7 +302,7 @@ class NearDupTables(Tables):
         for start in range(0, len(rows), step):
             with self.write() as tx:
                 self.lock(tx, LOCK_NEARDUP)
-                _save_sketches(tx, source, rows[start : start + step])
+                _save_sketches(self, tx, source, rows[start : start + step])
 
     def find_article(self, keys: Sequence[str], link: str | None = None) -> str | None:
         """The article an identity key (or a remote item's link) is in, or None (for `feeds explain`)."""

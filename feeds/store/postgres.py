@@ -47,7 +47,7 @@ from feeds.store.sources import SourceTables
 logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
 
 _TABLES = ("sources", "items", "post_cache", "post_delta", "rendered", "entries", "articles", "article_cats",
-           "dirty", "meta", "outputs", "node_meta", "sketches", "buckets", "clusters", "pages")  # fmt: skip
+           "dirty", "meta", "outputs", "node_meta", "sketches", "clusters", "pages", "pinned")  # fmt: skip
 Dump = Mapping[str, tuple[Sequence[str], Sequence[tuple[Any, ...]]]]
 
 

@@ -128,18 +128,17 @@ _TEMPLATES: tuple[str, ...] = (
     """{entries_ts}
     """,
     # 9: the merger's second sketch format (issue 16).  The previous format's sketches match
-    # nothing: dropped (their clusters stay: an article never loses a version).  buckets: one
-    # B-tree keyed (bucket, ts, seq) (SQLite: the table is that B-tree), and by date: buckets older than the
-    # window are pruned, so the table holds what can still match, not the history.  pinned: the id
-    # an article was first published with, kept forever; articles.shown: the id it is shown with
-    # (its canonical version's key until it is pinned).  What was published before is pinned as it is.
+    # nothing: dropped (their clusters stay: an article never loses a version).  No bucket rows:
+    # the LSH index is held in memory, built from the sketches of the window (by date) and kept up
+    # to date by seq.  entries_posts_ts: the posts' entries by date (the posts near a new remote
+    # version, whatever the number of remote entries).  pinned: the id an article was first
+    # published with, kept forever; articles.shown: the id it is shown with (its canonical
+    # version's key until it is pinned).  What was published before is pinned as it is.
     """
     DELETE FROM sketches;
     DROP TABLE buckets;
-    CREATE TABLE buckets (
-        bucket {int8} NOT NULL, ts {real} NOT NULL, seq {int8} NOT NULL, PRIMARY KEY (bucket, ts, seq)
-    ){without_rowid};
-    CREATE INDEX buckets_ts ON buckets (ts);{sketches_article}
+    CREATE INDEX sketches_ts ON sketches (ts);{sketches_article}
+    CREATE INDEX entries_posts_ts ON entries (ts) WHERE substr(ref, 1, 1) = '/';
     CREATE TABLE pinned (article {key} PRIMARY KEY, shown {key} NOT NULL);
     INSERT INTO pinned (article, shown) SELECT article, article FROM articles;
     ALTER TABLE articles ADD COLUMN shown {key} NOT NULL DEFAULT '';
@@ -158,7 +157,6 @@ _SQLITE = {
     INSERT OR IGNORE INTO dirty (article) SELECT key FROM items;
     INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0');""",
     "entries_ts": "\n    CREATE INDEX entries_ts ON entries (ts);",
-    "without_rowid": " WITHOUT ROWID",
     "sketches_article": "\n    CREATE INDEX sketches_article ON sketches (article);",
 }  # fmt: skip
 _PG = {
@@ -179,7 +177,7 @@ _PG = {
     "\n    CREATE INDEX entries_ts ON entries (ts);",
     "buckets_seq": "\n    CREATE INDEX buckets_seq ON buckets (seq);",
     "entries_ts": "",
-    "without_rowid": "", "sketches_article": "",
+    "sketches_article": "",
 }  # fmt: skip
 
 MIGRATIONS: tuple[str, ...] = tuple(template.format(**_SQLITE) for template in _TEMPLATES)

@@ -53,7 +53,7 @@ CHECKPOINT_WAIT = 5.0  # seconds a checkpoint waits for the readers before it gi
 
 # the tables ``feeds migrate`` copies (every one)
 DUMPED = ("sources", "items", "post_cache", "post_delta", "rendered", "entries", "articles", "article_cats",
-          "dirty", "meta", "outputs", "sketches", "buckets", "clusters", "pages")  # fmt: skip
+          "dirty", "meta", "outputs", "sketches", "clusters", "pages", "pinned")  # fmt: skip
 
 
 class _FairLock:
