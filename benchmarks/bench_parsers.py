@@ -82,12 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
 
+    from feeds.safety import sanitize_html
+    from feeds.text import _markdown, absolutize
     from feedserver import build_news_feeds
 
     from feeds import neardup
-    from feeds.safety import sanitize_html
     from feeds.sources.frontmatter import _fast_header, split_front_matter
-    from feeds.text import _markdown, absolutize
 
     posts = sorted((HERE / "corpus" / "1000" / "posts").rglob("*.md"))[: args.posts]
     if not posts:

@@ -392,3 +392,19 @@ def test_looking_up_a_template_flood_compares_only_the_window(monkeypatch: pytes
         compared.clear()
         assert index.assign(f"n{day}", sk, day * 86400.0, window_seconds=3 * 86400.0) == f"n{day}"
         assert len(compared) <= 3  # the days before it within the window, never the whole history
+
+
+def test_a_dateline_glued_to_the_first_sentence_is_a_republication_not_a_template() -> None:
+    """Outlets prefix the first paragraph with their own dateline ("财经日报讯 ", "新华社北京2月12日电（记者 王明）"):
+    still the same story.  A company name ending in 讯 (中兴通讯) is no dateline: two companies' reports stay apart."""
+    body = ["国家统计局12日发布数据显示，1月份全国居民消费价格同比上涨0.9%，环比上涨0.4%。",
+            "其中，城市上涨0.9%，农村上涨0.7%；食品价格下降3.8%，非食品价格上涨2.0%。",
+            "分析人士指出，春节因素带动鲜菜、水果等价格季节性上涨，猪肉价格继续下行。"]  # fmt: skip
+    original = neardup.sketch("1月CPI同比上涨0.9%", "\n".join(body))
+    for dateline in ("财经日报讯 ", "本报讯（记者 王明）", "新华社北京2月12日电（记者 李华）"):
+        copy = neardup.sketch("1月CPI同比上涨0.9%", "\n".join([dateline + body[0], *body[1:]]))
+        assert neardup.is_duplicate(original, copy), dateline
+    report = "发布2023年年度报告，全年营业收入同比增长12.3%，净利润同比增长8.1%，拟每10股派息3元，研发投入持续加大，海外业务占比提升。"
+    a = neardup.sketch("年报发布", "中兴通讯" + report)
+    b = neardup.sketch("年报发布", "华为通讯" + report)
+    assert not neardup.is_duplicate(a, b)

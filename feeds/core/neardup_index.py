@@ -6,10 +6,11 @@ window, share the most buckets with this new one" for a whole poll at once,
 with no per-version SQL and no bucket rows written to disk (random-key index
 inserts were most of storing a poll, and most of its commit).
 
-Memory: three arrays of 8 bytes and one of 4 per bucket row (32 rows a
-version): ~0.9 KB a version, 50k versions ~45 MB; rows dated out of every window
-that can still come are dropped (:meth:`prune`).  New rows go to a small tail
-(a dict) and are merged into the sorted arrays in batches.
+Memory: 16 bytes per bucket row (bucket 8, date in minutes 4, version 4; the
+source 2 more), 33 rows a version, plus the start of its sketch (its MinHash, for
+a first comparison without SQL): ~0.8 KB a version, 50k versions ~40 MB; rows
+dated out of every window that can still come are dropped (:meth:`prune`).  New
+rows go to a small tail (a dict) and are merged into the sorted arrays in batches.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-MERGE_AT = 200_000  # tail rows merged into the sorted arrays at once
+MERGE_AT = 20_000  # tail rows merged into the sorted arrays at once (memory: a tail row is ~150 bytes)
 
 
 class BucketIndex:
@@ -31,10 +32,10 @@ class BucketIndex:
 
         self._np = np
         self._bucket = np.empty(0, np.int64)  # sorted
-        self._ts = np.empty(0, np.float64)
-        self._seq = np.empty(0, np.int64)
-        self._source = np.empty(0, np.int32)
-        self._tail: dict[int, list[tuple[float, int, int]]] = {}
+        self._ts = np.empty(0, np.int32)  # minutes since the epoch (a window is hours)
+        self._seq = np.empty(0, np.int32)
+        self._source = np.empty(0, np.int16)
+        self._tail: dict[int, list[tuple[int, int, int]]] = {}
         self._tail_rows = 0
         self._sources: dict[str, int] = {}
         self._dead: set[int] = set()
@@ -45,13 +46,14 @@ class BucketIndex:
         return int(self._bucket.size) + self._tail_rows
 
     def source_id(self, name: str) -> int:
-        return self._sources.setdefault(name, len(self._sources))
+        return self._sources.setdefault(name, len(self._sources) % 32000)
 
     def add(self, seq: int, ts: float, source: str, buckets: Iterable[int], head: bytes) -> None:
         """A stored version's buckets and the start of its sketch (``head``: what a first comparison reads)."""
         src = self.source_id(source)
+        minute = int(ts // 60)
         for bucket in buckets:
-            self._tail.setdefault(bucket, []).append((ts, seq, src))
+            self._tail.setdefault(bucket, []).append((minute, seq, src))
             self._tail_rows += 1
         self._heads[seq] = head
         if self._tail_rows >= MERGE_AT:
@@ -71,7 +73,7 @@ class BucketIndex:
         """Drop the rows dated before ``horizon`` (and the removed versions')."""
         np = self._np
         self._merge()
-        keep = self._ts >= horizon
+        keep = self._ts >= int(horizon // 60)
         if self._dead:
             keep &= ~np.isin(self._seq, np.fromiter(self._dead, np.int64, len(self._dead)))
             self._dead.clear()
@@ -82,20 +84,21 @@ class BucketIndex:
                                                                                    self._source))  # fmt: skip
 
     def _merge(self) -> None:
+        """The tail into the sorted arrays: sorted, then inserted where it belongs (one copy of each array)."""
         if not self._tail_rows:
             return
         np = self._np
-        buckets = np.fromiter((b for b, rows in self._tail.items() for _ in rows), np.int64, self._tail_rows)
-        rows = [row for held in self._tail.values() for row in held]
-        ts = np.fromiter((r[0] for r in rows), np.float64, len(rows))
-        seq = np.fromiter((r[1] for r in rows), np.int64, len(rows))
-        src = np.fromiter((r[2] for r in rows), np.int32, len(rows))
-        bucket = np.concatenate((self._bucket, buckets))
-        order = np.argsort(bucket, kind="stable")
-        self._bucket = bucket[order]
-        self._ts = np.concatenate((self._ts, ts))[order]
-        self._seq = np.concatenate((self._seq, seq))[order]
-        self._source = np.concatenate((self._source, src))[order]
+        keys = sorted(self._tail)
+        buckets = np.fromiter((b for b in keys for _ in self._tail[b]), np.int64, self._tail_rows)
+        rows = [row for b in keys for row in self._tail[b]]
+        ts = np.fromiter((r[0] for r in rows), np.int32, len(rows))
+        seq = np.fromiter((r[1] for r in rows), np.int32, len(rows))
+        src = np.fromiter((r[2] for r in rows), np.int16, len(rows))
+        at = np.searchsorted(self._bucket, buckets, "right")
+        self._bucket = np.insert(self._bucket, at, buckets)
+        self._ts = np.insert(self._ts, at, ts)
+        self._seq = np.insert(self._seq, at, seq)
+        self._source = np.insert(self._source, at, src)
         self._tail.clear()
         self._tail_rows = 0
 
@@ -108,6 +111,7 @@ class BucketIndex:
         one story).  One search of the sorted rows for the whole batch."""
         np = self._np
         mine = self._sources.get(source, -1)
+        reach = int(window // 60) + 1  # minutes (dates are held to the minute: one more, never one less)
         out: list[dict[int, int]] = [{} for _ in queries]
         flat = [b for buckets, _ in queries for b in buckets]
         if not flat:
@@ -119,15 +123,15 @@ class BucketIndex:
             lows = np.searchsorted(self._bucket, query, "left")
             highs = np.searchsorted(self._bucket, query, "right")
             for k in np.flatnonzero(highs > lows).tolist():
-                low, high, ts = int(lows[k]), int(highs[k]), queries[owner[k]][1]
-                ok = (np.abs(self._ts[low:high] - ts) <= window) & (self._source[low:high] != mine)
+                low, high, minute = int(lows[k]), int(highs[k]), int(queries[owner[k]][1] // 60)
+                ok = (np.abs(self._ts[low:high] - minute) <= reach) & (self._source[low:high] != mine)
                 found[k] = self._seq[low:high][ok].tolist()
         if self._tail:
             for k, bucket in enumerate(flat):
                 rows = self._tail.get(bucket)
                 if rows:
-                    ts = queries[owner[k]][1]
-                    found[k] += [seq for when, seq, src in rows if src != mine and abs(when - ts) <= window]
+                    minute = int(queries[owner[k]][1] // 60)
+                    found[k] += [seq for when, seq, src in rows if src != mine and abs(when - minute) <= reach]
         dead = self._dead
         for k, seqs in enumerate(found):
             if 0 < len(seqs) <= cap:

@@ -43,8 +43,15 @@ _SOURCE_LINE = re.compile(
     r"(?:\s*\d{4}[-/－／年]\d{1,2}[-/－／月]\d{1,2}日?(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?)?"
 )
 _LINE_START = frozenset(" \t\n\r\u3000。.!?！？")
-# A dateline (中证网讯（记者 李华）), often glued to the first sentence; before the source brackets.
-_DATELINE = re.compile(r"^[ \t\u3000]*[^\s,，。;；!?！？]{2,16}讯\s*[(（]\s*记者[^)）\n]{0,24}[)）]", re.MULTILINE)
+# A dateline at the start of a paragraph, often glued to its first sentence: an outlet's "…讯"
+# (本报讯, 中证网讯, 财联社讯: the outlet ends in 报/网/社/台/端, so 中兴通讯 is no dateline), with a
+# reporter's bracket or not, or an agency's "…社北京1月25日电"; before the source brackets.
+_DATELINE = re.compile(
+    r"^[ \t\u3000]*(?:[^\s,，。;；!?！？]{0,14}[报网社台端]讯"
+    r"|[^\s,，。;；!?！？]{0,12}[社网报][^\s,，。;；!?！？\d]{0,8}\d{1,2}月\d{1,2}日电)"
+    r"(?:\s*[(（]\s*记者[^)）\n]{0,24}[)）])?[ \t\u3000:：]*",
+    re.MULTILINE,
+)
 # Editorial lines, matched after folding (ASCII brackets and colons): whole lines only.
 _EDITORIAL = re.compile(
     r"^[ \t]*(?:"
@@ -99,9 +106,9 @@ def prepare(title: str, text: str) -> tuple[str, str]:
     body = text.lower()
     if "//" in body or "www." in body:
         body = _URL.sub(" ", body)
+    if "讯" in body or "电" in body:
+        body = _DATELINE.sub(" ", body)
     if any(label in body for label in ("来源", "编辑", "原标题", "校对", "审核", "作者", "记者")):
-        if "讯" in body:
-            body = _DATELINE.sub(" ", body)
         body = _SOURCE_BRACKET.sub(" ", body)
         body = _SOURCE_LINE.sub(_source_line, body)
     body = _fold(body)
