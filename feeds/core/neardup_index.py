@@ -6,101 +6,130 @@ window, share the most buckets with this new one" for a whole poll at once,
 with no per-version SQL and no bucket rows written to disk (random-key index
 inserts were most of storing a poll, and most of its commit).
 
-Memory: 16 bytes per bucket row (bucket 8, date in minutes 4, version 4; the
-source 2 more), 33 rows a version, plus the start of its sketch (its MinHash, for
-a first comparison without SQL): ~0.8 KB a version, 50k versions ~40 MB; rows
-dated out of every window that can still come are dropped (:meth:`prune`).  New
-rows go to a small tail (a dict) and are merged into the sorted arrays in batches.
+Everything a poll asks is answered by a few numpy operations over the whole
+batch (searches of two sorted runs, one gather, one count), and the candidates'
+MinHash is compared in one matrix operation: no Python loop per bucket row.
+
+Memory: 18 bytes per bucket row (bucket 8, date in minutes 4, version 4,
+source 2), 33 rows a version, plus its MinHash (256 bytes): ~0.9 KB a version,
+50k versions ~45 MB; rows dated out of every window that can still come are
+dropped (:meth:`prune`).  New rows go to a small unsorted tail, sorted when
+asked and merged into the main run in batches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    import numpy as np
-
-MERGE_AT = 20_000  # tail rows merged into the sorted arrays at once (memory: a tail row is ~150 bytes)
+MERGE_AT = 50_000  # tail rows merged into the main run at once
+MINHASH = 128  # 16-bit values a version's MinHash holds (feeds.core.neardup.PERMUTATIONS)
+_HEAD = 12  # bytes before the MinHash in a stored sketch (magic, header)
+_SHORT = 2  # the header flag of a short text (feeds.core.neardup)
 
 
 class BucketIndex:
-    """Bucket rows (bucket, ts, seq, source) searchable by bucket; see the module docstring."""
+    """Bucket rows (bucket, minute, seq, source) searchable by bucket; see the module docstring."""
 
     def __init__(self) -> None:
         import numpy as np
 
         self._np = np
-        self._bucket = np.empty(0, np.int64)  # sorted
-        self._ts = np.empty(0, np.int32)  # minutes since the epoch (a window is hours)
-        self._seq = np.empty(0, np.int32)
-        self._source = np.empty(0, np.int16)
-        self._tail: dict[int, list[tuple[int, int, int]]] = {}
-        self._tail_rows = 0
+        self._main = self._empty()
+        self._small = self._empty()  # the recent rows, sorted: merged into the main run in batches
+        self._tail: tuple[list[int], list[int], list[int], list[int]] = ([], [], [], [])  # since the last search
         self._sources: dict[str, int] = {}
         self._dead: set[int] = set()
-        self._heads: dict[int, bytes] = {}  # seq -> the start of its sketch (neardup.HEAD bytes: its MinHash)
+        self._slot: dict[int, int] = {}  # seq -> its row in _minhash
+        self._minhash = np.zeros((1024, MINHASH), np.uint16)
+        self._short = np.zeros(1024, np.bool_)
+        self._free: list[int] = []
         self.last_seq = 0  # the highest seq read back from the store: it reads the versions stored after it
 
+    def _empty(self) -> tuple[Any, ...]:
+        np = self._np
+        return (np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int16))
+
     def __len__(self) -> int:
-        return int(self._bucket.size) + self._tail_rows
+        return int(self._main[0].size) + int(self._small[0].size) + len(self._tail[0])
 
     def source_id(self, name: str) -> int:
         return self._sources.setdefault(name, len(self._sources) % 32000)
 
-    def add(self, seq: int, ts: float, source: str, buckets: Iterable[int], head: bytes) -> None:
-        """A stored version's buckets and the start of its sketch (``head``: what a first comparison reads)."""
-        src = self.source_id(source)
-        minute = int(ts // 60)
-        for bucket in buckets:
-            self._tail.setdefault(bucket, []).append((minute, seq, src))
-            self._tail_rows += 1
-        self._heads[seq] = head
-        if self._tail_rows >= MERGE_AT:
-            self._merge()
+    def add(self, seq: int, ts: float, source: str, buckets: Sequence[int], head: bytes) -> None:
+        """A stored version's buckets and the start of its sketch (``head``: magic, header, MinHash)."""
+        count = len(buckets)
+        b, t, s, r = self._tail
+        b.extend(buckets)
+        t.extend([int(ts // 60)] * count)
+        s.extend([seq] * count)
+        r.extend([self.source_id(source)] * count)
+        self._remember(seq, head)
 
-    def head(self, seq: int) -> bytes:
-        """The start of a version's sketch, as added ("" when it is not held)."""
-        return self._heads.get(seq, b"")
+    def _remember(self, seq: int, head: bytes) -> None:
+        np = self._np
+        row = self._slot.get(seq)
+        if row is None:
+            if self._free:
+                row = self._free.pop()
+            else:
+                row = len(self._slot)
+                if row >= len(self._short):
+                    self._minhash = np.concatenate((self._minhash, np.zeros_like(self._minhash)))
+                    self._short = np.concatenate((self._short, np.zeros_like(self._short)))
+            self._slot[seq] = row
+        values = head[_HEAD : _HEAD + 2 * MINHASH]
+        if len(values) == 2 * MINHASH:
+            self._minhash[row] = np.frombuffer(values, "<u2")
+        self._short[row] = len(head) > 10 and bool(head[10] & _SHORT)
+
+    def _forget(self, seqs: Iterable[int]) -> None:
+        for seq in seqs:
+            row = self._slot.pop(seq, None)
+            if row is not None:
+                self._free.append(row)
 
     def remove(self, seqs: Iterable[int]) -> None:
         """Versions no longer stored (their sketch replaced): never candidates again."""
-        for seq in seqs:
-            self._dead.add(seq)
-            self._heads.pop(seq, None)
+        seqs = list(seqs)
+        self._dead.update(seqs)
+        self._forget(seqs)
 
     def prune(self, horizon: float) -> None:
         """Drop the rows dated before ``horizon`` (and the removed versions')."""
         np = self._np
         self._merge()
-        keep = self._ts >= int(horizon // 60)
+        bucket, minute, seq, src = self._main
+        keep = minute >= int(horizon // 60)
         if self._dead:
-            keep &= ~np.isin(self._seq, np.fromiter(self._dead, np.int64, len(self._dead)))
+            keep &= ~np.isin(seq, np.fromiter(self._dead, np.int64, len(self._dead)))
             self._dead.clear()
         if not keep.all():
-            for seq in set(self._seq[~keep].tolist()):
-                self._heads.pop(seq, None)
-            self._bucket, self._ts, self._seq, self._source = (a[keep] for a in (self._bucket, self._ts, self._seq,
-                                                                                   self._source))  # fmt: skip
+            self._forget(set(seq[~keep].tolist()) - set(seq[keep].tolist()))
+            self._main = (bucket[keep], minute[keep], seq[keep], src[keep])
+
+    def _tail_run(self) -> tuple[Any, ...]:
+        """The recent rows, sorted by bucket: the rows added since the last search are sorted (a poll's:
+        a few thousand) and inserted into them; past MERGE_AT they go into the main run."""
+        np = self._np
+        b, t, s, r = self._tail
+        if b:
+            bucket = np.array(b, np.int64)
+            order = np.argsort(bucket, kind="stable")
+            chunk = (bucket[order], np.array(t, np.int32)[order], np.array(s, np.int32)[order],
+                     np.array(r, np.int16)[order])  # fmt: skip
+            self._small = _insert(np, self._small, chunk)
+            self._tail = ([], [], [], [])
+            if self._small[0].size >= MERGE_AT:
+                self._merge()
+        return self._small
 
     def _merge(self) -> None:
-        """The tail into the sorted arrays: sorted, then inserted where it belongs (one copy of each array)."""
-        if not self._tail_rows:
-            return
-        np = self._np
-        keys = sorted(self._tail)
-        buckets = np.fromiter((b for b in keys for _ in self._tail[b]), np.int64, self._tail_rows)
-        rows = [row for b in keys for row in self._tail[b]]
-        ts = np.fromiter((r[0] for r in rows), np.int32, len(rows))
-        seq = np.fromiter((r[1] for r in rows), np.int32, len(rows))
-        src = np.fromiter((r[2] for r in rows), np.int16, len(rows))
-        at = np.searchsorted(self._bucket, buckets, "right")
-        self._bucket = np.insert(self._bucket, at, buckets)
-        self._ts = np.insert(self._ts, at, ts)
-        self._seq = np.insert(self._seq, at, seq)
-        self._source = np.insert(self._source, at, src)
-        self._tail.clear()
-        self._tail_rows = 0
+        """The recent rows into the main run: inserted where they belong (one copy of each array)."""
+        self._tail_run()
+        if self._small[0].size:
+            self._main = _insert(self._np, self._main, self._small)
+            self._small = self._empty()
 
     def shared(
         self, queries: Sequence[tuple[Sequence[int], float]], window: float, source: str, cap: int
@@ -108,39 +137,67 @@ class BucketIndex:
         """For each new version (its buckets, its date): the stored versions of OTHER sources dated within
         ``window`` of it sharing a bucket with it, seq -> how many buckets they share.  A bucket holding
         more than ``cap`` such versions is passed over (a template, a shared paragraph: no evidence of
-        one story).  One search of the sorted rows for the whole batch."""
+        one story).  A few numpy operations for the whole batch."""
         np = self._np
-        mine = self._sources.get(source, -1)
-        reach = int(window // 60) + 1  # minutes (dates are held to the minute: one more, never one less)
         out: list[dict[int, int]] = [{} for _ in queries]
         flat = [b for buckets, _ in queries for b in buckets]
         if not flat:
             return out
-        owner = [i for i, (buckets, _) in enumerate(queries) for _ in buckets]
-        found: list[list[int]] = [[] for _ in flat]
-        if self._bucket.size:
-            query = np.asarray(flat, np.int64)
-            lows = np.searchsorted(self._bucket, query, "left")
-            highs = np.searchsorted(self._bucket, query, "right")
-            for k in np.flatnonzero(highs > lows).tolist():
-                low, high, minute = int(lows[k]), int(highs[k]), int(queries[owner[k]][1] // 60)
-                ok = (np.abs(self._ts[low:high] - minute) <= reach) & (self._source[low:high] != mine)
-                found[k] = self._seq[low:high][ok].tolist()
-        if self._tail:
-            for k, bucket in enumerate(flat):
-                rows = self._tail.get(bucket)
-                if rows:
-                    minute = int(queries[owner[k]][1] // 60)
-                    found[k] += [seq for when, seq, src in rows if src != mine and abs(when - minute) <= reach]
-        dead = self._dead
-        for k, seqs in enumerate(found):
-            if 0 < len(seqs) <= cap:
-                counts = out[owner[k]]
-                for seq in seqs:
-                    if seq not in dead:
-                        counts[seq] = counts.get(seq, 0) + 1
+        query = np.asarray(flat, np.int64)
+        owner = np.repeat(np.arange(len(queries)), [len(buckets) for buckets, _ in queries])
+        minute = np.asarray([int(ts // 60) for _, ts in queries], np.int64)[owner]
+        order = np.argsort(query, kind="stable")  # sorted keys: the searches walk the runs in order
+        query, owner, minute = query[order], owner[order], minute[order]
+        reach = int(window // 60) + 1  # minutes (dates are held to the minute: one more, never one less)
+        mine = self._sources.get(source, -1)
+        hits: list[tuple[Any, Any]] = []  # (query position, seq) of the rows that count
+        for run in (self._main, self._tail_run()):
+            if not run[0].size:
+                continue
+            lows = np.searchsorted(run[0], query, "left")
+            lengths = np.searchsorted(run[0], query, "right") - lows
+            total = int(lengths.sum())
+            if not total:
+                continue
+            position = np.repeat(np.arange(query.size), lengths)  # each found row: its query
+            rows = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths) + np.repeat(lows, lengths)
+            ok = (np.abs(run[1][rows] - minute[position]) <= reach) & (run[3][rows] != mine)
+            hits.append((position[ok], run[2][rows[ok]]))
+        if not hits:
+            return out
+        position = np.concatenate([h[0] for h in hits])
+        seqs = np.concatenate([h[1] for h in hits])
+        if self._dead:
+            alive = ~np.isin(seqs, np.fromiter(self._dead, np.int64, len(self._dead)))
+            position, seqs = position[alive], seqs[alive]
+        crowd = np.bincount(position, minlength=query.size)  # versions in each searched bucket
+        counted = crowd[position] <= cap
+        owners = owner[position[counted]]
+        pairs, counts = np.unique(np.stack((owners, seqs[counted])), axis=1, return_counts=True)
+        for who, seq, count in zip(pairs[0].tolist(), pairs[1].tolist(), counts.tolist(), strict=True):
+            out[who][seq] = count
         return out
 
-    def arrays(self) -> tuple[np.ndarray, ...]:  # for tests: the merged rows
-        self._merge()
-        return self._bucket, self._ts, self._seq, self._source
+    def similar(self, seqs: Sequence[int], head: bytes, threshold: float) -> list[int]:
+        """Those of ``seqs`` whose MinHash may make them duplicates of the sketch ``head`` starts
+        (:func:`feeds.core.neardup.may_be_duplicate`, for many at once; a short text: every one)."""
+        np = self._np
+        rows = [self._slot.get(seq) for seq in seqs]
+        known = [(seq, row) for seq, row in zip(seqs, rows, strict=True) if row is not None]
+        values = head[_HEAD : _HEAD + 2 * MINHASH]
+        if not known or len(values) != 2 * MINHASH:
+            return []
+        if len(head) > 10 and head[10] & _SHORT:
+            return [seq for seq, _ in known]
+        index = np.fromiter((row for _, row in known), np.int64, len(known))
+        equal = (self._minhash[index] == np.frombuffer(values, "<u2")).sum(axis=1)
+        passed = (equal >= threshold * MINHASH) | self._short[index]
+        return [seq for (seq, _), ok in zip(known, passed.tolist(), strict=True) if ok]
+
+
+def _insert(np: Any, run: tuple[Any, ...], chunk: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``chunk`` (sorted by bucket) inserted into ``run`` (sorted by bucket): still sorted."""
+    if not run[0].size:
+        return chunk
+    at = np.searchsorted(run[0], chunk[0], "right")
+    return tuple(np.insert(column, at, part) for column, part in zip(run, chunk, strict=True))

@@ -181,11 +181,11 @@ def _match(store: Tables, tx: Tx, source: str, todo: Sequence[_New], near: NearD
         # The candidates sharing the most buckets, those whose MinHash may make them duplicates only.
         picked: dict[str, list[int]] = {}
         for new, counts in zip(todo, found, strict=True):
-            best = sorted(counts, key=lambda seq: (-counts[seq], seq))
-            kept = [seq for seq in best[: 4 * COMPARED] if neardup.may_be_duplicate(index.head(seq), new.data,
-                                                                                     near.threshold)]  # fmt: skip
-            if kept:
-                picked[new.key] = kept[:COMPARED]
+            if counts:
+                best = sorted(counts, key=lambda seq: (-counts[seq], seq))[: 4 * COMPARED]
+                kept = index.similar(best, new.data, near.threshold)
+                if kept:
+                    picked[new.key] = kept[:COMPARED]
     if not picked:
         return {}
     seqs = sorted({seq for chosen in picked.values() for seq in chosen})
