@@ -370,13 +370,12 @@ def parse_feed(
 
     Raises :class:`FeedParseError` when the body is not a feed or no entry is usable.
     """
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
+    # the date of an undated entry: aware, and whole seconds as every other date
+    now = (now if now.tzinfo is not None else now.replace(tzinfo=UTC)).replace(microsecond=0)
     if not body:
         raise FeedParseError(url, "not a feed: empty body")
 
-    doc_base = _resolve(content_location, url) if content_location else ""
-    doc_base = doc_base or url
+    doc_base = (_resolve(content_location, url) if content_location else "") or url
     headers = {}
     if content_type:
         headers["content-type"] = content_type
