@@ -15,14 +15,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from feeds.config import Settings
-from feeds.core.errors import display
+from feeds.core.errors import StoreError, display
 from feeds.core.models import BuildReport
 from feeds.core.text import counted
 from feeds.ingest.poll import PollOutcome, due_sources, poll, remote_sources
 from feeds.ingest.scan import scan_posts
 from feeds.output.publish import Report, publish
 from feeds.runtime.workers import Workers
-from feeds.store import Store, open_store
+from feeds.store import Store, open_store, postgres_backend
 from feeds.store.siteids import fix_ids, placeholder_warning
 
 
@@ -106,8 +106,15 @@ def build(
 
 
 def check(settings: Settings) -> list[str]:
-    """Every problem with the posts (the config was already validated by loading it)."""
-    return scan_posts(settings).problems()
+    """Every problem with the posts (the config was already validated by loading it), and a
+    PostgreSQL store (``[state] url``) whose driver is not installed."""
+    problems = []
+    if settings.state_url:
+        try:
+            postgres_backend(settings.state_url)
+        except StoreError as exc:
+            problems.append(str(exc))
+    return problems + scan_posts(settings).problems()
 
 
 def summary(report: BuildReport) -> str:
