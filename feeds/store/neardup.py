@@ -37,7 +37,7 @@ from feeds.store.records import NearDup, Page, PostRef
 
 CAP = 16  # versions one bucket holds within a window
 COMPARED = 8  # candidates compared in full per new version (those sharing the most buckets)
-KEEP = 7 * 86400.0  # buckets are kept this long beyond the window after the newest date stored
+KEEP = 7 * 86400.0  # buckets are kept this long beyond the window before the oldest date a write stores
 SKETCH_BYTES = 2048  # what storing one sketch and its buckets puts in a transaction (SQLite's WAL)
 
 
@@ -148,14 +148,16 @@ def assign(
     _store_sketches(tx, source, [(new.key, out[new.key], new.ts, new.data) for new in first.values()],
                     buckets, fresh)  # fmt: skip
     if near is not None and first:
-        _prune(tx, max(new.ts for new in first.values()), near)
+        _prune(tx, min(new.ts for new in first.values()), near)
     return {k: a for k, a in out.items() if k != a}
 
 
-def _prune(tx: Tx, newest: float, near: NearDup) -> None:
+def _prune(tx: Tx, oldest: float, near: NearDup) -> None:
     """Drop the buckets no version to come can match: dated more than the window and :data:`KEEP` before
-    the newest version just stored (never after now: an item dated in the future prunes nothing more)."""
-    horizon = min(newest, time.time()) - near.window - KEEP
+    the oldest version just stored (never after now: an item dated in the future prunes nothing more).
+    The oldest, not the newest: a feed's first poll spans weeks, and the posts scanned after it must
+    still find its older items (pruning by the newest dropped their buckets as they were stored)."""
+    horizon = min(oldest, time.time()) - near.window - KEEP
     tx.execute("DELETE FROM buckets WHERE ts < ?", (horizon,))
 
 
