@@ -22,11 +22,11 @@ Compared:
   (Lexbor) ``LexborHTMLParser(html).text()``;
 - HTML → absolute links: feeds' ``absolutize`` (lxml) vs selectolax (parse,
   rewrite ``href``/``src``, serialise);
-- sanitising: ``nh3.clean`` with feeds' allow-list (``feeds.safety.sanitize_html``),
+- sanitising: ``nh3.clean`` with feeds' allow-list (``feeds.core.safety.sanitize_html``),
   for scale;
 - a whole RSS body → entries: ``feedparser.parse`` (feeds' options) vs
   ``feedparser_rs.parse`` vs ``fastfeedparser.parse``;
-- MinHash of an item's text: ``feeds.neardup.sketch`` vs ``rensa.RMinHash``
+- MinHash of an item's text: ``feeds.core.neardup.sketch`` vs ``rensa.RMinHash``
   (128 permutations over the same 4-character shingles);
 - front matter: feeds' fast reader vs PyYAML ``SafeLoader`` vs libyaml ``CSafeLoader``.
 """
@@ -82,11 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from feeds.safety import sanitize_html
-    from feeds.text import _markdown, absolutize
     from feedserver import build_news_feeds
 
-    from feeds import neardup
+    from feeds.core import neardup
+    from feeds.core.safety import sanitize_html
+    from feeds.core.text import _markdown, absolutize
     from feeds.sources.frontmatter import _fast_header, split_front_matter
 
     posts = sorted((HERE / "corpus" / "1000" / "posts").rglob("*.md"))[: args.posts]

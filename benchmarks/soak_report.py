@@ -27,7 +27,7 @@ PUBLISH = re.compile(
     r"^publish\b.*?(?P<items>\d+) items?, (?P<written>\d+) files? written, (?P<unchanged>\d+) unchanged,"
     r" (?P<ms>\d+(?:\.\d+)?) ?ms"
 )
-SCAN = re.compile(r"^scan (?P<source>\S+?): (?P<posts>\d+) posts, (?P<read>\d+) read, (?P<ms>\d+(?:\.\d+)?) ms")
+SCAN = re.compile(r"^scan (?P<source>\S+?): (?P<posts>\d+) posts?, (?P<read>\d+) read, (?P<ms>\d+(?:\.\d+)?) ms")
 RUNNING = re.compile(r"^running\b")  # the daemon is up and scheduling
 CAUGHT_UP = re.compile(r"^caught up in (?P<s>[\d.]+) s")  # the backlog of its start is out
 STOPPED = re.compile(r"^stopped\b")

@@ -22,6 +22,7 @@ from feeds import __version__, pipeline, subscribe
 from feeds.config import DEFAULT_CONFIG, Settings, load, with_listen
 from feeds.config.serve import DEFAULT_LISTEN
 from feeds.core.errors import ConfigError, FeedsError, LockError, display, one_line
+from feeds.core.text import counted
 from feeds.progress import progress_bar
 from feeds.runtime.lock import OutputLock
 from feeds.status import status_table
@@ -272,7 +273,8 @@ def migrate(config_path: Path, url: str) -> None:
         done = copy_store(settings.state_path, url, node=default_node(settings.output.dir))
     except FeedsError as exc:
         _fail(str(exc), 1)
-    rows = ", ".join(f"{count} {table}" for table, count in done.counts.items())
+    rows = ", ".join(counted(count, {"entries": "entry"}.get(table, table.removesuffix("s")), table)
+                     for table, count in done.counts.items())  # fmt: skip
     again = " (an earlier copy replaced)" if done.replaced else ""
     _err(f"feeds: copied {settings.state_path} into {display_url(url)}{again}; verified: {rows}")
     _err('feeds: now set [state] url = "…" in the config (and remove state.path)')
@@ -299,7 +301,7 @@ def check(config_path: Path) -> None:
     for line in problems:
         click.echo(line)
     if problems:
-        _err(f"{len(problems)} problem(s) found")
+        _err(f"{counted(len(problems), 'problem')} found")
         sys.exit(1)
     _err("config and posts OK")
 

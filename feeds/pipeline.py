@@ -15,13 +15,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from feeds.config import Settings
-from feeds.core.errors import display
+from feeds.core.errors import StoreError, display
 from feeds.core.models import BuildReport
+from feeds.core.text import counted
 from feeds.ingest.poll import PollOutcome, due_sources, poll, remote_sources
 from feeds.ingest.scan import scan_posts
 from feeds.output.publish import Report, publish
 from feeds.runtime.workers import Workers
-from feeds.store import Store, open_store
+from feeds.store import Store, open_store, postgres_backend
 from feeds.store.siteids import fix_ids, placeholder_warning
 
 
@@ -105,15 +106,22 @@ def build(
 
 
 def check(settings: Settings) -> list[str]:
-    """Every problem with the posts (the config was already validated by loading it)."""
-    return scan_posts(settings).problems()
+    """Every problem with the posts (the config was already validated by loading it), and a
+    PostgreSQL store (``[state] url``) whose driver is not installed."""
+    problems = []
+    if settings.state_url:
+        try:
+            postgres_backend(settings.state_url)
+        except StoreError as exc:
+            problems.append(str(exc))
+    return problems + scan_posts(settings).problems()
 
 
 def summary(report: BuildReport) -> str:
-    polled = f"{report.polled} sources polled ({report.poll_failures} failed), " if report.polled else ""
+    polled = f"{counted(report.polled, 'source')} polled ({report.poll_failures} failed), " if report.polled else ""
     removed = f", {len(report.removed)} removed" if report.removed else ""
     return (
-        f"{polled}{report.posts_read} posts read ({report.posts_cached} cached), {report.posts_skipped} skipped, "
-        f"{report.items} items; {len(report.written)} files written, {len(report.unchanged)} unchanged{removed} "
-        f"in {report.seconds:.2f}s"
+        f"{polled}{counted(report.posts_read, 'post')} read ({report.posts_cached} cached), "
+        f"{report.posts_skipped} skipped, {counted(report.items, 'item')}; {counted(len(report.written), 'file')} "
+        f"written, {len(report.unchanged)} unchanged{removed} in {report.seconds:.2f}s"
     )

@@ -16,6 +16,7 @@ from feeds.core.errors import ConfigError, FeedParseError, FetchError
 from feeds.core.identity import Identity
 from feeds.core.models import Source
 from feeds.core.registry import SOURCE_TYPES, load
+from feeds.core.text import counted
 from feeds.sources.fetch import Fetcher
 
 SHOWN = 10  # items shown
@@ -55,11 +56,11 @@ def try_source(settings: Settings, name: str) -> tuple[int, list[str]]:
             return 1, [*lines, f"{source.name}: {exc.reason}"]
         selectors = dict(source.selectors)
         lines.append(f"page title: {title or '(none)'}")
-        lines.append(f"item = {selectors['item']!r}: {matched} elements")
+        lines.append(f"item = {selectors['item']!r}: {counted(matched, 'element')}")
         for field in ("title", "link", "date", "summary"):
             if field in selectors:
                 found = sum(1 for row in rows if (row.link if field == "link" else getattr(row, field)))
-                lines.append(f"{field} = {selectors[field]!r}: found in {found} of {len(rows)} items")
+                lines.append(f"{field} = {selectors[field]!r}: found in {found} of {counted(len(rows), 'item')}")
         lines.extend(describe(rows, SHOWN))
     parse = load(SOURCE_TYPES[source.type][1], "parse")
     try:
@@ -69,8 +70,8 @@ def try_source(settings: Settings, name: str) -> tuple[int, list[str]]:
     except FeedParseError as exc:
         return 1, [*lines, f"{source.name}: {exc.reason}"]
     lines.extend(f"warning: {warning}" for warning in parsed.warnings)
-    lines.append(f"{len(parsed.items)} items" + (f" ({len(parsed.undated)} without a date: dated when first seen)"
-                                                 if parsed.undated else ""))  # fmt: skip
+    lines.append(counted(len(parsed.items), "item") + (f" ({len(parsed.undated)} without a date: dated when first "
+                                                       "seen)" if parsed.undated else ""))  # fmt: skip
     if source.type != "page":
         for item in parsed.items[:SHOWN]:
             lines.append(f"  {item.published.isoformat()}  {item.title}  {item.link}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
@@ -22,7 +21,7 @@ from feeds.config import DEFAULT_CONFIG, Settings, load
 from feeds.config.edit import add_sources
 from feeds.core.errors import ConfigError, FeedsError, display, one_line
 from feeds.core.safety import safe_url, url_key
-from feeds.core.text import clean_line
+from feeds.core.text import clean_line, counted
 
 _config = click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
                        default=DEFAULT_CONFIG, show_default=True, help="The TOML config file.")  # fmt: skip
@@ -164,12 +163,8 @@ def import_opml(config_path: Path, opml_file: Path) -> None:
             add_sources(config_path, tables)
         except FeedsError as exc:
             _fail(str(exc), 1)
-    click.echo(f"{display(opml_file)}: {_count(tables, 'source')} added to {display(config_path)}, "
+    click.echo(f"{display(opml_file)}: {counted(len(tables), 'source')} added to {display(config_path)}, "
                f"{already} already there, {len(skipped)} skipped")  # fmt: skip
     if tables:
         click.echo("next: feeds build")
 
-
-def _count(items: Iterable[object], noun: str) -> str:
-    n = len(list(items))
-    return f"{n} {noun}{'' if n == 1 else 's'}"

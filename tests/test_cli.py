@@ -19,7 +19,7 @@ def test_build_and_summary(site: Site) -> None:
     assert lines[0].endswith("is a placeholder: set it to the site's real address (item ids are fixed at the "
                              "first build with a real one)")  # the test site's finews.example.com
     assert lines[1].endswith("bad.md: empty file")
-    assert "2 posts read (0 cached), 1 skipped, 1 items" in lines[-1] and "files written" in lines[-1]
+    assert "2 posts read (0 cached), 1 skipped, 1 item;" in lines[-1] and "files written" in lines[-1]
     assert "Traceback" not in proc.stderr
     assert (site.out / "rss.xml").exists()
 

@@ -439,7 +439,7 @@ def test_restart_keeps_rotated_out_items_and_sends_validators(tmp_path: Path) ->
         server.routes[FEED_PATH] = Route(body=rss_feed([2, 3, 4]), etag='"v2"', headers=RSS_TYPE)
         second = run_cli("build", "--force", "-c", "config/feeds.toml", cwd=tmp_path, timeout=30)
         assert second.returncode == 0, second.stderr
-        assert "1 sources polled (0 failed)" in second.stderr
+        assert "1 source polled (0 failed)" in second.stderr
         combined = parse(out / "rss.xml")
         assert [e.title for e in combined.entries] == [
             remote_title(4), remote_title(3), remote_title(2), remote_title(1), POST_TITLE
@@ -464,7 +464,7 @@ def test_build_polls_only_due_sources_unless_forced(tmp_path: Path) -> None:
         make_site(tmp_path, feed_source("hourly", server.url(FEED_PATH), interval="1h"))
         first = run_cli("build", "-c", "config/feeds.toml", cwd=tmp_path, timeout=30)
         assert first.returncode == 0, first.stderr
-        assert "1 sources polled (0 failed)" in first.stderr
+        assert "1 source polled (0 failed)" in first.stderr
         assert len(server.headers(FEED_PATH)) == 1
 
         again = run_cli("build", "-c", "config/feeds.toml", cwd=tmp_path, timeout=30)
@@ -475,7 +475,7 @@ def test_build_polls_only_due_sources_unless_forced(tmp_path: Path) -> None:
 
         forced = run_cli("build", "--force", "-c", "config/feeds.toml", cwd=tmp_path, timeout=30)
         assert forced.returncode == 0, forced.stderr
-        assert "1 sources polled (0 failed)" in forced.stderr
+        assert "1 source polled (0 failed)" in forced.stderr
         assert len(server.headers(FEED_PATH)) == 2
 
 

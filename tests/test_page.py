@@ -213,7 +213,7 @@ def test_items_without_title_or_link_everywhere_is_a_failure_too(tmp_path: Path)
         site = page_site(tmp_path, srv.url("/l.html"))
         lines: list[str] = []
         assert build(site, lines).poll_failures == 1
-        assert any("none of the 1 items has both a title" in ln for ln in lines)
+        assert any("the one item lacks a title" in ln for ln in lines)
 
 
 def test_an_unchanged_page_is_a_304(tmp_path: Path) -> None:

@@ -4,12 +4,14 @@ Each ``[table]`` of the config is a frozen dataclass in its config module; a
 field declared with :func:`key` is a config key, and its default, type, parser
 and check are written there once.  :meth:`TableReader.read` builds the dataclass
 from a table, and :meth:`TableReader.done` refuses any key nobody asked for: a
-misspelt key is an error naming it, never silently ignored.
+misspelt key is an error naming it (and the key it looks like), never silently
+ignored, and never reported as the key it misspells being "required".
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -111,7 +113,7 @@ class TableReader:
         self.used.add(name)
         if name not in self.table:
             if required:
-                raise self.fail(name, "is required")
+                raise self.missing(name, "is required")
             return default
         value = self.table[name]
         kinds = kind if isinstance(kind, tuple) else (kind,)
@@ -159,11 +161,35 @@ class TableReader:
         self.done()
         return cls(**values)
 
+    def missing(self, name: str, reason: str) -> ConfigError:
+        """The error for the required key ``name`` that the table lacks: when a key not read yet looks
+        like it (``titel``, ``nmae``), that key is named as unknown instead (the typo is the problem)."""
+        typo = _looks_like(name, [k for k in self.table if k not in self.used])
+        if typo is not None:
+            return self.fail(typo, f"unknown key: did you mean {name!r}? ({self.key(name)} {reason})")
+        return self.fail(name, reason)
+
+    def known(self, cls: type) -> None:
+        """Refuse now any key of this table that is not a config key of ``cls`` (before a required key
+        is looked for: a misspelt one is named as unknown, not reported as the key missing)."""
+        self.used.update(config_keys(cls))
+        self.done()
+
     def done(self) -> None:
         unknown = sorted(set(self.table) - self.used)
         if unknown:
             known = ", ".join(sorted(self.used))
-            raise self.fail(unknown[0], f"unknown key (known keys here: {known})")
+            like = _looks_like(unknown[0], sorted(self.used))
+            hint = f"did you mean {like!r}? " if like else ""
+            raise self.fail(unknown[0], f"unknown key ({hint}known keys here: {known})")
+
+
+def _looks_like(name: str, candidates: list[str]) -> str | None:
+    """The one of ``candidates`` that ``name`` looks like (a misspelling either way), or None;
+    case and ``-``/``_`` do not count."""
+    fold = {c.lower().replace("-", "_"): c for c in candidates if isinstance(c, str)}
+    found = difflib.get_close_matches(name.lower().replace("-", "_"), list(fold), n=1, cutoff=0.6)
+    return fold[found[0]] if found else None
 
 
 def type_name(kind: type) -> str:

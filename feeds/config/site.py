@@ -120,6 +120,7 @@ class SiteSettings:
 
 
 def read_site(r: TableReader) -> SiteSettings:
+    r.known(SiteSettings)  # a misspelt key first: `titel = …` is an unknown key, not a missing title
     for name in ("title", "url"):
         if name not in r.table:
             example = '"https://news.example.com/"' if name == "url" else '"My news"'

@@ -10,6 +10,8 @@
   renders as HTML (an RSS ``<description>``).
 * Titles are text: nothing is removed from them (``How I use <script> tags``);
   each format escapes them (:func:`escape_text` where HTML is expected).
+* :func:`readable_url`: a URL as a person reads it (``…/category/a·b/rss.xml``, not
+  ``…/a%C2%B7b/…``), for text only: links keep the encoded URL.
 """
 
 from __future__ import annotations
@@ -103,6 +105,25 @@ def _percent(text: str) -> str:
         else:
             out.append("%" + part)
     return "".join(out)
+
+
+_ESCAPED_RUN = re.compile(r"(?:%[89a-fA-F][0-9a-fA-F])+")  # escaped bytes >= 0x80: UTF-8 of a non-ASCII character
+
+
+def readable_url(url: str) -> str:
+    """``url`` with its escaped non-ASCII characters shown as themselves (an IRI, RFC 3987 3.2): what
+    a person reads and can paste into a reader.  Escaped ASCII (``%20``, ``%2F``, ``%25``) stays, as
+    does anything that is not UTF-8 or not printable (bidi controls, spaces): nothing changes meaning."""
+
+    def decoded(match: re.Match[str]) -> str:
+        raw = match.group()
+        try:
+            text = bytes.fromhex(raw.replace("%", "")).decode("utf-8")
+        except UnicodeDecodeError:
+            return raw
+        return text if text.isprintable() else raw
+
+    return _ESCAPED_RUN.sub(decoded, url)
 
 
 def url_key(url: str) -> str:

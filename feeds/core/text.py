@@ -5,6 +5,7 @@
 * :func:`render_markdown` turns a post body (Markdown with inline HTML) into HTML.
 * :func:`absolutize` makes every relative or protocol-relative ``href``/``src``
   absolute, because most feed readers ignore ``xml:base``.
+* :func:`counted` says how many of something: ``1 post``, ``2 posts``.
 """
 
 from __future__ import annotations
@@ -122,3 +123,9 @@ def summary_text(summary: str, html: str, title: str) -> str:
     URLs), else the start of its content's text, else its title."""
     own = without_urls(clean_line(summary))[:300] if summary else ""
     return own or (excerpt(html) if html else "") or clean_line(title)
+
+
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """``n`` and the noun, singular for exactly one: ``1 post``, ``0 posts``, ``3 entries`` (``plural``
+    when adding an "s" is wrong)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -15,9 +15,10 @@ from typing import Any, Protocol
 
 from feeds.config import Settings
 from feeds.core.errors import display, reason
+from feeds.core.text import counted
 from feeds.ingest.scan import scan_posts
 from feeds.runtime.workers import Workers
-from feeds.sources.posts import PostContext, scanned_here
+from feeds.sources.posts import PostContext, may_hold_posts, scanned_here
 from feeds.store import Store
 from feeds.store.siteids import fix_ids
 
@@ -125,12 +126,12 @@ class PostScanner:
             log.warning("%s", line)
         self.unreadable = set(scan.unreadable)
         skip = len(scan.missing) + len(scan.unreadable)
-        for line in scan.problems(None if not self.scanned else scan.fresh)[skip:]:
+        for line in scan.log_lines(None if not self.scanned else scan.fresh)[skip:]:
             log.warning("%s", line)
         self.scanned = True
         if scan.changed or why == "start":
-            log.info("scan %s: %d posts, %d read, %.0f ms (%s, %d removed)",
-                     ",".join(s.name for s in sources), len(scan.results), scan.read,
+            log.info("scan %s: %s, %d read, %.0f ms (%s, %d removed)",
+                     ",".join(s.name for s in sources), counted(len(scan.results), "post"), scan.read,
                      (time.perf_counter() - started) * 1000, why, scan.removed)  # fmt: skip
         if scan.changed:
             self.host.poke()
@@ -140,13 +141,19 @@ class PostScanner:
         folders = {str(s.path): s.name for s in scanned_here(self.host.settings) if s.path and s.path.is_dir()}
         if not folders or not self.host.settings.schedule.watch:
             return
+
+        def wanted(_: object, path: str) -> bool:  # only what a scan reads: never the store's own writes
+            return any(may_hold_posts(folder, path) for folder in folders
+                       if path == folder or path.startswith(folder.rstrip("/") + "/"))  # fmt: skip
+
         try:
             from watchfiles import awatch
 
+            logging.getLogger("watchfiles").setLevel(logging.WARNING)  # not "1 change detected" per change
             # Its own stop event: watchfiles sets it when the watch is cancelled (a reload restarts it).
             done = asyncio.Event()
             self.host.spawn(self._stop_with_daemon(done))
-            async for changes in awatch(*folders, stop_event=done, debounce=150, step=30,
+            async for changes in awatch(*folders, stop_event=done, debounce=150, step=30, watch_filter=wanted,
                                         recursive=True, ignore_permission_denied=True):  # fmt: skip
                 touched = {name for folder, name in folders.items() for _, path in changes
                            if path == folder or path.startswith(folder.rstrip("/") + "/")}  # fmt: skip

@@ -41,6 +41,7 @@ from feeds import config
 from feeds.config import Settings
 from feeds.core.errors import ConfigError, FeedsError, display, reason
 from feeds.core.models import Source
+from feeds.core.text import counted
 from feeds.daemon.cluster import ClusterPolls
 from feeds.daemon.scans import PostScanner
 from feeds.ingest import poll as remote
@@ -221,9 +222,9 @@ class Daemon:
             if self.hubs is not None and done.written:
                 self.hubs.notify(changed_feed_urls(self.settings, done.written))
             if done.written or done.removed or done.settled:
-                log.info("publish: %d items, %d files written, %d unchanged, %.0f ms, %d removed, %d merged",
-                         done.items, len(done.written), len(done.unchanged), (time.perf_counter() - started) * 1000,
-                         len(done.removed), done.settled)  # fmt: skip
+                log.info("publish: %s, %s written, %d unchanged, %.0f ms, %d removed, %d merged",
+                         counted(done.items, "item"), counted(len(done.written), "file"), len(done.unchanged),
+                         (time.perf_counter() - started) * 1000, len(done.removed), done.settled)  # fmt: skip
             return True
 
     async def housekeeping(self) -> None:
@@ -292,8 +293,9 @@ class Daemon:
         self.settings = new
         self.scans.contexts = {}
         self.spawn(self._apply_reload(changed))
-        log.info("reload: %d sources (%d added, %d removed, %d changed)", len(fresh), len(fresh.keys() - old.keys()),
-                 len(old.keys() - fresh.keys()), len([s for s in changed if s.name in old]))  # fmt: skip
+        log.info("reload: %s (%d added, %d removed, %d changed)", counted(len(fresh), "source"),
+                 len(fresh.keys() - old.keys()), len(old.keys() - fresh.keys()),
+                 len([s for s in changed if s.name in old]))  # fmt: skip
 
     async def _apply_reload(self, changed: list[Source]) -> None:
         try:
@@ -365,8 +367,8 @@ class Daemon:
             self.scans.rewatch()
             self.spawn(self.scans.scan_job(why="start"))
             self.poke()  # publish what the store holds at once, whatever the polls bring later
-            log.info("running: %d sources; SIGTERM or Ctrl-C stops, SIGHUP reloads, SIGUSR1 polls now",
-                     len(self.settings.sources))  # fmt: skip
+            log.info("running: %s; SIGTERM or Ctrl-C stops, SIGHUP reloads, SIGUSR1 polls now",
+                     counted(len(self.settings.sources), "source"))  # fmt: skip
             try:
                 await self.stopping.wait()
             finally:
@@ -396,7 +398,8 @@ class Daemon:
         while self.publishes <= done:
             await asyncio.sleep(0.1)
         items = await asyncio.to_thread(self.store.meta, "items")
-        log.info("caught up in %.1f s: %d sources polled, %s items out", time.time() - started, sources, items or 0)
+        log.info("caught up in %.1f s: %s polled, %s out", time.time() - started, counted(sources, "source"),
+                 counted(int(items or 0), "item"))  # fmt: skip
 
     def stop(self, sig: int) -> None:
         if not self.stopping.is_set():

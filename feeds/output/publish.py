@@ -35,6 +35,7 @@ from feeds.core.errors import OutputError, display
 from feeds.core.identity import fingerprint
 from feeds.core.models import Entry, FeedSpec, Item, Merged, PostRecord, instant
 from feeds.core.safety import safe_url
+from feeds.core.text import clean_line
 from feeds.output import assemble, files, layout
 from feeds.output.formats import opml, pages
 from feeds.output.render import Renderer
@@ -67,15 +68,16 @@ def merge_key(settings: Settings) -> str:
     return fingerprint(__version__, sorted(settings.priorities().items()), rulebook.fingerprint(settings.rules))
 
 
-def materialize(merged: Merged, full: Mapping[object, Item], language: str = "zh-CN") -> Item:
+def materialize(merged: Merged, full: Mapping[object, Item], language: str = "zh-CN", site_title: str = "") -> Item:
     """The item of a merged article: its best version, with the merged id, date, categories and tags;
-    the other outlets' versions are linked at the end of its content (in ``language``)."""
+    the other outlets' versions are linked at the end of its content (in ``language``), each named as
+    a reader knows it: a remote one by its feed's title, a post by ``site_title``."""
     best = full[merged.best.ref]
     tags: dict[str, None] = {}
     for version in merged.versions:
         for tag in full[version.ref].tags:
             tags.setdefault(tag, None)
-    related = _related(best, [full[v.ref] for v in merged.versions])
+    related = _related(best, [full[v.ref] for v in merged.versions], site_title)
     content = best.content
     if best.original:
         content += _original(best.original, language)
@@ -98,15 +100,18 @@ def _original(link: str, language: str) -> str:
 
 
 
-def _related(best: Item, versions: Sequence[Item]) -> tuple[tuple[str, str], ...]:
-    """(source, link) of the versions of other sources than the winner's, each link once."""
+def _related(best: Item, versions: Sequence[Item], site_title: str) -> tuple[tuple[str, str], ...]:
+    """(name, link) of the versions of other sources than the winner's, each link once; the name is
+    the one the pages show: a remote version's feed title (its source's name when the feed has none),
+    a post's ``site_title`` (never the config's source name, which only the config knows)."""
     seen = {best.link}
     out: list[tuple[str, str]] = []
     for item in versions:
         link = safe_url(item.link)
         if item.source != best.source and link and link not in seen:
             seen.add(link)
-            out.append((item.source, link))
+            name = item.feed_title if item.feed_url else site_title
+            out.append((clean_line(name) or item.source, link))
     return tuple(out)
 
 
@@ -282,7 +287,8 @@ def publish(
     language = settings.site.language
     # An article whose winner cannot be read now is left out of this publish: its post changed
     # meanwhile, so its entry changes too and the next publish shows it.
-    items = {aid: replace(materialize(m, full, language), key=arts[aid].shown or aid, categories=arts[aid].categories)
+    items = {aid: replace(materialize(m, full, language, settings.site.title), key=arts[aid].shown or aid,
+                          categories=arts[aid].categories)
              for aid, m in merged.items() if readable(m, full)}  # fmt: skip
     renderer.add([((aid, arts[aid].sig), item) for aid, item in items.items() if aid in arts], settings, workers)
 

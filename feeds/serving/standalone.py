@@ -147,9 +147,9 @@ class StoreOutputs:
 
 
 def _pg_exists(url: str) -> bool:
-    from feeds.store.postgres import exists
+    from feeds.store import postgres_backend
 
-    return exists(url, timeout=5.0)
+    return bool(postgres_backend(url).exists(url, timeout=5.0))
 
 
 def _scans(store: Store, posts: Sequence[str]) -> list[float]:

@@ -32,7 +32,7 @@ from feeds.core.safety import (
     sanitize_html,
     strip_tags,
 )
-from feeds.core.text import clean_text, is_http_url
+from feeds.core.text import clean_text, counted, is_http_url
 from feeds.sources.xmlcut import complete_entries, well_formed_prefix
 
 SUMMARY_CHARS = 300  # an excerpt: the full text is in content
@@ -300,11 +300,11 @@ def _one_line(text: object) -> str:
 def _bozo_warning(exc: BaseException | None, count: int) -> str | None:
     """The warning for a bozo feed that still gave entries (``None`` when harmless)."""
     if isinstance(exc, CharacterEncodingUnknown):
-        return f"unknown character encoding: {_one_line(exc)}; used {count} entries"
+        return f"unknown character encoding: {_one_line(exc)}; used {counted(count, 'entry', 'entries')}"
     if isinstance(exc, ThingsNobodyCaresAboutButMe):
         # Content-Type not XML, or the declared encoding was overridden: the feed was read fine.
         return None
-    return f"not well-formed XML: {_one_line(exc)}; used {count} entries"
+    return f"not well-formed XML: {_one_line(exc)}; used {counted(count, 'entry', 'entries')}"
 
 
 def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
@@ -337,7 +337,8 @@ def _complete_only(body: bytes, headers: dict[str, str], result: Any) -> tuple[A
         if fixed is not None and fixed.get("entries"):
             fixed_exc = fixed.get("bozo_exception") if fixed.get("bozo") else None
             if fixed_exc is None or isinstance(fixed_exc, NonXMLContentType):
-                note = f"body not well-formed or cut off ({_one_line(exc)}); used its {cut.entries} complete entries"
+                note = (f"body not well-formed or cut off ({_one_line(exc)}); used its "
+                        f"{counted(cut.entries, 'complete entry', 'complete entries')}")
                 return fixed, None, note
     kept = well_formed_prefix(body, cut) if cut else 0
     if cut is not None and kept:
@@ -369,13 +370,12 @@ def parse_feed(
 
     Raises :class:`FeedParseError` when the body is not a feed or no entry is usable.
     """
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
+    # the date of an undated entry: aware, and whole seconds as every other date
+    now = (now if now.tzinfo is not None else now.replace(tzinfo=UTC)).replace(microsecond=0)
     if not body:
         raise FeedParseError(url, "not a feed: empty body")
 
-    doc_base = _resolve(content_location, url) if content_location else ""
-    doc_base = doc_base or url
+    doc_base = (_resolve(content_location, url) if content_location else "") or url
     headers = {}
     if content_type:
         headers["content-type"] = content_type
@@ -431,12 +431,12 @@ def parse_feed(
         items.append(item)
         if is_undated:
             undated.append(item.key)
-    if empty:
-        warnings.append(f"skipped {empty} entries with no title, link or content")
-    if anonymous:
-        warnings.append(f"skipped {anonymous} entries with neither link nor guid in a body that is not well-formed")
+    for n, why in ((empty, "with no title, link or content"),
+                   (anonymous, "with neither link nor guid in a body that is not well-formed")):  # fmt: skip
+        if n:
+            warnings.append(f"skipped {counted(n, 'entry', 'entries')} {why}")
     if entries and not items:
-        raise FeedParseError(url, f"no usable entry among {len(entries)} entries")
+        raise FeedParseError(url, f"no usable entry among {counted(len(entries), 'entry', 'entries')}")
 
     return ParsedFeed(
         title=feed_title,

@@ -27,7 +27,7 @@ from feeds.core.listdates import read_list_date
 from feeds.core.models import Item, ParsedFeed, Source
 from feeds.core.safety import safe_url
 from feeds.core.selectors import Pick, split_selector
-from feeds.core.text import clean_line
+from feeds.core.text import clean_line, counted
 from feeds.sources.charset import decode_html
 
 FIELDS = ("item", "title", "link", "date", "summary")  # the selector keys of a page source, in the config's order
@@ -164,9 +164,9 @@ def parse_page(
             undated.append(key)  # dated when first seen, and kept so
     warnings = _warnings(unsafe, missing, len(rows), matched)
     if not items:
-        raise FeedParseError(url, f"none of the {len(rows)} items has both a title ({picks['title']!r}) and an "
-                             f"http(s) link ({picks['link']!r}): a redesign, or a block page?; "
-                             "the source's items are kept")  # fmt: skip
+        who = "the one item lacks" if len(rows) == 1 else f"each of the {len(rows)} items lacks"
+        raise FeedParseError(url, f"{who} a title ({picks['title']!r}) or an http(s) link ({picks['link']!r}): "
+                             "a redesign, or a block page?; the source's items are kept")  # fmt: skip
     return ParsedFeed(title=page_title, link=url, items=tuple(items), warnings=warnings, undated=tuple(undated))
 
 
@@ -181,9 +181,9 @@ def parse(
 def _warnings(unsafe: int, missing: int, rows: int, matched: int) -> tuple[str, ...]:
     out: list[str] = []
     if unsafe:
-        out.append(f"dropped {unsafe} items whose link is not http(s) (javascript:, data:…)")
+        out.append(f"dropped {counted(unsafe, 'item')} whose link is not http(s) (javascript:, data:…)")
     if missing:
-        out.append(f"skipped {missing} of {rows} items without a title or a link")
+        out.append(f"skipped {missing} of {counted(rows, 'item')} without a title or a link")
     if matched > MAX_ITEMS:
         out.append(f"{matched} items on the page: only the first {MAX_ITEMS} are read")
     return tuple(out)

@@ -85,6 +85,19 @@ def discover(root: Path, problems: list[str] | None = None) -> list[str]:
     return found
 
 
+def may_hold_posts(root: str, path: str) -> bool:
+    """Whether a change at ``path`` (in the posts folder ``root``) can change what a scan finds: not
+    in a name the scan skips (``.feeds/state.db`` of a config kept in the posts folder, an editor's
+    ``#x#`` or ``x~``), and a post file or a folder (or gone: it may have been one)."""
+    rel = os.path.relpath(path, root)
+    if rel == ".":
+        return True
+    if rel.startswith(".." + os.sep) or any(part[:1] in (".", "#", "_") or part.endswith("~")
+                                            for part in rel.split(os.sep)):  # fmt: skip
+        return False
+    return "." + path.rpartition(".")[2].lower() in SUFFIXES or not os.path.isfile(path)
+
+
 def _undecodable(name: str) -> bool:
     """A name with bytes that are not UTF-8 (os gives them as lone surrogates)."""
     try:
@@ -230,13 +243,22 @@ class PostScan:
         return [r for r in self.results if r.status == "error"]
 
     def problems(self, rows: Iterable[PostIndex] | None = None) -> list[str]:
-        """One line per problem: the missing folders, then each bad post (of ``rows``, default all)."""
+        """One line per problem: the missing folders, then each bad post (of ``rows``, default all);
+        a post read with a warning says ``warning:`` (``feeds build`` and ``feeds check`` print these)."""
         lines = list(self.missing.values()) + list(self.unreadable)
         for row in self.results if rows is None else rows:
             if row.status == "error":
                 lines.append(f"{display(row.path)}: {row.message}")
             elif row.message:
                 lines.append(f"{display(row.path)}: warning: {row.message}")
+        return lines
+
+    def log_lines(self, rows: Iterable[PostIndex] | None = None) -> list[str]:
+        """:meth:`problems` as the daemon logs them, at level WARNING: a post read with a warning does
+        not say ``warning:`` again (``WARNING posts/a.md: warning: …`` said it twice)."""
+        lines = list(self.missing.values()) + list(self.unreadable)
+        lines += [f"{display(r.path)}: {r.message}" for r in (self.results if rows is None else rows)
+                  if r.status == "error" or r.message]  # fmt: skip
         return lines
 
 

@@ -31,8 +31,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
+from feeds.core.errors import StoreError
 from feeds.core.models import Entry, Item, PostIndex, Source
 from feeds.store.records import Article, Claim, Combine, Judge, NearDup, Page, PostRef, SourceState
 
@@ -128,11 +131,36 @@ def default_node(output_dir: object = "") -> str:
     return f"{socket.gethostname()}:{output_dir}"
 
 
+def postgres_backend(url: str) -> ModuleType:
+    """:mod:`feeds.store.postgres`, for the database at ``url``; without the ``postgresql`` extra
+    (psycopg) installed, a StoreError that says how to install it (one line, never a traceback)."""
+    try:
+        from feeds.store import postgres as module
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in ("psycopg", "psycopg_pool"):
+            raise
+        raise StoreError(_plain_url(url), 'PostgreSQL needs its driver, which is not installed: run '
+                         'pip install "feeds[postgresql]"') from None  # fmt: skip
+    return module
+
+
+def _plain_url(url: str) -> str:
+    """``postgresql://user@host:port/dbname`` of ``url`` without its password, read without psycopg."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "postgresql://(unparsable url)"
+    user = f"{parts.username}@" if parts.username else ""
+    return f"postgresql://{user}{parts.hostname or 'localhost'}{port}{parts.path}"
+
+
 def display_url(url: str) -> str:
     """A PostgreSQL URL as shown to a user: without its password."""
-    from feeds.store.postgres import display_url as shown
-
-    return shown(url)
+    try:
+        return str(postgres_backend(url).display_url(url))
+    except StoreError:
+        return _plain_url(url)
 
 
 def display_store(settings: Settings) -> str:
@@ -144,9 +172,7 @@ def store_exists(settings: Settings) -> bool:
     """Whether the store the settings name holds anything yet (without creating it); raises StoreError."""
     if settings.state_url is None:
         return settings.state_path.exists()
-    from feeds.store.postgres import exists
-
-    return exists(settings.state_url, timeout=settings.state_timeout)
+    return bool(postgres_backend(settings.state_url).exists(settings.state_url, timeout=settings.state_timeout))
 
 
 def open_store(
@@ -168,9 +194,8 @@ def open_store(
         timeout = 120.0 if busy_timeout is None else busy_timeout
         target = where
     if isinstance(target, str) and target.startswith(("postgresql:", "postgres:")):
-        from feeds.store.postgres import PostgresStore
-
-        return PostgresStore(target, node=node or default_node(), timeout=timeout)
+        store: Store = postgres_backend(target).PostgresStore(target, node=node or default_node(), timeout=timeout)
+        return store
     from feeds.store.sqlite import SQLiteStore
 
     return SQLiteStore(Path(target), busy_timeout=timeout)

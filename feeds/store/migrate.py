@@ -26,12 +26,13 @@ def migrate(sqlite_path: Path, url: str, *, node: str) -> Migrated:
 
     ``node``: the node the SQLite store's outputs belong to (the output folder it wrote).
     """
-    from feeds.store.postgres import PostgresStore
+    from feeds.store import postgres_backend
     from feeds.store.sqlite import SQLiteStore
 
     if not sqlite_path.exists():
         raise StoreError(str(sqlite_path), "no SQLite store here to migrate (run `feeds build` first?)")
-    with SQLiteStore(sqlite_path) as source, PostgresStore(url, node=node) as target:
+    backend = postgres_backend(url)  # (without psycopg: a StoreError saying how to install it)
+    with SQLiteStore(sqlite_path) as source, backend.PostgresStore(url, node=node) as target:
         if source.schema_version != target.schema_version:
             raise StoreError(str(sqlite_path), f"schema {source.schema_version} cannot be copied into schema "
                              f"{target.schema_version}; open it once with this feeds to migrate it first")  # fmt: skip

@@ -34,7 +34,7 @@ from feeds import __version__
 from feeds.config import Settings
 from feeds.core.errors import OutputError, display
 from feeds.core.models import FeedSpec, Item
-from feeds.core.safety import safe_url
+from feeds.core.safety import readable_url, safe_url
 from feeds.core.text import clean_line, excerpt
 from feeds.output.formats.base import configured
 from feeds.output.layout import page_path
@@ -159,7 +159,8 @@ def _formats(spec: FeedSpec, settings: Settings, page: str) -> list[dict[str, st
     for fmt in configured(settings):
         path, url = spec.path(fmt.name), spec.url(fmt.name)
         href = _relative(path, page)
-        out.append({"format": fmt.name, "label": fmt.label, "mime": fmt.mime, "url": url, "href": href})
+        out.append({"format": fmt.name, "label": fmt.label, "mime": fmt.mime, "url": url, "shown": readable_url(url),
+                    "href": href})  # fmt: skip
     return out
 
 
