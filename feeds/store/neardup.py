@@ -229,7 +229,8 @@ def assign(
     found = _match(store, tx, source, todo, near) if near is not None and todo else {}
     decided = {key: (key if key in heads else found.get(key, key)) for key in first if key not in out}
     out.update(decided)
-    tx.insert("clusters", ("key", "article"), list(decided.items()), ignore=True)
+    # (a key in its own article is found by its entries: only those put in another's are kept here)
+    tx.insert("clusters", ("key", "article"), [(k, a) for k, a in decided.items() if k != a], ignore=True)
     _store_sketches(store, tx, source, [(new.key, out[new.key], new.ts, new.data) for new in first.values()])
     return {k: a for k, a in out.items() if k != a}
 
@@ -262,7 +263,7 @@ def _save_sketches(store: Tables, tx: Tx, source: str, rows: Sequence[tuple[str,
                                           list(dict.fromkeys(r[0] for r in rows)), (source,)):  # fmt: skip
         if key not in held or ref < held[key][0]:
             held[key] = (ref, article)
-    tx.insert("clusters", ("key", "article"), [(key, a) for key, (_, a) in held.items()], ignore=True)
+    tx.insert("clusters", ("key", "article"), [(key, a) for key, (_, a) in held.items() if key != a], ignore=True)
     _store_sketches(store, tx, source, [(key, held[key][1], ts, data) for key, ts, data in rows if key in held])
 
 
@@ -324,7 +325,8 @@ class NearDupTables(Tables):
 
     def sketches_of(self, article: str) -> dict[tuple[str, str], bytes]:
         """The stored sketches of an article's versions, by (source, key)."""
-        rows = self.rows("SELECT source, key, data FROM sketches WHERE article = ?", (article,))
+        rows = self.rows("SELECT s.source, s.key, s.data FROM entries e JOIN sketches s"
+                         " ON s.source = e.source AND s.key = e.key WHERE e.article = ?", (article,))  # fmt: skip
         return {(r[0], r[1]): bytes(r[2]) for r in rows}
 
     # ------------------------------------------------------------ full-text pages

@@ -130,7 +130,9 @@ _TEMPLATES: tuple[str, ...] = (
     # 9: the merger's second sketch format (issue 16).  The previous format's sketches match
     # nothing: dropped (their clusters stay: an article never loses a version).  No bucket rows:
     # the LSH index is held in memory, built from the sketches of the window (by date) and kept up
-    # to date by seq.  entries_posts_ts: the posts' entries by date (the posts near a new remote
+    # to date by seq (and an article's sketches are found through its entries: no index by article).
+    # clusters: only the keys put in another key's article (a key in its own is found by its
+    # entries).  entries_posts_ts: the posts' entries by date (the posts near a new remote
     # version, whatever the number of remote entries).  pinned: the id an article was first
     # published with, kept forever; articles.shown: the id it is shown with (its canonical
     # version's key until it is pinned).  What was published before is pinned as it is.
@@ -138,6 +140,7 @@ _TEMPLATES: tuple[str, ...] = (
     DELETE FROM sketches;
     DROP TABLE buckets;
     CREATE INDEX sketches_ts ON sketches (ts);{sketches_article}
+    DELETE FROM clusters WHERE key = article;
     CREATE INDEX entries_posts_ts ON entries (ts) WHERE substr(ref, 1, 1) = '/';
     CREATE TABLE pinned (article {key} PRIMARY KEY, shown {key} NOT NULL);
     INSERT INTO pinned (article, shown) SELECT article, article FROM articles;
@@ -157,7 +160,7 @@ _SQLITE = {
     INSERT OR IGNORE INTO dirty (article) SELECT key FROM items;
     INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0');""",
     "entries_ts": "\n    CREATE INDEX entries_ts ON entries (ts);",
-    "sketches_article": "\n    CREATE INDEX sketches_article ON sketches (article);",
+    "sketches_article": "",
 }  # fmt: skip
 _PG = {
     "key": 'TEXT COLLATE "C"', "real": "DOUBLE PRECISION", "blob": "BYTEA", "int8": "BIGINT",
@@ -177,7 +180,7 @@ _PG = {
     "\n    CREATE INDEX entries_ts ON entries (ts);",
     "buckets_seq": "\n    CREATE INDEX buckets_seq ON buckets (seq);",
     "entries_ts": "",
-    "sketches_article": "",
+    "sketches_article": "\n    DROP INDEX sketches_article;",
 }  # fmt: skip
 
 MIGRATIONS: tuple[str, ...] = tuple(template.format(**_SQLITE) for template in _TEMPLATES)
