@@ -65,11 +65,13 @@ log = logging.getLogger("feeds")
 SHARED_MODULES = (
     "lxml.etree", "lxml.html", "feedgen.feed", "feedgen.ext.dc", "feedgen.ext.media", "feedparser",
     "markdown_it", "nh3", "yaml", "frontmatter", "feeds.output.formats.feedgen", "feeds.output.render",
-    "feeds.sources.feedparse", "feeds.sources.postfile", "feeds.core.neardup",
+    "feeds.sources.feedparse", "feeds.sources.postfile", "feeds.core.neardup", "numpy", "feeds.core.neardup_minhash",
+    "feeds.core.neardup_index",
 )  # fmt: skip
 RETRY_PUBLISH = 5.0  # seconds before a failed publish is tried again
 HOUSEKEEPING = 5.0  # seconds between the store's housekeeping runs
 MAX_SLEEP = 60.0  # the publisher looks at the clock at least this often (future-dated items)
+MAX_BACKLOG_WAIT = 5.0  # seconds: while the start's backlog is polled, a publish waits as long as the last took
 
 
 def _not_a_cancelled_job(record: logging.LogRecord) -> bool:
@@ -113,6 +115,7 @@ class Daemon:
         self.publish_failure: str | None = None  # the last publish failure logged
         self.first_polls: set[str] = set()  # sources due at the start whose first poll has not ended
         self.publishes = 0  # publishes done
+        self.publish_seconds = 0.0  # how long the last publish took
 
     # ------------------------------------------------------------ helpers
 
@@ -181,7 +184,11 @@ class Daemon:
                 await asyncio.wait_for(self.changed.wait(), timeout=wait)
             if self.stopping.is_set():
                 break
-            await asyncio.sleep(delay)  # let what changes together arrive together
+            # Let what changes together arrive together.  While the start's backlog is polled, publish
+            # no more than every other moment: the polls get the core a publish would take again at once
+            # (a cold start published back to back, each publish slowing the polls it waited for).
+            backlog = min(self.publish_seconds, MAX_BACKLOG_WAIT) if self.first_polls else 0.0
+            await asyncio.sleep(max(delay, backlog))
             self.changed.clear()
             if not await self.publish_now():
                 await asyncio.sleep(RETRY_PUBLISH)
@@ -211,7 +218,7 @@ class Daemon:
                 log.info("publish: works again")
                 self.publish_failure = None
             self.publishes += 1
-            seconds = time.perf_counter() - started
+            seconds = self.publish_seconds = time.perf_counter() - started
             if done.written:
                 trim_memory()
             self.outputs = frozenset(done.files)
