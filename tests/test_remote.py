@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import feedparser
@@ -215,3 +216,18 @@ def test_undated_entry_keeps_first_seen_time(tmp_path: Path) -> None:
         build(site, force=True)
         entries = feedparser.parse((site.out / "atom.xml").read_bytes()).entries
         assert next(e for e in entries if e.title == "无日期").published == first
+
+
+def test_a_source_for_other_nodes_is_not_polled_here(tmp_path: Path) -> None:
+    """``nodes`` on a remote source: only the nodes it names poll it (a cluster splits its sources)."""
+    with FeedServer({"/feed.xml": Route(body=rss([E1]))}) as server:
+        site = remote_site(tmp_path, server.url("/feed.xml"))
+        text = site.config_path.read_text(encoding="utf-8")
+        site.config_path.write_text(text.replace('name = "remote"', 'name = "remote"\nnodes = ["web2"]'),
+                                    encoding="utf-8")
+        report = build(site, force=True)
+        assert report.polled == 0 and not server.requests
+        settings = replace(config.load(site.config_path), node="web2")
+        with Store(settings) as store:
+            assert pipeline.build(settings, store=store, force=True).polled == 1
+        assert server.requests

@@ -49,16 +49,21 @@ def read_source(r: TableReader, base: Path, interval: float, seen: dict[str, int
     return source
 
 
-def _posts(r: TableReader, base: Path) -> dict[str, Any]:
+def _nodes(r: TableReader) -> tuple[str, ...]:
+    """Several nodes on PostgreSQL: the nodes that read this source (default: every node)."""
     nodes = r.get("nodes", list, [])
     if not all(isinstance(n, str) and n for n in nodes):
         raise r.fail("nodes", "must be an array of node names (feeds run --node NAME)")
+    return tuple(nodes)
+
+
+def _posts(r: TableReader, base: Path) -> dict[str, Any]:
     max_bytes = r.get("max_bytes", int, default_of(Source, "max_bytes"))
     if not 1 <= max_bytes <= MAX_BYTES:
         raise r.fail("max_bytes", f"must be between 1 and {MAX_BYTES}")
     return {
         "path": resolve(base, r.get("path", str, required=True)),
-        "nodes": tuple(nodes),
+        "nodes": _nodes(r),
         "max_bytes": max_bytes,
         "trusted_html": r.get("trusted_html", bool, default_of(Source, "trusted_html")),
         "strip_lines": _strip_lines(r),
@@ -77,6 +82,7 @@ def _remote(r: TableReader) -> dict[str, Any]:
             raise r.fail(f"headers.{key}", "must be a string")
     return {
         "url": url,
+        "nodes": _nodes(r),
         "category": r.get("category", str, None) or None,
         "headers": tuple(sorted(headers.items())),
         "full_text": r.get("full_text", bool, default_of(Source, "full_text")),

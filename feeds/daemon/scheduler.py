@@ -131,7 +131,7 @@ class Daemon:
 
     async def poll_job(self, name: str, force: bool = False) -> None:
         """A remote source's scheduled job: poll it unless it is backing off (or already polling)."""
-        source = next((s for s in remote.remote_sources(self.settings) if s.name == name), None)
+        source = next((s for s in remote.polled_here(self.settings) if s.name == name), None)
         if source is None or self.fetcher is None or self.stopping.is_set() or name in self.polling:
             return
         self.polling.add(name)
@@ -276,7 +276,7 @@ class Daemon:
     def force(self) -> None:
         """SIGUSR1: poll every remote source and rescan every posts folder now."""
         log.info("received SIGUSR1: polling every source now")
-        for source in remote.remote_sources(self.settings):
+        for source in remote.polled_here(self.settings):
             self.spawn(self.poll_job(source.name, force=True))
         self.spawn(self.scans.scan_job(why="forced"))
 
@@ -362,7 +362,7 @@ class Daemon:
                 log.error("%s", exc)
                 states = {}
             now = time.time()
-            self.first_polls = {s.name for s in remote.remote_sources(self.settings)
+            self.first_polls = {s.name for s in remote.polled_here(self.settings)
                                 if remote.due_at(s, states.get(s.name)) <= now + 1}  # fmt: skip
             self.spawn(self.catch_up(now, len(self.first_polls)))
             self.schedule(list(self.settings.sources), states)

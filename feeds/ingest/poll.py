@@ -212,6 +212,11 @@ def remote_sources(settings: Settings) -> list[Source]:
     return [s for s in settings.sources if s.remote]
 
 
+def polled_here(settings: Settings) -> list[Source]:
+    """The remote sources this node polls: those without ``nodes``, and those that name it."""
+    return [s for s in remote_sources(settings) if not s.nodes or settings.node in s.nodes]
+
+
 def due_at(source: Source, state: SourceState | None) -> float:
     """When ``source`` is due next (0: now).
 
@@ -228,7 +233,7 @@ def due_at(source: Source, state: SourceState | None) -> float:
 def due_sources(settings: Settings, store: Store, now: float, *, force: bool = False) -> list[Source]:
     """Remote sources whose next poll is due (all of them with ``force``)."""
     states = store.source_states()
-    return [s for s in remote_sources(settings) if force or due_at(s, states.get(s.name)) <= now]
+    return [s for s in polled_here(settings) if force or due_at(s, states.get(s.name)) <= now]
 
 
 async def refresh_contained(source: Source, **kwargs: Any) -> PollOutcome:
