@@ -84,7 +84,7 @@ def store_facts(db: Path) -> dict[str, object]:
             " + length(CAST(content AS BLOB))), 0), coalesce(sum(length(CAST(summary AS BLOB))), 0) FROM items"
         ).fetchone()
         facts["items"], facts["content"], facts["summary"] = row
-        for table in ("entries", "articles", "sketches", "buckets", "article_cats"):
+        for table in ("entries", "articles", "sketches", "clusters", "article_cats"):
             facts[f"rows_{table}"] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         try:
             facts["tables"] = dict(

@@ -185,7 +185,7 @@ def main() -> None:
     import argparse
     import statistics
 
-    from feeds import neardup
+    from feeds.core import neardup
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--articles", type=int, default=2000)
