@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
@@ -64,17 +64,24 @@ def backoff(settings: Settings, source: Source, failures: int, retry_after: floa
 
 def _parse_job(
     body: bytes, url: str, source: Source, patterns: tuple[str, ...], now: datetime, ctype: str | None,
-    loc: str | None, timezone: str,
-) -> ParsedFeed:  # fmt: skip
-    """Parse a fetched body with its source type's parser (:data:`feeds.core.registry.SOURCE_TYPES`)."""
+    loc: str | None, timezone: str, sketch: bool = False,
+) -> tuple[ParsedFeed, dict[str, bytes]]:  # fmt: skip
+    """Parse a fetched body with its source type's parser (:data:`feeds.core.registry.SOURCE_TYPES`);
+    with ``sketch``, every item's near-duplicate sketch too, in the same job (a source's first poll:
+    every item is new, and its text is here already)."""
     from zoneinfo import ZoneInfo
 
     from feeds.core.identity import Identity
     from feeds.core.registry import SOURCE_TYPES, load
 
     parse = load(SOURCE_TYPES[source.type][1], "parse")
-    return parse(body, url=url, source=source, identity=Identity(patterns), now=now, tz=ZoneInfo(timezone),
-                 content_type=ctype, content_location=loc)  # fmt: skip
+    parsed = parse(body, url=url, source=source, identity=Identity(patterns), now=now, tz=ZoneInfo(timezone),
+                   content_type=ctype, content_location=loc)  # fmt: skip
+    if not sketch:
+        return parsed, {}
+    from feeds.core.neardup import html_sketch
+
+    return parsed, {item.key: html_sketch(item.title, item.content or item.summary) for item in parsed.items}
 
 
 async def refresh_source(
@@ -156,25 +163,27 @@ async def _process(
         result.header("content-type"),
         result.header("content-location"),
         settings.site.timezone,
+        # A source's first poll: every item is new, sketched where it is parsed (not sent to a worker again).
+        ok.body_hash is None and settings.merge.near_duplicates and not source.full_text,
     )
     try:
         executor = workers.executor if workers else None
         if executor is None:
-            parsed = _parse_job(*args)
+            parsed, ready = _parse_job(*args)
         else:
             try:
-                parsed = await get_running_loop().run_in_executor(executor, _parse_job, *args)
+                parsed, ready = await get_running_loop().run_in_executor(executor, _parse_job, *args)
             except BrokenProcessPool:  # a worker died (out of memory?): new pool, parse here this once
                 log.warning("%s: a parser process died; restarting the worker pool", source.name)
                 assert workers is not None
                 workers.restart()
-                parsed = _parse_job(*args)
+                parsed, ready = _parse_job(*args)
     except FeedParseError as exc:
         return await failed(exc.reason)
     for warning in parsed.warnings:
         log.warning("%s: %s", source.name, warning)
     marks = [fetched, waited, ms()]
-    items, sketches, near = await _merger_steps(settings, store, source, parsed, fetcher, workers, when)
+    items, sketches, near = await _merger_steps(settings, store, source, parsed, fetcher, workers, when, ready)
     marks.append(ms())
     new, updated = await to_thread(
         store.save_poll, replace(ok, body_hash=digest), items, parsed.undated, when, sketches=sketches, near=near
@@ -188,7 +197,7 @@ async def _process(
 
 async def _merger_steps(
     settings: Settings, store: Store, source: Source, parsed: ParsedFeed, fetcher: Fetcher,
-    workers: Workers | None, when: float,
+    workers: Workers | None, when: float, ready: Mapping[str, bytes],
 ) -> tuple[Sequence[Item], dict[str, bytes], NearDup | None]:  # fmt: skip
     """The new items' full text (``full_text`` sources) and near-duplicate sketches (:mod:`feeds.ingest.sketching`)."""
     from asyncio import to_thread
@@ -204,7 +213,7 @@ async def _merger_steps(
         from feeds.ingest.fulltext import fill_full_text
 
         items = await fill_full_text(source, items, new, store=store, fetcher=fetcher, workers=workers, now=when)
-    sketches = await sketching.prepare_poll(settings, store, source, items, new, workers)
+    sketches = await sketching.prepare_poll(settings, store, source, items, new, workers, ready)
     return items, sketches, near
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from feeds.config import Settings
 from feeds.core import neardup
@@ -65,9 +65,11 @@ def sketch_posts(settings: Settings, refs: Sequence[tuple[PostRef, str, float]])
 
 
 async def prepare_poll(
-    settings: Settings, store: Store, source: Source, items: Sequence[Item], new: set[str], workers: Workers | None
+    settings: Settings, store: Store, source: Source, items: Sequence[Item], new: set[str], workers: Workers | None,
+    ready: Mapping[str, bytes] | None = None,
 ) -> dict[str, bytes]:
-    """The sketches of a poll's new items (by key), after sketching the posts within their window."""
+    """The sketches of a poll's new items (by key), after sketching the posts within their window.
+    ``ready``: sketches made already (where the items were parsed)."""
     near = near_settings(settings)
     fresh = [item for item in items if item.key in new]
     if near is None or not fresh:
@@ -77,6 +79,10 @@ async def prepare_poll(
     if refs:
         for name, rows in (await asyncio.to_thread(sketch_posts, settings, refs)).items():
             await asyncio.to_thread(store.save_sketches, name, rows)
+    done = {item.key: ready[item.key] for item in fresh if ready and item.key in ready}
+    fresh = [item for item in fresh if item.key not in done]
+    if not fresh:
+        return done
     pairs = [(item.title, item.content or item.summary) for item in fresh]
     executor = workers.executor if workers else None
     if executor is not None and len(pairs) > 8:
@@ -87,4 +93,4 @@ async def prepare_poll(
         sketches = [s for part in parts for s in part]
     else:
         sketches = await asyncio.to_thread(sketch_items, pairs)
-    return {item.key: data for item, data in zip(fresh, sketches, strict=True)}
+    return done | {item.key: data for item, data in zip(fresh, sketches, strict=True)}
