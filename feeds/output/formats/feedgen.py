@@ -22,13 +22,13 @@ from feeds.core.identity import stable_id
 from feeds.core.models import FeedSpec, Item
 from feeds.core.safety import escape_text, plain_text, public_url, safe_url, text_as_html
 from feeds.core.text import clean_line, clean_text, summary_text
+from feeds.output.formats.base import get
 from feeds.output.layout import feed_id
 
 if TYPE_CHECKING:
     from feedgen.feed import FeedGenerator
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the date of a feed with no items
-MIME = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _ORIGINAL = {True: "原文", False: "Original article"}  # the related link to a post's original article
 
@@ -137,7 +137,7 @@ def _generator(spec: FeedSpec, settings: Settings, fmt: str, updated: datetime) 
     fg.generator("feeds", version=__version__, uri="https://github.com/feeds-dev/feeds")
     # RSS takes the channel <link> from the last link() call: self first, page last.
     self_url = spec.url(fmt)
-    fg.link(href=self_url, rel="self", type=MIME[fmt])
+    fg.link(href=self_url, rel="self", type=get(fmt).mime)
     fg.link(href=safe_url(spec.html_url) or safe_url(settings.site.url) or self_url, rel="alternate",
             type="text/html")  # fmt: skip
     fg.updated(updated)
