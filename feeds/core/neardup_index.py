@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-MERGE_AT = 50_000  # tail rows merged into the main run at once
+MERGE_AT = 50_000  # recent rows merged into the main run at once
+PENDING = 20_000  # rows added since the last search kept in Python lists at most
 MINHASH = 128  # 16-bit values a version's MinHash holds (feeds.core.neardup.PERMUTATIONS)
 _HEAD = 12  # bytes before the MinHash in a stored sketch (magic, header)
 _SHORT = 2  # the header flag of a short text (feeds.core.neardup)
@@ -65,6 +66,8 @@ class BucketIndex:
         s.extend([seq] * count)
         r.extend([self.source_id(source)] * count)
         self._remember(seq, head)
+        if len(b) >= PENDING:  # memory: a list holds a Python int per row (36 bytes, not 18 for all four)
+            self._tail_run()
 
     def _remember(self, seq: int, head: bytes) -> None:
         np = self._np
