@@ -189,7 +189,7 @@ def _match(store: Tables, tx: Tx, source: str, todo: Sequence[_New], near: NearD
     if not picked:
         return {}
     seqs = sorted({seq for chosen in picked.values() for seq in chosen})
-    stored = {r[0]: Stored(r[0], r[1], r[2], r[3], r[4], bytes(r[5])) for r in tx.select_in(
+    stored = {r[0]: Stored(r[0], r[1], r[2], r[3] or r[2], r[4], bytes(r[5])) for r in tx.select_in(
         "SELECT seq, source, key, article, ts, data FROM sketches WHERE seq IN (?...)", seqs)}  # fmt: skip
     out: dict[str, str] = {}
     for new in todo:
@@ -251,8 +251,10 @@ def _store_sketches(store: Tables, tx: Tx, source: str, rows: Sequence[tuple[str
     old = [r[0] for r in tx.select_in("SELECT seq FROM sketches WHERE source = ? AND key IN (?...)", list(last),
                                       (source,))]  # fmt: skip
     tx.run_in("DELETE FROM sketches WHERE seq IN (?...)", old)
+    # (the article is stored only when it is another key's: most versions are articles of their own)
     tx.insert("sketches", ("seq", "source", "key", "article", "ts", "data"),
-              [(seq, source, *row) for seq, row in zip(seqs, last.values(), strict=True)])  # fmt: skip
+              [(seq, source, key, "" if article == key else article, ts, data)
+               for seq, (key, article, ts, data) in zip(seqs, last.values(), strict=True)])  # fmt: skip
     _index_of(store).added([(seq, source, key, ts, data) for seq, (key, _, ts, data)
                             in zip(seqs, last.values(), strict=True)], old)  # fmt: skip
 
