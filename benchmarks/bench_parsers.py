@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from feeds.core import neardup
     from feeds.core.safety import sanitize_html
-    from feeds.core.text import _markdown, absolutize
+    from feeds.core.text import absolutize, render_markdown
     from feeds.sources.frontmatter import _fast_header, split_front_matter
 
     posts = sorted((HERE / "corpus" / "1000" / "posts").rglob("*.md"))[: args.posts]
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     splits = [split_front_matter(t) for t in texts]
     headers = [s[0] for s in splits if s]
     bodies = [t[s[1] :] for t, s in zip(texts, splits, strict=True) if s]
-    html_bodies = [_markdown().render(b) for b in bodies]
+    html_bodies = [render_markdown(b) for b in bodies]
     feeds = [f.body for f in build_news_feeds(args.feeds, 50, 1, shared=False)]
     import feedparser
 
@@ -119,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # Markdown
     base: list[float] = []
-    out.append(row("Markdown → HTML (post body)", "markdown-it-py (feeds)", _markdown().render, bodies, r, base))
+    mdit = optional("markdown_it")  # feeds' renderer before cmarkgfm
+    md_py = mdit.MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render if mdit else None
+    out.append(row("Markdown → HTML (post body)", "markdown-it-py", md_py, bodies, r, base))
+    out.append(row("Markdown → HTML (post body)", "feeds (cmarkgfm)", render_markdown, bodies, r, base))
     pyrs = optional("markdown_it_pyrs")
     md_rs = None
     if pyrs is not None:

@@ -64,7 +64,7 @@ log = logging.getLogger("feeds")
 # (about 15 MB a worker: the daemon's tree was 268 MB at its peak under the soak).
 SHARED_MODULES = (
     "lxml.etree", "lxml.html", "feedgen.feed", "feedgen.ext.dc", "feedgen.ext.media", "feedparser",
-    "markdown_it", "nh3", "yaml", "frontmatter", "feeds.output.formats.feedgen", "feeds.output.render",
+    "cmarkgfm", "nh3", "yaml", "frontmatter", "feeds.output.formats.feedgen", "feeds.output.render",
     "feeds.sources.feedparse", "feeds.sources.postfile", "feeds.core.neardup", "numpy", "feeds.core.neardup_minhash",
     "feeds.core.neardup_index",
 )  # fmt: skip

@@ -47,7 +47,7 @@ from feeds.core.errors import PostError, one_line
 from feeds.core.identity import Identity, item_key
 from feeds.core.models import PostRecord, stamp
 from feeds.core.safety import normalise_url, safe_url, sanitize_html
-from feeds.core.text import absolutize, clean_line, clean_text, excerpt, render_markdown
+from feeds.core.text import absolutize, clean_line, clean_text, excerpt, render_markdown, sanitized_excerpt
 from feeds.sources.frontmatter import OPENING, read_front_matter, split_front_matter
 from feeds.sources.postfields import (
     DEFAULT_STRIP_LINES,
@@ -187,11 +187,13 @@ def load_full(path: str, ctx: PostContext) -> tuple[PostRecord, str, str]:
     rendered = render_markdown(body)
     if ctx.trusted_html:
         html = clean_text(absolutize(rendered, record.link))
+        summary = record.excerpt or excerpt(html)
     else:  # scraped from other publishers: as untrusted as a remote feed
         html = sanitize_html(absolutize(rendered, record.link), record.link)
+        summary = record.excerpt or sanitized_excerpt(html)
     if original:
         record = record._replace(original=safe_url(original, record.link) or "")
-    return record, html, record.excerpt or excerpt(html)
+    return record, html, summary
 
 
 def parse_post(raw: bytes, path: str, size: int, mtime_ns: int, ctx: PostContext) -> PostRecord:
