@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 
 from feeds.config import Settings
@@ -67,8 +67,9 @@ def build(
         report(f"{display(settings.path)}: warning: {warning}")
     settings = fix_ids(settings, store)  # ids do not follow site.url: recorded by the first build
     clock = (now or datetime.now(UTC)).timestamp()
-    with _no_gc(), Workers() as workers:
-        workers.start()  # fork while this process is still small
+    # The pool forks at its first task (the scan of a big site, while this process is still small);
+    # a small site needs none.
+    with _no_gc(), closing(Workers()) as workers:
         polled: list[PollOutcome] = []
         store.forget_sources(s.name for s in remote_sources(settings))
         due = due_sources(settings, store, clock, force=force)
@@ -88,7 +89,8 @@ def build(
         for line in lines:
             report(line)
         at = now.timestamp() if now else time.time()  # after polling: entries first seen just now are due
-        done = publish(settings, store, scan.contexts, now=at, report=report, workers=workers)
+        done = publish(settings, store, scan.contexts, now=at, report=report, workers=workers, read=scan.full)
+        scan.full.clear()
     return BuildReport(
         posts_read=len(scan.results),
         posts_skipped=len(scan.errors),

@@ -18,6 +18,7 @@ from feeds.core.models import PostIndex, Source
 from feeds.ingest.sketching import near_days, near_settings
 from feeds.runtime.workers import Workers
 from feeds.sources.posts import (
+    Full,
     PostScan,
     context_fingerprint,
     discover,
@@ -79,7 +80,11 @@ def scan_posts(
         near = near_settings(settings) if store is not None else None
         days = near_days(store.sketch_days(source.name), near.window) if store and near and todo else frozenset()
         sketches: dict[str, bytes] = {}
-        fresh = list(index_posts(todo, ctx, progress=progress, workers=workers, days=days, sketches=sketches))
+        full: dict[str, Full] | None = {} if store is not None and len(todo) <= _shown_at_most(settings) else None
+        fresh = list(index_posts(todo, ctx, progress=progress, workers=workers, days=days, sketches=sketches,
+                                 full=full))  # fmt: skip
+        if full:
+            scan.full.update(((source.name, path), value) for path, value in full.items())
         added = 0
         for row in fresh:
             added += row.path not in cache
@@ -99,6 +104,16 @@ def scan_posts(
         if store is not None:
             _record_scan(store, source.name, results, None)
     return scan
+
+
+FULL_FIRST = 500  # posts: so few are read in full as they are indexed, whatever the feeds show
+FULL_FIRST_MAX = 3000  # and never more (memory: their bodies are held until the publish)
+
+
+def _shown_at_most(settings: Settings) -> int:
+    """How many posts to read in full in the index pass: about as many as the feeds can show (a
+    small site shows nearly all of them, each then read once, not twice)."""
+    return min(FULL_FIRST_MAX, max(FULL_FIRST, settings.output.limit * (1 + len(settings.categories))))
 
 
 def scan_meta_key(source: str) -> str:

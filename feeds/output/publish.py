@@ -40,7 +40,7 @@ from feeds.output import assemble, files, layout
 from feeds.output.formats import opml, pages
 from feeds.output.render import Renderer
 from feeds.runtime.workers import Workers
-from feeds.sources.posts import PostContext, context_fingerprint, load_many
+from feeds.sources.posts import Full, PostContext, context_fingerprint, load_many
 from feeds.store import Article, PostRef, Store
 from feeds.store.siteids import fix_ids
 
@@ -124,17 +124,23 @@ def _also_reported(related: Sequence[tuple[str, str]], language: str) -> str:
 
 
 def load_posts(
-    refs: Sequence[PostRef], contexts: Mapping[str, PostContext], store: Store, workers: Workers | None
-) -> list[tuple[PostRecord, str, str]]:
+    refs: Sequence[PostRef], contexts: Mapping[str, PostContext], store: Store, workers: Workers | None,
+    read: Mapping[tuple[str, str], Full] | None = None,
+) -> list[tuple[PostRecord, str, str]]:  # fmt: skip
     """Each post read in full, in order; one read for an earlier publish and unchanged since
-    (same size, mtime and settings) comes from the store instead of the file."""
+    (same size, mtime and settings) comes from the store instead of the file, one ``read`` in full by
+    this build's scan (by (source, path)) from there."""
     fingerprints = {name: context_fingerprint(ctx) for name, ctx in contexts.items()}
 
     def stamp(source: str, mark: str) -> str:
         return f"{mark}:{fingerprints[source]}"
 
     held = store.rendered({(r.source, r.path): stamp(r.source, r.stamp) for r in refs})
-    fresh = iter(load_many([r for r in refs if (r.source, r.path) not in held], contexts, workers=workers))
+    stamps = {(r.source, r.path): r.stamp for r in refs}
+    # This build's own reads, of the very file (size and mtime) each entry was made from.
+    read = {k: v for k, v in (read or {}).items() if f"{v[0].size}:{v[0].mtime_ns}" == stamps.get(k)}
+    todo = [r for r in refs if (r.source, r.path) not in held and (r.source, r.path) not in read]
+    fresh = iter(load_many(todo, contexts, workers=workers))
     out: list[tuple[PostRecord, str, str]] = []
     save: list[tuple[str, str, str, tuple[object, ...]]] = []
     make = tuple.__new__
@@ -143,7 +149,8 @@ def load_posts(
         if value is not None:
             out.append((make(PostRecord, value[0]), value[1], value[2]))
             continue
-        record, html, summary = next(fresh)
+        whole = read.get((ref.source, ref.path))
+        record, html, summary = whole if whole is not None else next(fresh)
         if record.status == "ok":  # stamped as read: a file that changed meanwhile is read again next time
             mark = stamp(ref.source, f"{record.size}:{record.mtime_ns}")
             save.append((ref.source, ref.path, mark, (tuple(record), html, summary)))
@@ -155,7 +162,7 @@ def load_posts(
 
 def load_versions(
     versions: Sequence[Entry], contexts: Mapping[str, PostContext], store: Store, report: Report,
-    workers: Workers | None,
+    workers: Workers | None, read: Mapping[tuple[str, str], Full] | None = None,
 ) -> dict[object, Item]:  # fmt: skip
     """Every version in full, by its ref: posts read (or their stored read), remote items loaded.
 
@@ -166,7 +173,7 @@ def load_versions(
     posts = {v.ref: v for v in versions if isinstance(v.ref, PostRef) and v.ref.source in contexts}
     ids = [v.ref for v in versions if isinstance(v.ref, int)]
     full.update(store.load_items(ids))
-    loaded = load_posts(list(posts), contexts, store, workers)
+    loaded = load_posts(list(posts), contexts, store, workers, read)
     for (ref, entry), (record, html, summary) in zip(posts.items(), loaded, strict=True):
         item = record.item
         if item is None and store.clustered and not os.path.exists(ref.path):  # a node without the folder
@@ -239,13 +246,14 @@ def publish(
     report: Report = _quiet,
     workers: Workers | None = None,
     renderer: Renderer | None = None,
+    read: Mapping[tuple[str, str], Full] | None = None,
 ) -> Published:
     """Bring the output folder up to date with the store (see the module docstring).
 
     ``contexts``: the settings each posts source's files are read with.
     ``renderer``: keeps each item's rendered entries between publishes (the
-    daemon passes the same one every time).  Raises OutputError when the output
-    folder cannot be written.
+    daemon passes the same one every time).  ``read``: posts this build's scan read in full already.
+    Raises OutputError when the output folder cannot be written.
     """
     if renderer is None:
         renderer = Renderer()
@@ -281,7 +289,7 @@ def publish(
     wanted = {aid for aid, _ in renderer.missing({(a.id, a.sig) for p in stale for a in p.picked})}
     by_article = store.versions(wanted)
     merged = {aid: combine(vs)._replace(key=aid) for aid, vs in by_article.items()}
-    full = load_versions([v for vs in by_article.values() for v in vs], contexts, store, report, workers)
+    full = load_versions([v for vs in by_article.values() for v in vs], contexts, store, report, workers, read)
     # The categories are the article's as settled (the rules may have added some).
     arts = {a.id: a for p in stale for a in p.picked}
     language = settings.site.language

@@ -180,6 +180,24 @@ def load_full(path: str, ctx: PostContext) -> tuple[PostRecord, str, str]:
         record = parse_post(raw, path, size, mtime_ns, ctx)
     except PostError as exc:
         return PostRecord(path, 0, 0, "error", exc.reason, source=ctx.source), "", ""
+    return _rendered(raw, record, ctx)
+
+
+def read_post_full(path: str, ctx: PostContext) -> tuple[PostRecord, tuple[PostRecord, str, str] | None]:
+    """One read of a post for both passes: :func:`read_post`'s record, and :func:`load_full`'s result
+    when the post is ``ok`` (else None)."""
+    try:
+        raw, size, mtime_ns = _load(path, ctx.max_bytes)
+    except PostError as exc:
+        return PostRecord(path, 0, 0, "error", exc.reason, source=ctx.source), None
+    try:
+        record = parse_post(raw, path, size, mtime_ns, ctx)
+    except PostError as exc:
+        return PostRecord(path, size, mtime_ns, "error", exc.reason, source=ctx.source), None
+    return record, (_rendered(raw, record, ctx) if record.status == "ok" else None)
+
+
+def _rendered(raw: bytes, record: PostRecord, ctx: PostContext) -> tuple[PostRecord, str, str]:
     if record.status != "ok":
         return record, "", ""
     text = raw.decode("utf-8")  # parse_post checked it is UTF-8

@@ -23,7 +23,7 @@ from feeds.core.identity import fingerprint
 from feeds.core.models import PostIndex, PostRecord, Source
 from feeds.core.neardup import html_sketch
 from feeds.runtime.workers import Workers
-from feeds.sources.postfile import DEFAULT_STRIP_LINES, SUFFIXES, PostContext, load_full, read_post
+from feeds.sources.postfile import DEFAULT_STRIP_LINES, SUFFIXES, PostContext, load_full, read_post, read_post_full
 
 
 def discover(root: Path, problems: list[str] | None = None) -> list[str]:
@@ -107,28 +107,42 @@ def _undecodable(name: str) -> bool:
     return False
 
 
+Full = tuple[PostRecord, str, str]  # a post read in full (load_full)
+
+
 class _IndexChunk:
-    """Picklable ``paths -> (index rows, sketches by key)`` for the worker processes.
+    """Picklable ``paths -> (index rows, sketches by key, full reads)`` for the worker processes.
 
     A post dated on one of ``days`` is also sketched (near-duplicates: see :mod:`feeds.ingest.sketching`).
+    With ``full``, every ``ok`` post is read in full from the same bytes (a small site shows them all:
+    one read instead of two), by path.
     """
 
-    def __init__(self, ctx: PostContext, days: frozenset[int] = frozenset()) -> None:
+    def __init__(self, ctx: PostContext, days: frozenset[int] = frozenset(), full: bool = False) -> None:
         self.ctx = ctx
         self.days = days
+        self.full = full
 
-    def __call__(self, paths: list[str]) -> tuple[list[PostIndex], dict[str, bytes]]:
+    def __call__(self, paths: list[str]) -> tuple[list[PostIndex], dict[str, bytes], dict[str, Full]]:
         out = []
         sketches: dict[str, bytes] = {}
+        fulls: dict[str, Full] = {}
         for path in paths:
-            row = read_post(path, self.ctx).index()
+            whole: Full | None = None
+            if self.full:
+                record, whole = read_post_full(path, self.ctx)
+                if whole is not None:
+                    fulls[path] = whole
+            else:
+                record = read_post(path, self.ctx)
+            row = record.index()
             # One string object per category name: the rows of a chunk share them.
             out.append(row._replace(categories=tuple(sys.intern(c) for c in row.categories)))
             if self.days and row.status == "ok" and int(row.timestamp // 86400) in self.days:
-                record, html, _ = load_full(path, self.ctx)
+                record, html, _ = whole or load_full(path, self.ctx)
                 if record.status == "ok":
                     sketches[record.key] = html_sketch(record.title, html)
-        return out, sketches
+        return out, sketches, fulls
 
 
 def index_posts(
@@ -139,15 +153,22 @@ def index_posts(
     progress: Callable[[int], None] | None = None,
     days: frozenset[int] = frozenset(),
     sketches: dict[str, bytes] | None = None,
+    full: dict[str, Full] | None = None,
 ) -> Iterator[PostIndex]:
     """Read many posts into index rows, on all cores when there are enough; in input order.
 
-    Posts dated on one of ``days`` are sketched too, into ``sketches`` (by key).
+    Posts dated on one of ``days`` are sketched too, into ``sketches`` (by key).  With ``full`` (a
+    dict), every ``ok`` post is also read in full into it, by path (:func:`load_full`'s result).
     """
     pool = workers or Workers(1)
-    for rows, sketched in pool.map_chunks(_IndexChunk(ctx, days), paths, min_parallel=2000, chunk=2000):
+    reader = _IndexChunk(ctx, days, full is not None)
+    # A full read costs ~5 times an index row: worth the workers from as few posts as load_many.
+    many, chunk = (200, 100) if full is not None else (2000, 2000)
+    for rows, sketched, fulls in pool.map_chunks(reader, paths, min_parallel=many, chunk=chunk):
         if sketches is not None:
             sketches.update(sketched)
+        if full is not None:
+            full.update(fulls)
         yield from rows
         if progress:
             progress(len(rows))
@@ -228,6 +249,7 @@ class PostScan:
     missing: dict[str, str] = field(default_factory=dict)  # source -> why its folder cannot be read
     unreadable: list[str] = field(default_factory=list)  # folders below a posts folder that cannot be read
     fresh: list[PostIndex] = field(default_factory=list)  # rows read this time (the rest came from the cache)
+    full: dict[tuple[str, str], Full] = field(default_factory=dict)  # (source, path) -> read in full this time
     removed: int = 0  # files gone since the last scan
 
     @property
