@@ -9,7 +9,6 @@ never add a URL the config already has (URLs compared by
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -95,6 +94,8 @@ def add(config_path: Path, category: str | None, name: str | None, url: str) -> 
     if url_key(link) in subscribed:
         click.echo(f"{link}: already a source ({subscribed[url_key(link)]!r}): nothing changed")
         return
+    import asyncio  # (only this command: not imported for every feeds command)
+
     try:
         found = asyncio.run(discover(link, settings.fetch))
     except FeedsError as exc:

@@ -12,7 +12,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -171,6 +170,8 @@ async def _process(
         if executor is None:
             parsed, ready = _parse_job(*args)
         else:
+            from concurrent.futures.process import BrokenProcessPool  # (imported with the pool)
+
             try:
                 parsed, ready = await get_running_loop().run_in_executor(executor, _parse_job, *args)
             except BrokenProcessPool:  # a worker died (out of memory?): new pool, parse here this once

@@ -15,7 +15,6 @@ republish its own story (and template stories of one source stay apart).
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -70,6 +69,8 @@ async def prepare_poll(
 ) -> dict[str, bytes]:
     """The sketches of a poll's new items (by key), after sketching the posts within their window.
     ``ready``: sketches made already (where the items were parsed)."""
+    import asyncio  # (a build of posts alone polls nothing: not imported for it)
+
     near = near_settings(settings)
     fresh = [item for item in items if item.key in new]
     if near is None or not fresh:

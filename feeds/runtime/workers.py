@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -77,6 +78,9 @@ class Workers:
             for name in self._preload:
                 with contextlib.suppress(ImportError):
                     importlib.import_module(name)
+            import multiprocessing  # (with the pool only: a small build forks none)
+            from concurrent.futures import ProcessPoolExecutor
+
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self._pool = ProcessPoolExecutor(
                 max_workers=self.count, mp_context=multiprocessing.get_context(method), initializer=_worker_init,
