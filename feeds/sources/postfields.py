@@ -9,9 +9,9 @@ Pure functions of their arguments.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import quote, urljoin
 
@@ -60,47 +60,56 @@ SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:|//")
 _URL_SAFE = "/:@!$&'()*+,;=-._~%"
 
 
-@cache
+_PATH_SAFE = re.compile(r"[A-Za-z0-9/:@!$&'()*+,;=\-._~%]*")  # what _quoted leaves as it is
+
+
 def _quoted(text: str) -> str:
+    if _PATH_SAFE.fullmatch(text):
+        return text
     # A file name that is not UTF-8 holds surrogate escapes: its own bytes are percent-encoded.
     return quote(text, safe=_URL_SAFE, errors="surrogateescape")
 
 
-@cache
-def _template(template: str) -> tuple[str, ...]:
-    """A permalink template split into literal text (even places) and placeholder names (odd)."""
-    return tuple(_PLACEHOLDER.split(_quoted(template)))
+@lru_cache(maxsize=1024)
+def _joined(categories: tuple[str, ...]) -> str:
+    return _quoted("/".join(categories))
+
+
+_FIELDS: dict[str, Callable[[datetime], str]] = {
+    "year": lambda when: f"{when.year:04d}",
+    "month": lambda when: f"{when.month:02d}",
+    "day": lambda when: f"{when.day:02d}",
+    "short_year": lambda when: f"{when.year % 100:02d}",
+    "i_month": lambda when: str(when.month),
+    "i_day": lambda when: str(when.day),
+    "hour": lambda when: f"{when.hour:02d}",
+    "minute": lambda when: f"{when.minute:02d}",
+    "second": lambda when: f"{when.second:02d}",
+}
+
+
+@lru_cache(maxsize=64)
+def _template(template: str) -> tuple[str | Callable[[datetime], str], ...]:
+    """A permalink template as its parts: literal text, "categories", "slug", or a date field's function."""
+    parts = _PLACEHOLDER.split(_quoted(template))
+    return tuple(part if index % 2 == 0 else "slug" if part in ("title", "slug") else
+                 part if part == "categories" else _FIELDS[part] for index, part in enumerate(parts))  # fmt: skip
 
 
 def permalink(template: str, *, categories: Sequence[str], when: datetime, slug: str) -> str:
     """Expand a Jekyll permalink template into a percent-encoded site-relative path."""
-    parts = _template(template)
     out: list[str] = []
-    for index, part in enumerate(parts):
-        if index % 2 == 0:
-            out.append(part)
+    literal = True
+    for part in _template(template):
+        if literal:
+            out.append(part)  # type: ignore[arg-type]
         elif part == "categories":
-            out.append(_quoted("/".join(categories)))
-        elif part in ("title", "slug"):
+            out.append(_joined(tuple(categories)))
+        elif part == "slug":
             out.append(_quoted(slug))
-        elif part == "year":
-            out.append(f"{when.year:04d}")
-        elif part == "month":
-            out.append(f"{when.month:02d}")
-        elif part == "day":
-            out.append(f"{when.day:02d}")
-        elif part == "short_year":
-            out.append(f"{when.year % 100:02d}")
-        elif part == "i_month":
-            out.append(str(when.month))
-        elif part == "i_day":
-            out.append(str(when.day))
-        elif part == "hour":
-            out.append(f"{when.hour:02d}")
-        elif part == "minute":
-            out.append(f"{when.minute:02d}")
         else:
-            out.append(f"{when.second:02d}")
+            out.append(part(when))  # type: ignore[operator]
+        literal = not literal
     path = "".join(out)
     while "//" in path:
         path = path.replace("//", "/")
