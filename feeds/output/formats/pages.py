@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
@@ -194,6 +195,19 @@ def _item(item: Item, settings: Settings, pages: Mapping[str, str], page: str, s
 # pages of 200 items on every publish, of which one or two are new (about 20x faster).
 _DRAWN: dict[tuple[object, ...], dict[str, Any]] = {}
 _DRAWN_MAX = 20_000
+# What else a drawn item depends on (a page's depth, the pages, the sources, the settings drawn with) as
+# a number, hashed once per page instead of once per item; numbers are never reused.
+_SALTS: dict[tuple[object, ...], int] = {}
+_SALT_IDS = itertools.count()
+
+
+def _salt_id(salt: tuple[object, ...]) -> int:
+    number = _SALTS.get(salt)
+    if number is None:
+        if len(_SALTS) >= 64:
+            _SALTS.clear()
+        number = _SALTS[salt] = next(_SALT_IDS)
+    return number
 
 
 def keep_drawn(items: Sequence[Item]) -> None:
@@ -210,7 +224,7 @@ def keep_drawn(items: Sequence[Item]) -> None:
 
 
 def _drawn(
-    item: Item, card: Any, salt: tuple[object, ...], text: Mapping[str, str], settings: Settings,
+    item: Item, card: Any, salt: int, text: Mapping[str, str], settings: Settings,
     pages: Mapping[str, str], page: str, sources: Mapping[str, str],
 ) -> dict[str, Any]:  # fmt: skip
     key = (item, salt)
@@ -279,8 +293,8 @@ def render_page(
         try:
             env = _environment(str(folder) if folder else None, templates)
             card = env.get_template(ITEM_TEMPLATE)
-            salt = (templates, page.count("/"), tuple(pages.items()), tuple(sources.items()), site.language,
-                    site.timezone, settings.categories)  # fmt: skip
+            salt = _salt_id((templates, page.count("/"), tuple(pages.items()), tuple(sources.items()),
+                             site.language, site.timezone, settings.categories))  # fmt: skip
             context["items"] = [_drawn(item, card, salt, text, settings, pages, page, sources) for item in items]
             html = env.get_template(PAGE_TEMPLATE).render(context)
         except jinja2.TemplateSyntaxError as exc:
