@@ -104,9 +104,11 @@ class Workers:
             self._pool = None
         self.start()
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """End the pool; ``wait=False``: without waiting for the workers to exit (they end with
+        no work left, or with this process)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
 
     def __enter__(self) -> Workers:
