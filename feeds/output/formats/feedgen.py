@@ -248,7 +248,99 @@ _ENTRY = {"rss": (b"\n    <item>", b"</item>"), "atom": (b"\n  <entry>", b"</ent
 
 
 def entries(items: Sequence[Item], texts: Sequence[str], settings: Settings, fmt: str) -> list[bytes]:
-    """Each item's entry in ``fmt``: one feed of them all, cut into its entries (``texts``: their excerpts)."""
+    """Each item's entry in ``fmt`` (``texts``: their excerpts): an item of the common shape written
+    directly (:func:`_direct`), the others by feedgen (:func:`_through_feedgen`); the same bytes."""
+    out: list[bytes | None] = [_direct(item, text, settings, fmt) if FAST else None
+                               for item, text in zip(items, texts, strict=True)]  # fmt: skip
+    rest = [i for i, entry in enumerate(out) if entry is None]
+    if rest:
+        for i, entry in zip(rest, _through_feedgen([items[i] for i in rest], [texts[i] for i in rest], settings, fmt),
+                            strict=True):  # fmt: skip
+            out[i] = entry
+    return out  # type: ignore[return-value]
+
+
+FAST = True  # False: every entry through feedgen (tests compare the two)
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _text(value: str) -> str:
+    """Text as libxml2 writes it in an element (what feedgen's lxml tree gives)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def _attr(value: str) -> str:
+    """An attribute's value as libxml2 writes it (in double quotes)."""
+    return (_text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;"))
+
+
+def _rfc822(when: datetime) -> str:
+    """feedgen's RFC 822 date (``%a, %d %b %Y %H:%M:%S %z`` in the C locale)."""
+    return when.strftime(f"{_DAYS[when.weekday()]}, %d {_MONTHS[when.month - 1]} %Y %H:%M:%S %z")
+
+
+def _direct(item: Item, text: str, settings: Settings, fmt: str) -> bytes | None:
+    """The entry feedgen writes for ``item``, written here (~10x faster), or None when the item has
+    what only feedgen's path writes (a source feed, a thumbnail, an author's e-mail or URI, related
+    versions, no excerpt)."""
+    if item.feed_url or item.image or item.author_email or item.related or not text:
+        return None
+    if item.author_uri and safe_url(item.author_uri):
+        return None
+    site = settings.site
+    guid = stable_id(item.key, site.authority)
+    link = safe_url(item.link)
+    title = escape_text(clean_line(item.title) or link or guid)
+    html = clean_text(item.content or "")
+    if not html and not link:
+        html = escape_text(clean_line(item.title) or guid)
+    summary = text_as_html(text)
+    author = clean_line(plain_text(item.byline or site.author))
+    labels = [(clean_line(plain_text(slug)) or "-", clean_line(plain_text(settings.category_title(slug))) or "-")
+              for slug in item.categories]  # fmt: skip
+    terms = dict(labels)  # a term twice: its last label, in the place of its first (as _add_entry's dict)
+    for tag in item.tags:
+        term = clean_line(plain_text(tag))
+        if term:
+            terms.setdefault(term, term)
+    if fmt == "rss":
+        parts = ["    <item>\n", f"      <title>{_text(title)}</title>\n"]
+        if link:
+            parts.append(f"      <link>{_text(link)}</link>\n")
+        parts.append(f"      <description>{_text(summary)}</description>\n")
+        if html:
+            parts.append(f"      <content:encoded>{_text(html)}</content:encoded>\n")
+        parts.append(f'      <guid isPermaLink="false">{_text(guid)}</guid>\n')
+        parts.extend(f"      <category>{_text(label)}</category>\n" for label in terms.values())
+        parts.append(f"      <pubDate>{_rfc822(item.published)}</pubDate>\n")
+        if author:
+            parts.append(f"      <dc:creator>{_text(author)}</dc:creator>\n")
+        parts.append("    </item>")
+        return _RSS_TITLE.sub(_rss_refs, "".join(parts).encode())
+    if fmt != "atom":
+        return None
+    parts = ["  <entry>\n", f"    <id>{_text(guid)}</id>\n", f"    <title>{_text(title)}</title>\n",
+             f"    <updated>{item.updated.isoformat()}</updated>\n"]  # fmt: skip
+    if author:
+        parts.append(f"    <author>\n      <name>{_text(author)}</name>\n    </author>\n")
+    if html:
+        parts.append(f'    <content type="html">{_text(html)}</content>\n')
+    if link:
+        parts.append(f'    <link href="{_attr(link)}"/>\n')  # (feedgen writes no rel="alternate")
+    parts.append(f'    <summary type="html">{_text(summary)}</summary>\n')
+    parts.extend(f'    <category term="{_attr(term)}" label="{_attr(label)}"/>\n' for term, label in terms.items())
+    parts.append(f"    <published>{item.published.isoformat()}</published>\n")
+    original = safe_url(item.original)
+    if original:
+        name = clean_line(_ORIGINAL[site.language.lower().startswith("zh")])
+        parts.append(f'    <link rel="related" href="{_attr(original)}" title="{_attr(name)}"/>\n')
+    parts.append("  </entry>")
+    return _ATOM_TITLE.sub(b'<title type="html">', "".join(parts).encode())
+
+
+def _through_feedgen(items: Sequence[Item], texts: Sequence[str], settings: Settings, fmt: str) -> list[bytes]:
+    """Each item's entry in ``fmt``: one feedgen feed of them all, cut into its entries."""
     spec = FeedSpec(slug=None, title="-", description="-", html_url="http://localhost/",
                     files=((fmt, "", "http://localhost/"),))  # fmt: skip
     fg = _generator(spec, settings, fmt, EPOCH)
