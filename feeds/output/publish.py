@@ -358,8 +358,10 @@ def _draw_elsewhere(
     plans: Sequence[_Plan], renderer: Renderer, specs: Sequence[FeedSpec], settings: Settings, templates: str,
     workers: Workers | None,
 ) -> dict[str, Future[bytes]]:  # fmt: skip
-    """The pages of ``plans`` being drawn on the workers (by path), when there are enough of them."""
-    executor = workers.executor if workers is not None and len(plans) >= PAGES_ON_WORKERS else None
+    """The pages of ``plans`` being drawn on the workers (by path), when there are enough of them and
+    the workers are running."""
+    # Only on a pool this build started already (a small site forks none for its pages).
+    executor = workers.running if workers is not None and len(plans) >= PAGES_ON_WORKERS else None
     if executor is None:
         return {}
     drawing: dict[str, Future[bytes]] = {}

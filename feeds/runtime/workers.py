@@ -118,6 +118,11 @@ class Workers:
         self.close()
 
     @property
+    def running(self) -> Executor | None:
+        """The process pool when it has been started already (else None: nothing is forked for it)."""
+        return self._pool
+
+    @property
     def executor(self) -> Executor | None:
         """The process pool (started), or None when everything runs in this process."""
         if not self._pooled:
