@@ -283,7 +283,7 @@ def make_site(config: Path, site: Path) -> Path:
     (datadir / "categories.toml").write_text(
         "".join(f"{toml_str(slug)} = {toml_str(title)}\n" for slug, title in cats.items()), encoding="utf-8"
     )
-    style = (PROJECT / "feeds" / "templates" / "style.css").read_text(encoding="utf-8")
+    style = (PROJECT / "feeds" / "output" / "templates" / "style.css").read_text(encoding="utf-8")
     (datadir / "style.toml").write_text(f"css = '''\n{style}'''\n", encoding="utf-8")
     link = site / "content"
     target = posts_folder(config)

@@ -11,7 +11,6 @@ import calendar
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import Any
 
@@ -61,6 +60,8 @@ def parse_date(value: object, tz: tzinfo) -> datetime:
             )
         except ValueError as exc:
             raise ValueError(f"date {value!r} is not a valid date: {exc}") from None
+    from email.utils import parsedate_to_datetime  # (posts' dates are ISO-like: not imported for them)
+
     try:
         parsed = parsedate_to_datetime(value)  # RFC 2822: "Tue, 25 Jan 2022 20:54:37 +0800"
     except (TypeError, ValueError, IndexError):
@@ -121,6 +122,8 @@ def _parse_raw_date(raw: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(_normalise_iso(raw))
     except (ValueError, OverflowError):
+        from email.utils import parsedate_to_datetime
+
         try:
             value = parsedate_to_datetime(raw)
         except (ValueError, TypeError, IndexError, OverflowError):
