@@ -100,7 +100,7 @@ def build(
             finally:
                 if store.clustered:
                     store.release([s.name for s in due])
-        scan = scan_posts(settings, store, workers=workers, progress=progress, on_total=on_total)
+        scan = scan_posts(settings, store, workers=workers, progress=progress, on_total=on_total, full=True)
         lines = scan.problems() + [outcome.line() for outcome in polled if outcome.error]
         for line in lines:
             report(line)

@@ -39,12 +39,14 @@ def scan_posts(
     workers: Workers | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    full: bool = False,
 ) -> PostScan:
     """Index every post (of ``sources``, default every posts source).
 
     With a store, only new and changed files are read (the rest is cached)
     and the store's entries follow the folder.  A folder that is missing or
     unreadable is reported and its stored posts are left as they were.
+    ``full``: posts of a small site are read in full too, into ``scan.full`` (a build's publish takes them).
     """
     scan = PostScan()
     for source in scanned_here(settings) if sources is None else sources:
@@ -80,11 +82,11 @@ def scan_posts(
         near = near_settings(settings) if store is not None else None
         days = near_days(store.sketch_days(source.name), near.window) if store and near and todo else frozenset()
         sketches: dict[str, bytes] = {}
-        full: dict[str, Full] | None = {} if store is not None and len(todo) <= _shown_at_most(settings) else None
+        whole: dict[str, Full] | None = {} if full and len(todo) <= _shown_at_most(settings) else None
         fresh = list(index_posts(todo, ctx, progress=progress, workers=workers, days=days, sketches=sketches,
-                                 full=full))  # fmt: skip
-        if full:
-            scan.full.update(((source.name, path), value) for path, value in full.items())
+                                 full=whole))  # fmt: skip
+        if whole:
+            scan.full.update(((source.name, path), value) for path, value in whole.items())
         added = 0
         for row in fresh:
             added += row.path not in cache
