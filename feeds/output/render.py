@@ -85,7 +85,12 @@ class Renderer:
         """Render ``fresh`` items ((key, item) pairs), RENDER_CHUNK at a time: on the worker processes
         when there are several chunks (a daemon's first publish renders thousands, ~1 ms each)."""
         items = [item for _, item in fresh]
-        chunks = [items[i : i + RENDER_CHUNK] for i in range(0, len(items), RENDER_CHUNK)]
+        size = RENDER_CHUNK
+        if workers is not None and len(items) > RENDER_CHUNK:  # as many chunks for each worker (971: 6 of 162)
+            parts = -(-len(items) // RENDER_CHUNK)
+            parts += -parts % workers.count
+            size = -(-len(items) // parts)
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
         executor = workers.executor if workers is not None and len(chunks) > 1 else None
         if executor is not None:
             parts: Iterable[list[tuple[str, dict[str, Fragment]]]] = executor.map(
