@@ -22,7 +22,7 @@ from the config's ``[categories]``, via ``data/categories.toml``) and per tag,
 ``pubDate``, ``dc:creator``.  Atom the same as ``<entry>``.  The HTML pages: the
 site title, a link to every category's page, subscribe links, the 50 newest
 items with their date, categories (linked) and excerpt, and feeds' own inline
-CSS (``feeds/templates/style.css``), so the pages weigh about the same.
+CSS (``feeds/output/templates/style.css``), so the pages weigh about the same.
 
 Single post pages are not written (``_build.render = "link"`` through a
 ``cascade``): feeds writes none either (an item links to the site's own page).
