@@ -154,3 +154,21 @@ def test_bulk_writes_made_in_parts_store_what_one_transaction_stores(
     parts = _fill(tmp_path / "parts.db")
     assert parts == whole
     assert len(whole[0]) > 900  # articles of their own, and some posts joined remote items'
+
+
+def test_a_new_store_has_8_kib_pages_and_an_existing_one_keeps_its_own(tmp_path: Path) -> None:
+    """Store size: an item's row (~1.7 KB of news with its content) fits twice in a 4 KiB page and
+    wastes a quarter of it; a new store's pages are 8 KiB.  A store made before keeps its pages."""
+    import sqlite3
+
+    with open_store(tmp_path / "new.db"):
+        pass
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as db:
+        db.execute("PRAGMA page_size=4096")
+        db.execute("CREATE TABLE before (x)")
+    with open_store(old) as store:
+        assert store.schema_version > 0
+    for path, size in ((tmp_path / "new.db", 8192), (old, 4096)):
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA page_size").fetchone()[0] == size

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from feeds.core import neardup
-from feeds.core.neardup_index import BucketIndex
+from feeds.core.neardup_index import HELD, BucketIndex
 from feeds.runtime.workers import trim_memory
 from feeds.store.dialect import LOCK_NEARDUP, Tables, Tx
 from feeds.store.records import NearDup, Page, PostRef
@@ -90,7 +90,7 @@ class _Index:
         (Date ranges are half-open, [low, high): each sketch is read once.)"""
         high += 1.0
         if self.index is None:
-            self.index = BucketIndex()
+            self.index = BucketIndex(HELD)
             self.base = self.index.last_seq = int(tx.one("SELECT coalesce(max(seq), 0) FROM sketches")[0])
             self.pruned = time.monotonic()
         index = self.index
