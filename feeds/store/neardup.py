@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 from feeds.core import neardup
 from feeds.core.neardup_index import HELD, BucketIndex
-from feeds.runtime.workers import trim_memory
+from feeds.runtime.workers import map_large_blocks, trim_memory
 from feeds.store.dialect import LOCK_NEARDUP, Tables, Tx
 from feeds.store.records import NearDup, Page, PostRef
 
@@ -90,6 +90,7 @@ class _Index:
         (Date ranges are half-open, [low, high): each sketch is read once.)"""
         high += 1.0
         if self.index is None:
+            map_large_blocks()  # (its arrays, replaced as it grows: returned to the system when freed)
             self.index = BucketIndex(HELD)
             self.base = self.index.last_seq = int(tx.one("SELECT coalesce(max(seq), 0) FROM sketches")[0])
             self.pruned = time.monotonic()
