@@ -140,7 +140,7 @@ class Daemon:
                 await self.cluster.poll(source, force)
                 return
             if not force:
-                state = await asyncio.to_thread(self.store.source_state, name)
+                state = await asyncio.to_thread(self.store.source_state, name, counts=False)
                 if state.failures and state.next_due is not None and state.next_due > time.time() + 1:
                     return  # failing: wait for the backoff / Retry-After
             await self.poll_once(source)

@@ -103,7 +103,8 @@ async def refresh_source(
     assert source.url is not None
     started = time.perf_counter()
     when = now if now is not None else time.time()
-    old = await to_thread(store.source_state, source.name)  # the store is never used on the event loop
+    # (the store is never used on the event loop; a poll needs no count of the source's items)
+    old = await to_thread(store.source_state, source.name, counts=False)
     state = replace(old, url=source.url, last_attempt=when)
 
     def ms() -> float:

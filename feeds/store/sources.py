@@ -33,12 +33,14 @@ _REMOTE = "substr(ref, 1, 1) BETWEEN '0' AND '9'"  # an entry of a remote item (
 
 
 class SourceTables(Tables):
-    def source_state(self, name: str) -> SourceState:
+    def source_state(self, name: str, *, counts: bool = True) -> SourceState:
+        """A remote source's state; with ``counts``, how many items it holds (a count of them all:
+        a poll, which needs none, asks without)."""
         with self.read() as tx:
             row = tx.one(f"SELECT {_STATE} FROM sources WHERE name = ?", (name,))
             if row is None:
                 return SourceState(name=name)
-            count = tx.one("SELECT count(*) FROM items WHERE source = ?", (name,))[0]
+            count = tx.one("SELECT count(*) FROM items WHERE source = ?", (name,))[0] if counts else 0
         return SourceState(*row, items=count)
 
     def source_states(self, *, counts: bool = False) -> dict[str, SourceState]:
