@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.core import neardup
+from feeds.core import neardup, neardup_index
 from feeds.core.models import Item
 from feeds.core.neardup_index import BucketIndex
 from feeds.store import NearDup, SourceState, open_store
@@ -120,3 +120,17 @@ def test_a_copy_finds_its_original_unless_more_than_the_limit_were_stored_after_
         assert store.find_article(["k-a"]) == "k-a"
         assert store.find_article(["k-b"]) == ("k-a" if stored_after < 50 else "k-b")
         assert all(store.find_article([f"c-{i}"]) == f"c-{i}" for i in range(stored_after))
+
+
+def test_a_search_that_moves_the_recent_rows_into_the_main_run_still_finds_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A poll's search sorts the rows added since the last one into the recent run and, past MERGE_AT,
+    moves that run into the main one: the rows moved are searched all the same (they were once left
+    out of that one search, so whether a copy found its original depended on when polls completed)."""
+    monkeypatch.setattr(neardup_index, "MERGE_AT", 200)  # (50,000 rows: a poll's worth now and then)
+    index = BucketIndex()
+    for seq, ts, source, data in _versions(40):
+        index.add(seq, ts, source, neardup.bucket_ids(data), data[: neardup.HEAD])
+        found = index.shared([(neardup.bucket_ids(data), ts)], NEAR.window, "another", 64)[0]
+        assert found.get(seq) == len(neardup.bucket_ids(data))  # itself, in every one of its buckets

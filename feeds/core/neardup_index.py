@@ -232,7 +232,8 @@ class BucketIndex:
         reach = int(window // 60) + 1  # minutes (dates are held to the minute: one more, never one less)
         mine = self._sources.get(source, -1)
         hits: list[tuple[Any, Any]] = []  # (query position, seq) of the rows that count
-        for run in (self._main, self._tail_run()):
+        recent = self._tail_run()  # (first: past MERGE_AT it moves the recent rows into the main run)
+        for run in (self._main, recent):
             if not run[0].size:
                 continue
             lows = np.searchsorted(run[0], query, "left")
