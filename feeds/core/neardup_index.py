@@ -28,7 +28,7 @@ an article of its own (precision before recall: nothing is lost).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from feeds.core import neardup
@@ -275,6 +275,25 @@ class BucketIndex:
         equal = (self._minhash[index] == np.frombuffer(values, "<u2")).sum(axis=1)
         passed = (equal >= threshold * MINHASH) | self._short[index]
         return [seq for (seq, _), ok in zip(known, passed.tolist(), strict=True) if ok]
+
+    def closest(self, counts: Mapping[int, int], head: bytes, threshold: float, limit: int) -> list[int]:
+        """At most ``limit`` of the candidates ``counts`` (seq -> buckets shared, :meth:`shared`) that
+        :meth:`similar` keeps: those sharing the most buckets, then the most MinHash values with
+        ``head``, then the smallest MinHash (as bytes): an order of their contents, never of their
+        seqs (when they were stored), so the same versions are chosen whatever order they came in.
+        (The candidates are bounded: a bucket counts only up to its cap.)"""
+        np = self._np
+        kept = self.similar(list(counts), head, threshold)
+        values = head[_HEAD : _HEAD + 2 * MINHASH]
+        if len(kept) <= limit or len(values) != 2 * MINHASH:
+            return sorted(kept, key=lambda seq: (-counts[seq], self._content(seq), seq))[:limit]
+        rows = self._minhash[np.fromiter((self._slot[seq] for seq in kept), np.int64, len(kept))]
+        equal = (rows == np.frombuffer(values, "<u2")).sum(axis=1).tolist()
+        ranked = sorted(range(len(kept)), key=lambda i: (-counts[kept[i]], -equal[i], rows[i].tobytes(), kept[i]))
+        return [kept[i] for i in ranked[:limit]]
+
+    def _content(self, seq: int) -> bytes:
+        return self._minhash[self._slot[seq]].tobytes()
 
 
 def _insert(np: Any, run: tuple[Any, ...], chunk: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -196,14 +196,14 @@ def _match(store: Tables, tx: Tx, source: str, todo: Sequence[_New], near: NearD
     with holder.lock:
         index = holder.current(tx, low, high, near)
         found = index.shared([(neardup.bucket_ids(new.data), new.ts) for new in todo], near.window, source, CAP)
-        # The candidates sharing the most buckets, those whose MinHash may make them duplicates only.
+        # Those whose MinHash may make them duplicates, sharing the most buckets (an order of their
+        # contents, not of when they were stored: the same are chosen whatever order they came in).
         picked: dict[str, list[int]] = {}
         for new, counts in zip(todo, found, strict=True):
             if counts:
-                best = sorted(counts, key=lambda seq: (-counts[seq], seq))[: 4 * COMPARED]
-                kept = index.similar(best, new.data, near.threshold)
+                kept = index.closest(counts, new.data, near.threshold, COMPARED)
                 if kept:
-                    picked[new.key] = kept[:COMPARED]
+                    picked[new.key] = kept
     if not picked:
         return {}
     seqs = sorted({seq for chosen in picked.values() for seq in chosen})
