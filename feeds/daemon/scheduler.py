@@ -45,6 +45,7 @@ from feeds.core.text import counted
 from feeds.daemon.cluster import ClusterPolls
 from feeds.daemon.scans import PostScanner
 from feeds.ingest import poll as remote
+from feeds.ingest.parsing import Parsed
 from feeds.output.publish import publish
 from feeds.output.render import Renderer
 from feeds.runtime.workers import Workers, limit_malloc_arenas, trim_memory
@@ -71,7 +72,7 @@ SHARED_MODULES = (
 RETRY_PUBLISH = 5.0  # seconds before a failed publish is tried again
 HOUSEKEEPING = 5.0  # seconds between the store's housekeeping runs
 MAX_SLEEP = 60.0  # the publisher looks at the clock at least this often (future-dated items)
-MAX_BACKLOG_WAIT = 5.0  # seconds: while the start's backlog is polled, a publish waits as long as the last took
+MAX_BACKLOG_WAIT = 0.0  # seconds: while the start's backlog is polled, a publish waits as long as the last took
 
 
 def _not_a_cancelled_job(record: logging.LogRecord) -> bool:
@@ -101,11 +102,14 @@ class Daemon:
         self.fetcher: Fetcher | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.polling: set[str] = set()  # sources with a poll in flight
-        # Polls processing (parse, sketch, store) at once, `concurrency` as the fetches; every due
-        # source is still fetched at once (an item seen is never lost).  Unbounded, a start with 300
-        # sources due made each poll wait for all the others' parsing (one queue for the workers)
-        # and nothing was stored before ~17 s; in turn, polls are stored as they come.  (2 x workers
-        # drained a 300-source start in ~40 s, 16 in ~20 s: the stages of 16 polls overlap.)
+        self.parsed: dict[str, Parsed] = {}  # what each source's last body stored was made of: parsed anew
+        # only its new and changed entries (feedparser was most of the CPU of a busy daemon)
+        # Polls at once, fetch to store: `concurrency`.  A body is fetched only when its poll can be
+        # parsed and stored at once: fetched ahead (every due source at the start), 300 bodies waited
+        # up to 4 s for a slot, held in memory, and their items were that much older when they came
+        # out (an item's freshness counts from its fetch).  Unbounded, a start with 300 sources due
+        # made each poll wait for all the others' parsing (one queue for the workers); 16 overlap the
+        # stages of the polls (2 x workers drained a 300-source start in ~40 s, 16 in ~20 s).
         self.processing = asyncio.Semaphore(settings.schedule.concurrency)
         self.publish_lock = asyncio.Lock()
         self.publishing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
@@ -155,9 +159,10 @@ class Daemon:
 
     async def poll_once(self, source: Source) -> None:
         assert self.fetcher is not None
-        outcome = await remote.refresh_contained(source, settings=self.settings, store=self.store,
-                                                 fetcher=self.fetcher, workers=self.workers,
-                                                 processing=self.processing)  # fmt: skip
+        async with self.processing:
+            outcome = await remote.refresh_contained(source, settings=self.settings, store=self.store,
+                                                     fetcher=self.fetcher, workers=self.workers,
+                                                     memo=self.parsed)  # fmt: skip
         (log.warning if outcome.error else log.info)("poll %s", outcome.line())
         self.health.polled(source.name, ok=outcome.error is None, next_due=outcome.next_due)
         if self.metrics:
@@ -294,6 +299,7 @@ class Daemon:
         old = {s.name: s for s in self.settings.sources}
         fresh = {s.name: s for s in new.sources}
         for name in old.keys() - fresh.keys():
+            self.parsed.pop(name, None)
             with contextlib.suppress(Exception):
                 self.scheduler.remove_job(name)
         changed = [s for s in new.sources if old.get(s.name) != s]
@@ -391,14 +397,13 @@ class Daemon:
 
     async def catch_up(self, started: float, sources: int) -> None:
         """Log ``caught up`` once the backlog of the start is out: every source due at the start
-        polled once, the posts scanned, no poll waiting for its turn to be stored, and a publish
-        done after all that.  (A start with many sources
+        polled once (a poll fetches only once it can be stored: none holds fetched items waiting),
+        the posts scanned, and a publish done after all that.  (A start with many sources
         has thousands of new items to store and render at once; from this line on, a new item is
         out within seconds: the soak benchmark measures freshness from it.)"""
-        slots = self.settings.schedule.concurrency
-        # ... and no poll waiting for a slot to parse and store (the polls due again meanwhile)
+        # (A poll waiting for its slot has fetched nothing yet: it holds back no item.)
         scanning = bool(scanned_here(self.settings))
-        while self.first_polls or (scanning and not self.scans.scanned) or len(self.polling) >= slots:
+        while self.first_polls or (scanning and not self.scans.scanned):
             await asyncio.sleep(0.1)
         done = self.publishes + self.publish_lock.locked()  # (one in progress may predate the last poll)
         self.poke()
