@@ -25,6 +25,7 @@ from feeds.runtime.workers import Workers
 Key = tuple[str, str]  # (article id, signature)
 Fragment = bytes | tuple[bytes, bytes, bytes]  # an entry's bytes, or (before, the content, after)
 RENDER_CHUNK = 200  # items rendered in one go: bounds the memory of a big first publish
+PARALLEL_MIN = 8  # items from which they are rendered on the worker processes, in two chunks at least
 SHARED_MIN = 512  # bytes of escaped content from which the entries of several formats share it
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the date of a feed with no items
 
@@ -83,10 +84,13 @@ class Renderer:
 
     def add(self, fresh: Sequence[tuple[Key, Item]], settings: Settings, workers: Workers | None = None) -> None:
         """Render ``fresh`` items ((key, item) pairs), RENDER_CHUNK at a time: on the worker processes
-        when there are several chunks (a daemon's first publish renders thousands, ~1 ms each)."""
+        from PARALLEL_MIN items, in two chunks at least (~1 ms an item: a daemon's first publish renders
+        thousands, and each of a busy daemon's publishes tens, which in the publishing thread took the
+        main process's interpreter from the polls)."""
         items = [item for _, item in fresh]
-        chunks = [items[i : i + RENDER_CHUNK] for i in range(0, len(items), RENDER_CHUNK)]
-        executor = workers.executor if workers is not None and len(chunks) > 1 else None
+        executor = workers.executor if workers is not None and len(items) >= PARALLEL_MIN else None
+        size = RENDER_CHUNK if executor is None else min(RENDER_CHUNK, -(-len(items) // 2))
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
         if executor is not None:
             parts: Iterable[list[tuple[str, dict[str, Fragment]]]] = executor.map(
                 functools.partial(render_chunk, settings=settings), chunks
