@@ -73,6 +73,7 @@ RETRY_PUBLISH = 5.0  # seconds before a failed publish is tried again
 HOUSEKEEPING = 5.0  # seconds between the store's housekeeping runs
 MAX_SLEEP = 60.0  # the publisher looks at the clock at least this often (future-dated items)
 MAX_BACKLOG_WAIT = 0.0  # seconds: while the start's backlog is polled, a publish waits as long as the last took
+START_HOLD = 5.0  # seconds at most that the start's polls wait for the stored feeds and the posts to be out
 
 
 def _not_a_cancelled_job(record: logging.LogRecord) -> bool:
@@ -114,7 +115,10 @@ class Daemon:
         self.publish_lock = asyncio.Lock()
         self.publishing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
         self.scans = PostScanner(self)  # the posts folders' scans
-        self.published_once = False
+        # The start publishes what the store holds and the posts (thousands of items to render when none
+        # is yet: seconds) before it polls: polled meanwhile, items waited for that publish and the next.
+        self.posts_out = asyncio.Event()
+        self.hold_until = 0.0
         self.cluster = ClusterPolls(self)  # several nodes on one store: claiming a source before a poll
         self.publish_failure: str | None = None  # the last publish failure logged
         self.first_polls: set[str] = set()  # sources due at the start whose first poll has not ended
@@ -140,6 +144,9 @@ class Daemon:
             return
         self.polling.add(name)
         try:
+            if not self.posts_out.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.posts_out.wait(), timeout=max(0.0, self.hold_until - time.time()))
             if self.store.clustered:  # several nodes: poll only what this one claimed (due, not backing off)
                 await self.cluster.poll(source, force)
                 return
@@ -204,6 +211,7 @@ class Daemon:
             return False
         async with self.publish_lock:  # one write at a time; a stop waits for it
             started = time.perf_counter()
+            scanned = self.scans.scanned or not scanned_here(self.settings)  # the posts are in the store
             contexts = {s.name: self.scans.contexts.get(s.name) or post_context(self.settings, s)
                         for s in posts_sources(self.settings)}  # fmt: skip
             try:
@@ -213,6 +221,7 @@ class Daemon:
                 # one thread for every publish: its large, short-lived allocations reuse one arena
                 done = await asyncio.shield(asyncio.get_running_loop().run_in_executor(self.publishing, job))
             except Exception as exc:
+                self.posts_out.set()  # no poll waits for a publish that fails
                 if reason(exc) != self.publish_failure:  # the same failure again is not logged again
                     log.error("publish: %s", reason(exc))
                 self.publish_failure = reason(exc)
@@ -223,6 +232,8 @@ class Daemon:
                 log.info("publish: works again")
                 self.publish_failure = None
             self.publishes += 1
+            if scanned:
+                self.posts_out.set()
             seconds = self.publish_seconds = time.perf_counter() - started
             if done.written:
                 trim_memory()
@@ -368,6 +379,7 @@ class Daemon:
                 log.error("%s", exc)
                 states = {}
             now = time.time()
+            self.hold_until = now + START_HOLD
             self.first_polls = {s.name for s in remote.polled_here(self.settings)
                                 if remote.due_at(s, states.get(s.name)) <= now + 1}  # fmt: skip
             self.spawn(self.catch_up(now, len(self.first_polls)))
