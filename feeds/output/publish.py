@@ -317,7 +317,10 @@ def publish(
         yield "feeds.opml", data
 
     written, unchanged = _write(out_dir, [*(p.path for p in plans), "feeds.opml"], rendered())
-    store.pin((aid, art.shown or aid) for aid, art in arts.items())  # published: its id never changes now
+    # published: its id never changes now (those pinned by an earlier publish of this renderer are not
+    # written again: cost of the change, not of every item of every file rewritten)
+    store.pin(renderer.unpinned((aid, art.shown or aid) for aid, art in arts.items()))
+    renderer.pinned((aid, art.shown or aid) for aid, art in arts.items())
     shown = dict.fromkeys((a.id, a.sig) for picked in picks.values() for a in picked)
     renderer.keep(shown)
     pages.keep_drawn([card for card in map(renderer.card, shown) if card is not None])

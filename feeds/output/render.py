@@ -71,6 +71,7 @@ class Renderer:
         self._settings: object = None
         self._entries: dict[Key, tuple[datetime, dict[str, Fragment]]] = {}
         self._cards: dict[Key, Item] = {}  # what a page shows of an item: no content, the excerpt
+        self._pinned: set[tuple[str, str]] = set()  # (article, id shown) stored as published, of the items held
 
     def reset_if_changed(self, settings: Settings) -> None:
         """Every entry depends on the settings: forget them all when these change."""
@@ -78,6 +79,7 @@ class Renderer:
             self._settings = settings
             self._entries.clear()
             self._cards.clear()
+            self._pinned.clear()
 
     def missing(self, keys: Iterable[Key]) -> list[Key]:
         return [key for key in keys if key not in self._entries]
@@ -112,11 +114,22 @@ class Renderer:
         updated = max((when for when, _ in held), default=EPOCH, key=lambda d: d.timestamp())
         return get(fmt).document(spec, [_whole(entries[fmt]) for _, entries in held], updated, settings)
 
+    def unpinned(self, shown: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Those of ``shown`` ((article, id shown)) not recorded by :meth:`pinned` yet."""
+        return [pair for pair in shown if pair not in self._pinned]
+
+    def pinned(self, shown: Iterable[tuple[str, str]]) -> None:
+        """Record that the store has these (article, id shown) as published (:meth:`Store.pin`)."""
+        self._pinned.update(shown)
+
     def keep(self, keys: Iterable[Key]) -> None:
         wanted = set(keys)
         for key in [k for k in self._entries if k not in wanted]:
             del self._entries[key]
             self._cards.pop(key, None)
+        if len(self._pinned) > len(wanted) + len(wanted) // 8 + 64:  # memory: those of the items held
+            ids = {aid for aid, _ in wanted}
+            self._pinned = {pair for pair in self._pinned if pair[0] in ids}
 
     def __len__(self) -> int:
         return len(self._entries)
