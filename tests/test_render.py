@@ -83,7 +83,7 @@ def test_the_rss_and_atom_entries_of_a_long_item_hold_its_content_once(site: Sit
     renderer = render.Renderer()
     renderer.reset_if_changed(conf)
     renderer.add([(("a", "s"), item)], conf)
-    _, entries = renderer._entries[("a", "s")]
+    *_, entries = renderer._entries[("a", "s")]
     rss, atom = entries["rss"], entries["atom"]
     assert isinstance(rss, tuple) and isinstance(atom, tuple) and rss[1] is atom[1] and len(rss[1]) > 1000
     spec = layout.plan(conf, [])[0]

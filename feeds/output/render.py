@@ -69,7 +69,7 @@ class Renderer:
 
     def __init__(self) -> None:
         self._settings: object = None
-        self._entries: dict[Key, tuple[datetime, dict[str, Fragment]]] = {}
+        self._entries: dict[Key, tuple[float, datetime, dict[str, Fragment]]] = {}  # (its updated: timestamp, date)
         self._cards: dict[Key, Item] = {}  # what a page shows of an item: no content, the excerpt
         self._pinned: set[tuple[str, str]] = set()  # (article, id shown) stored as published, of the items held
 
@@ -101,7 +101,7 @@ class Renderer:
             parts = (render_chunk(chunk, settings) for chunk in chunks)
         done = (cut for part in parts for cut in part)
         for (key, item), (text, entries) in zip(fresh, done, strict=True):
-            self._entries[key] = (item.updated, entries)
+            self._entries[key] = (item.updated.timestamp(), item.updated, entries)
             self._cards[key] = replace(item, content="", summary=text)
 
     def card(self, key: Key) -> Item | None:
@@ -111,8 +111,11 @@ class Renderer:
     def feed(self, spec: FeedSpec, keys: Sequence[Key], settings: Settings, fmt: str) -> bytes:
         """The feed of the items ``keys`` (each :meth:`add`-ed), in that order, in the format ``fmt``."""
         held = [self._entries[key] for key in keys if key in self._entries]
-        updated = max((when for when, _ in held), default=EPOCH, key=lambda d: d.timestamp())
-        return get(fmt).document(spec, [_whole(entries[fmt]) for _, entries in held], updated, settings)
+        newest, updated = float("-inf"), EPOCH
+        for stamp, when, _ in held:  # the first of the newest, as max() gives
+            if stamp > newest:
+                newest, updated = stamp, when
+        return get(fmt).document(spec, [_whole(entries[fmt]) for _, _, entries in held], updated, settings)
 
     def unpinned(self, shown: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """Those of ``shown`` ((article, id shown)) not recorded by :meth:`pinned` yet."""
