@@ -11,8 +11,7 @@ memory to what the feeds hold.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -30,14 +29,21 @@ SHARED_MIN = 512  # bytes of escaped content from which the entries of several f
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the date of a feed with no items
 
 
+def excerpts(items: Sequence[Item]) -> list[str]:
+    """Each item's plain-text excerpt, as every format and the pages show it."""
+    return [summary_text(item.summary, clean_text(item.content or ""), item.title) for item in items]
+
+
 def render_chunk(items: Sequence[Item], settings: Settings) -> list[tuple[str, dict[str, Fragment]]]:
     """(excerpt, entry by format) of each item, in every configured format (picklable: runs on the workers)."""
-    texts = [summary_text(item.summary, clean_text(item.content or ""), item.title) for item in items]
+    texts = excerpts(items)
+    return list(zip(texts, render_entries(items, texts, settings), strict=True))
+
+
+def render_entries(items: Sequence[Item], texts: Sequence[str], settings: Settings) -> list[dict[str, Fragment]]:
+    """The entry of each item (``texts``: their excerpts) by format, in every configured format (picklable)."""
     rendered = {fmt.name: fmt.entries(items, texts, settings) for fmt in configured(settings)}
-    return [
-        (text, _shared(item, {name: parts[i] for name, parts in rendered.items()}))
-        for i, (item, text) in enumerate(zip(items, texts, strict=True))
-    ]
+    return [_shared(item, {name: parts[i] for name, parts in rendered.items()}) for i, item in enumerate(items)]
 
 
 def _shared(item: Item, entries: Mapping[str, bytes]) -> dict[str, Fragment]:
@@ -85,24 +91,40 @@ class Renderer:
         return [key for key in keys if key not in self._entries]
 
     def add(self, fresh: Sequence[tuple[Key, Item]], settings: Settings, workers: Workers | None = None) -> None:
-        """Render ``fresh`` items ((key, item) pairs), RENDER_CHUNK at a time: on the worker processes
-        from PARALLEL_MIN items, in two chunks at least (~1 ms an item: a daemon's first publish renders
-        thousands, and each of a busy daemon's publishes tens, which in the publishing thread took the
-        main process's interpreter from the polls)."""
+        """Render ``fresh`` items ((key, item) pairs): :meth:`start`, then its entries waited for."""
+        self.start(fresh, settings, workers)()
+
+    def start(
+        self, fresh: Sequence[tuple[Key, Item]], settings: Settings, workers: Workers | None = None
+    ) -> Callable[[], None]:
+        """Render ``fresh`` items ((key, item) pairs): their cards (what a page shows) at once, their
+        entries RENDER_CHUNK at a time, on the worker processes from PARALLEL_MIN items, in two chunks
+        at least (~0.4 ms an item: a daemon's first publish renders thousands, and each of a busy
+        daemon's publishes tens, which in the publishing thread took the main process's interpreter
+        from the polls).  Call the result to have the entries (before :meth:`feed`): meanwhile the
+        pages can be drawn."""
         items = [item for _, item in fresh]
+        texts = excerpts(items)
+        for (key, item), text in zip(fresh, texts, strict=True):
+            self._cards[key] = replace(item, content="", summary=text)
         executor = workers.executor if workers is not None and len(items) >= PARALLEL_MIN else None
         size = RENDER_CHUNK if executor is None else min(RENDER_CHUNK, -(-len(items) // 2))
-        chunks = [items[i : i + size] for i in range(0, len(items), size)]
-        if executor is not None:
-            parts: Iterable[list[tuple[str, dict[str, Fragment]]]] = executor.map(
-                functools.partial(render_chunk, settings=settings), chunks
-            )
+        starts = range(0, len(items), size)
+        if executor is None:
+            futures = None
         else:
-            parts = (render_chunk(chunk, settings) for chunk in chunks)
-        done = (cut for part in parts for cut in part)
-        for (key, item), (text, entries) in zip(fresh, done, strict=True):
-            self._entries[key] = (item.updated.timestamp(), item.updated, entries)
-            self._cards[key] = replace(item, content="", summary=text)
+            futures = [executor.submit(render_entries, items[i : i + size], texts[i : i + size], settings)
+                       for i in starts]  # fmt: skip
+
+        def finish() -> None:
+            for n, i in enumerate(starts):
+                chunk = items[i : i + size]
+                done = futures[n].result() if futures is not None else render_entries(chunk, texts[i : i + size],
+                                                                                       settings)  # fmt: skip
+                for (key, item), entries in zip(fresh[i : i + size], done, strict=True):
+                    self._entries[key] = (item.updated.timestamp(), item.updated, entries)
+
+        return finish
 
     def card(self, key: Key) -> Item | None:
         """The item as a page shows it (its content dropped, its excerpt as the summary), once added."""
@@ -129,7 +151,8 @@ class Renderer:
         wanted = set(keys)
         for key in [k for k in self._entries if k not in wanted]:
             del self._entries[key]
-            self._cards.pop(key, None)
+        for key in [k for k in self._cards if k not in wanted]:
+            del self._cards[key]
         if len(self._pinned) > len(wanted) + len(wanted) // 8 + 64:  # memory: those of the items held
             ids = {aid for aid, _ in wanted}
             self._pinned = {pair for pair in self._pinned if pair[0] in ids}
