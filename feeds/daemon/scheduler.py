@@ -72,7 +72,6 @@ SHARED_MODULES = (
 RETRY_PUBLISH = 5.0  # seconds before a failed publish is tried again
 HOUSEKEEPING = 5.0  # seconds between the store's housekeeping runs
 MAX_SLEEP = 60.0  # the publisher looks at the clock at least this often (future-dated items)
-MAX_BACKLOG_WAIT = 0.0  # seconds: while the start's backlog is polled, a publish waits as long as the last took
 START_HOLD = 5.0  # seconds at most that the start's polls wait for the stored feeds and the posts to be out
 
 
@@ -103,8 +102,7 @@ class Daemon:
         self.fetcher: Fetcher | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.polling: set[str] = set()  # sources with a poll in flight
-        self.parsed: dict[str, Parsed] = {}  # what each source's last body stored was made of: parsed anew
-        # only its new and changed entries (feedparser was most of the CPU of a busy daemon)
+        self.parsed: dict[str, Parsed] = {}  # each source's last body stored: the next parses only what changed
         # Polls at once, fetch to store: `concurrency`.  A body is fetched only when its poll can be
         # parsed and stored at once: fetched ahead (every due source at the start), 300 bodies waited
         # up to 4 s for a slot, held in memory, and their items were that much older when they came
@@ -123,7 +121,6 @@ class Daemon:
         self.publish_failure: str | None = None  # the last publish failure logged
         self.first_polls: set[str] = set()  # sources due at the start whose first poll has not ended
         self.publishes = 0  # publishes done
-        self.publish_seconds = 0.0  # how long the last publish took
 
     # ------------------------------------------------------------ helpers
 
@@ -196,11 +193,9 @@ class Daemon:
                 await asyncio.wait_for(self.changed.wait(), timeout=wait)
             if self.stopping.is_set():
                 break
-            # Let what changes together arrive together.  While the start's backlog is polled, publish
-            # no more than every other moment: the polls get the core a publish would take again at once
-            # (a cold start published back to back, each publish slowing the polls it waited for).
-            backlog = min(self.publish_seconds, MAX_BACKLOG_WAIT) if self.first_polls else 0.0
-            await asyncio.sleep(max(delay, backlog))
+            # Let what changes together arrive together (and no longer: during the start's backlog too,
+            # each publish costs what changed since the last).
+            await asyncio.sleep(delay)
             self.changed.clear()
             if not await self.publish_now():
                 await asyncio.sleep(RETRY_PUBLISH)
@@ -234,7 +229,7 @@ class Daemon:
             self.publishes += 1
             if scanned:
                 self.posts_out.set()
-            seconds = self.publish_seconds = time.perf_counter() - started
+            seconds = time.perf_counter() - started
             if done.written:
                 trim_memory()
             self.outputs = frozenset(done.files)
