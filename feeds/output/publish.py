@@ -290,7 +290,9 @@ def publish(
     items = {aid: replace(materialize(m, full, language, settings.site.title), key=arts[aid].shown or aid,
                           categories=arts[aid].categories)
              for aid, m in merged.items() if readable(m, full)}  # fmt: skip
-    renderer.add([((aid, arts[aid].sig), item) for aid, item in items.items() if aid in arts], settings, workers)
+    # The cards now, the entries on the workers while the pages are drawn (they need only the cards).
+    entries = renderer.start([((aid, arts[aid].sig), item) for aid, item in items.items() if aid in arts], settings,
+                             workers)  # fmt: skip
 
     del by_article, merged, full  # memory: from here on only the items are needed
     fingerprints: dict[str, tuple[str, int]] = {}
@@ -298,26 +300,34 @@ def publish(
 
     def rendered() -> Iterator[tuple[str, bytes | None]]:
         """Each file's bytes (None: unchanged), rendered as it is written: memory, a publish of
-        every feed held them all at once (~40 MB with 30 categories of 200 items)."""
-        for plan in plans:
+        every feed held them all at once (~40 MB with 30 categories of 200 items).  The pages first."""
+        waiting = [entries]
+        for plan in sorted(plans, key=lambda p: p.fmt != "html"):
             if plan.path in stale_paths:
                 if plan.fmt == "html":
                     cards = (renderer.card((a.id, a.sig)) for a in plan.picked)
                     data = pages.render_page(plan.spec, [c for c in cards if c is not None], specs, settings,
                                              templates)  # fmt: skip
                 else:
+                    while waiting:
+                        waiting.pop()()
                     data = renderer.feed(plan.spec, [(a.id, a.sig) for a in plan.picked], settings, plan.fmt)
                 fingerprints[plan.path] = (plan.fingerprint, len(data))
                 yield plan.path, data
             else:
                 fingerprints[plan.path] = previous[plan.path]
                 yield plan.path, None
+        while waiting:
+            waiting.pop()()
         data = opml.render_opml(specs, settings)
         fingerprints["feeds.opml"] = (hashlib.sha1(data).hexdigest(), len(data))
         yield "feeds.opml", data
 
     written, unchanged = _write(out_dir, [*(p.path for p in plans), "feeds.opml"], rendered())
-    store.pin((aid, art.shown or aid) for aid, art in arts.items())  # published: its id never changes now
+    # published: its id never changes now (those pinned by an earlier publish of this renderer are not
+    # written again: cost of the change, not of every item of every file rewritten)
+    store.pin(renderer.unpinned((aid, art.shown or aid) for aid, art in arts.items()))
+    renderer.pinned((aid, art.shown or aid) for aid, art in arts.items())
     shown = dict.fromkeys((a.id, a.sig) for picked in picks.values() for a in picked)
     renderer.keep(shown)
     pages.keep_drawn([card for card in map(renderer.card, shown) if card is not None])
