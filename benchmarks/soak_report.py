@@ -52,6 +52,7 @@ class LogStats:
     kinds: Counter[str] = field(default_factory=Counter)
     running: list[float] = field(default_factory=list)  # when each "running" line was logged
     caught_up: list[float] = field(default_factory=list)  # when each "caught up" line was logged
+    caught_up_s: list[float] = field(default_factory=list)  # what each "caught up" line says (s from its start)
     stopped: int = 0
 
 
@@ -94,8 +95,9 @@ def parse_logs(paths: list[Path]) -> LogStats:
                 stats.scan_ms.append(float(s.group("ms")))
             elif RUNNING.match(message):
                 stats.running.append(log_time(m.group(1), m.group(2)))
-            elif CAUGHT_UP.match(message):
+            elif c := CAUGHT_UP.match(message):
                 stats.caught_up.append(log_time(m.group(1), m.group(2)))
+                stats.caught_up_s.append(float(c.group("s")))
             elif STOPPED.match(message):
                 stats.stopped += 1
     return stats

@@ -105,8 +105,7 @@ def build(
         for line in lines:
             report(line)
         at = now.timestamp() if now else time.time()  # after polling: entries first seen just now are due
-        done = publish(settings, store, scan.contexts, now=at, report=report, workers=workers, read=scan.full,
-                       pages_on_workers=True)  # fmt: skip
+        done = publish(settings, store, scan.contexts, now=at, report=report, workers=workers, read=scan.full)
         scan.full.clear()
     return BuildReport(
         posts_read=len(scan.results),

@@ -500,3 +500,16 @@ def test_caught_up_is_logged_once_the_start_backlog_is_out(tmp_path: Path) -> No
             assert log.index("poll slow") < log.index("caught up in")  # waited for the slow one's timeout
             assert log.index("running:") < log.index("caught up in")
             assert running.stop(signal.SIGTERM) == 0
+
+
+def test_the_start_polls_once_the_posts_are_out(tmp_path: Path) -> None:
+    """A start publishes the store's feeds and the posts before it polls (at most START_HOLD): polled
+    meanwhile, the remote items waited for that publish (seconds, with thousands of posts) and the next."""
+    with FeedServer({FEED_PATH: Route(body=rss_feed([1, 2]), headers=RSS_TYPE)}) as server:
+        make_site(tmp_path, feed_source("s0", server.url(FEED_PATH)))
+        with daemon(tmp_path) as running:
+            wait_until(lambda: "caught up in" in running.log(), "the caught up line", running, 20)
+            log = running.log()
+            posts_out = re.search(r"publish: [1-9]\d* items?", log)
+            assert posts_out is not None and posts_out.start() < log.index("poll s0")
+            assert running.stop(signal.SIGTERM) == 0

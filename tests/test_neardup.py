@@ -408,3 +408,24 @@ def test_a_dateline_glued_to_the_first_sentence_is_a_republication_not_a_templat
     a = neardup.sketch("年报发布", "中兴通讯" + report)
     b = neardup.sketch("年报发布", "华为通讯" + report)
     assert not neardup.is_duplicate(a, b)
+
+
+def test_an_outlet_named_in_the_headline_and_as_the_dateline_is_a_republication() -> None:
+    """An outlet whose name has no usual ending (报, 网, 社…) is known by naming itself twice: after the
+    headline's separator and as the first paragraph's dateline ("…｜资本观察", "资本观察讯 …").  The same
+    dateline without that headline, or another company's name, is still text that differs."""
+    body = ["南港物流收到交易所问询函，要求说明第三季度毛利率同比下降6.2个百分点的原因。",
+            "公司表示将在10个交易日内回复，并披露主要客户的变动情况。",
+            "截至发稿，公司股价报8.41元，全天成交额1.3亿元。"]  # fmt: skip
+    title = "南港物流收到问询函"
+    original = neardup.sketch(title, "\n".join(body))
+    for separator in ("｜", " - ", "_"):
+        copy = neardup.sketch(f"{title}{separator}资本观察", "\n".join(["资本观察讯 " + body[0], *body[1:]]))
+        assert neardup.is_duplicate(original, copy), separator
+    bylined = neardup.sketch(f"{title}｜资本观察", "\n".join(["本报记者 王明", "资本观察讯 " + body[0], *body[1:]]))
+    assert neardup.is_duplicate(original, bylined)
+    unnamed = neardup.sketch(title, "\n".join(["资本观察讯 " + body[0], *body[1:]]))
+    assert not neardup.is_duplicate(original, unnamed)
+    a = neardup.sketch(f"{title}｜公告", "\n".join(["中兴通讯" + body[0], *body[1:]]))
+    b = neardup.sketch(f"{title}｜公告", "\n".join(["华为通讯" + body[0], *body[1:]]))
+    assert not neardup.is_duplicate(a, b)

@@ -154,3 +154,73 @@ def test_bulk_writes_made_in_parts_store_what_one_transaction_stores(
     parts = _fill(tmp_path / "parts.db")
     assert parts == whole
     assert len(whole[0]) > 900  # articles of their own, and some posts joined remote items'
+
+
+def test_a_new_store_has_8_kib_pages_and_an_existing_one_keeps_its_own(tmp_path: Path) -> None:
+    """Store size: an item's row (~1.7 KB of news with its content) fits twice in a 4 KiB page and
+    wastes a quarter of it; a new store's pages are 8 KiB.  A store made before keeps its pages."""
+    import sqlite3
+
+    with open_store(tmp_path / "new.db"):
+        pass
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as db:
+        db.execute("PRAGMA page_size=4096")
+        db.execute("CREATE TABLE before (x)")
+    with open_store(old) as store:
+        assert store.schema_version > 0
+    for path, size in ((tmp_path / "new.db", 8192), (old, 4096)):
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA page_size").fetchone()[0] == size
+
+
+def test_the_count_of_articles_settle_keeps_is_the_count_of_articles(tmp_path: Path) -> None:
+    """A publish counts its articles from the count settle keeps (not a count of every article, at
+    every publish): right after new articles, versions joining others, a rule dropping some, every
+    article merged again, a source forgotten; a store without the count is counted in full."""
+    store = open_store(tmp_path / "state.db")
+    now = datetime(2024, 6, 1, tzinfo=UTC)
+
+    def poll(source: str, keys: list[str]) -> None:
+        dates = {k: now + timedelta(days=1 if k.endswith("9") else -int(k[1:])) for k in keys}  # some later
+        items = [Item(key=k, title=f"标题{k}", link=f"http://{source}.example/{k}", published=dates[k],
+                      updated=dates[k], categories=(), tags=(), author="", content="<p>正文</p>", summary="",
+                      source=source, origin=f"http://{source}.example/") for k in keys]  # fmt: skip
+        store.save_poll(SourceState(source, url=f"http://{source}.example/f"), items, [], 1.0)
+
+    def check() -> None:
+        for at in (now.timestamp(), float("inf")):
+            with store.read() as tx:
+                truth = tx.one("SELECT count(*) FROM articles WHERE ts <= ?", (at,))[0]
+            assert store.count_articles(at) == truth
+
+    def drop_odd(merged: list) -> list:  # type: ignore[type-arg]
+        return [None if int(m.key[1:]) % 2 else m.categories for m in merged]
+
+    try:
+        poll("a", [f"k{i}" for i in range(30)])
+        assert store.settle(combine) == 30
+        check()
+        assert store.meta("article_count") == "30"
+        poll("b", [f"k{i}" for i in range(20, 40)])  # ten join a's articles, ten are new
+        store.settle(combine)
+        check()
+        assert store.meta("article_count") == "40"
+        store.settle(combine, merge_key="rules", judge=drop_odd)
+        check()
+        assert store.meta("article_count") == "20"
+        store.settle(combine, merge_key="none")
+        check()
+        store.forget_sources(["b"])
+        store.settle(combine)
+        check()
+        assert store.meta("article_count") == "20"
+        with store.write() as tx:
+            tx.execute("DELETE FROM meta WHERE key = 'article_count'")
+        check()
+        poll("b", ["k50"])
+        store.settle(combine)
+        check()
+        assert store.meta("article_count") == "21"
+    finally:
+        store.close()

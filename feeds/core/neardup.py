@@ -202,8 +202,21 @@ def bucket_ids(data: bytes) -> list[int]:
     if _BIG_ENDIAN_HOST:  # pragma: no cover
         values.byteswap()
     salted = array("Q", map(int.__xor__, values, _SALTS))
-    exact = int.from_bytes(hashlib.blake2b(data[6:10] + data[end:], digest_size=8).digest(), "little", signed=True)
-    return [*array("q", salted.tobytes()).tolist(), exact]
+    return [*array("q", salted.tobytes()).tolist(), exact_bucket(data)]
+
+
+def exact_bucket(data: bytes) -> int:
+    """The last of :func:`bucket_ids` of a valid stored sketch: the digest of its units."""
+    end = 12 + 2 * PERMUTATIONS
+    return int.from_bytes(hashlib.blake2b(data[6:10] + data[end:], digest_size=8).digest(), "little", signed=True)
+
+
+def has_buckets(data: bytes) -> bool:
+    """Whether a stored sketch has bucket ids (:func:`bucket_ids` is not empty)."""
+    return data[:4] == _MAGIC and len(data) >= 12 + 2 * PERMUTATIONS and bool(data[4] | data[5])
+
+
+SALTS = _SALTS.tobytes()  # the bands' salts, native byte order (for bucket ids computed many at once)
 
 
 def jaccard(a: Sketch, b: Sketch) -> float:

@@ -15,13 +15,25 @@ source 2), 33 rows a version, plus its MinHash (256 bytes): ~0.9 KB a version,
 50k versions ~45 MB; rows dated out of every window that can still come are
 dropped (:meth:`prune`).  New rows go to a small unsorted tail, sorted when
 asked and merged into the main run in batches.
+
+**Bounded, whatever the store holds**: the index holds at most ``limit``
+versions (:data:`HELD`, ~90 MB).  Past it, the versions stored first (the
+lowest seqs) leave, a quarter of the limit at once (so a version added costs
+a constant share of one pass over the arrays); a store's window is read the
+same way (:meth:`load`: its newest ``limit`` versions, in a few array
+operations, sorted once).  A version that left is never a candidate again: a
+copy arriving after ``limit`` other versions were stored near its date stays
+an article of its own (precision before recall: nothing is lost).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from feeds.core import neardup
+
+HELD = 100_000  # versions the index holds at most (the lowest seqs leave first)
 MERGE_AT = 50_000  # recent rows merged into the main run at once
 PENDING = 20_000  # rows added since the last search kept in Python lists at most
 MINHASH = 128  # 16-bit values a version's MinHash holds (feeds.core.neardup.PERMUTATIONS)
@@ -32,10 +44,11 @@ _SHORT = 2  # the header flag of a short text (feeds.core.neardup)
 class BucketIndex:
     """Bucket rows (bucket, minute, seq, source) searchable by bucket; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = HELD) -> None:
         import numpy as np
 
         self._np = np
+        self.limit = limit
         self._main = self._empty()
         self._small = self._empty()  # the recent rows, sorted: merged into the main run in batches
         self._tail: tuple[list[int], list[int], list[int], list[int]] = ([], [], [], [])  # since the last search
@@ -54,6 +67,15 @@ class BucketIndex:
     def __len__(self) -> int:
         return int(self._main[0].size) + int(self._small[0].size) + len(self._tail[0])
 
+    @property
+    def versions(self) -> int:
+        """How many versions it holds (never more than ``limit`` once a call returns)."""
+        return len(self._slot)
+
+    def seqs(self) -> set[int]:
+        """The versions it holds."""
+        return set(self._slot)
+
     def source_id(self, name: str) -> int:
         return self._sources.setdefault(name, len(self._sources) % 32000)
 
@@ -68,8 +90,59 @@ class BucketIndex:
         self._remember(seq, head)
         if len(b) >= PENDING:  # memory: a list holds a Python int per row (36 bytes, not 18 for all four)
             self._tail_run()
+        if len(self._slot) > self.limit:
+            self._evict()
 
-    def _remember(self, seq: int, head: bytes) -> None:
+    def load(self, parts: Iterable[Sequence[tuple[int, float, str, bytes]]]) -> None:
+        """Many stored versions at once (seq, date, source, sketch), in parts: a store's window read at
+        a start.  Their bucket ids are computed in a few array operations per part
+        (:func:`feeds.core.neardup.bucket_ids`, the same values) and all are sorted once; past
+        ``limit``, the lowest seqs leave."""
+        np = self._np
+        columns = [self._columns(rows) for rows in parts]
+        columns = [c for c in columns if c[0].size]
+        if not columns:
+            return
+        order = np.argsort(np.concatenate([c[0] for c in columns]))
+        chunk = tuple(np.concatenate([c[i] for c in columns])[order] for i in range(4))
+        del columns, order
+        self._merge()
+        self._main = _insert(np, self._main, chunk)
+        if len(self._slot) > self.limit:
+            self._evict()
+
+    def _columns(self, rows: Sequence[tuple[int, float, str, bytes]]) -> tuple[Any, ...]:
+        """The bucket rows (bucket, minute, seq, source; unsorted) of stored versions, remembered."""
+        np = self._np
+        rows = [r for r in rows if neardup.has_buckets(r[3])]
+        count = len(rows)
+        end = _HEAD + 2 * MINHASH
+        values = np.frombuffer(b"".join(r[3][_HEAD:end] for r in rows), "<u8").reshape(count, MINHASH // 4)
+        bands = (values ^ np.frombuffer(neardup.SALTS, np.uint64)).view(np.int64)
+        exact = np.fromiter((neardup.exact_bucket(r[3]) for r in rows), np.int64, count)
+        width = bands.shape[1] + 1
+        slots = np.fromiter((self._row(r[0]) for r in rows), np.int64, count)
+        self._minhash[slots] = values.view("<u2").reshape(count, MINHASH)
+        self._short[slots] = np.fromiter((bool(r[3][10] & _SHORT) for r in rows), np.bool_, count)
+        return (np.concatenate((bands, exact[:, None]), axis=1).ravel(),
+                np.repeat(np.fromiter((int(r[1] // 60) for r in rows), np.int32, count), width),
+                np.repeat(np.fromiter((r[0] for r in rows), np.int32, count), width),
+                np.repeat(np.fromiter((self.source_id(r[2]) for r in rows), np.int16, count), width))  # fmt: skip
+
+    def _evict(self) -> None:
+        """Down to three quarters of ``limit``: the versions of the lowest seqs leave."""
+        np = self._np
+        held = np.fromiter(self._slot, np.int64, len(self._slot))
+        keep = self.limit - self.limit // 4
+        cutoff = int(np.partition(held, held.size - keep)[held.size - keep]) if keep else int(held.max()) + 1
+        self._forget(held[held < cutoff].tolist())
+        self._merge()
+        bucket, minute, seq, src = self._main
+        kept = seq >= cutoff
+        self._main = (bucket[kept], minute[kept], seq[kept], src[kept])
+
+    def _row(self, seq: int) -> int:
+        """The row of ``seq`` in the MinHash matrix (a free one when it has none)."""
         np = self._np
         row = self._slot.get(seq)
         if row is None:
@@ -81,6 +154,11 @@ class BucketIndex:
                     self._minhash = np.concatenate((self._minhash, np.zeros_like(self._minhash)))
                     self._short = np.concatenate((self._short, np.zeros_like(self._short)))
             self._slot[seq] = row
+        return row
+
+    def _remember(self, seq: int, head: bytes) -> None:
+        np = self._np
+        row = self._row(seq)
         values = head[_HEAD : _HEAD + 2 * MINHASH]
         if len(values) == 2 * MINHASH:
             self._minhash[row] = np.frombuffer(values, "<u2")
@@ -154,7 +232,8 @@ class BucketIndex:
         reach = int(window // 60) + 1  # minutes (dates are held to the minute: one more, never one less)
         mine = self._sources.get(source, -1)
         hits: list[tuple[Any, Any]] = []  # (query position, seq) of the rows that count
-        for run in (self._main, self._tail_run()):
+        recent = self._tail_run()  # (first: past MERGE_AT it moves the recent rows into the main run)
+        for run in (self._main, recent):
             if not run[0].size:
                 continue
             lows = np.searchsorted(run[0], query, "left")
@@ -197,10 +276,37 @@ class BucketIndex:
         passed = (equal >= threshold * MINHASH) | self._short[index]
         return [seq for (seq, _), ok in zip(known, passed.tolist(), strict=True) if ok]
 
+    def closest(self, counts: Mapping[int, int], head: bytes, threshold: float, limit: int) -> list[int]:
+        """At most ``limit`` of the candidates ``counts`` (seq -> buckets shared, :meth:`shared`) that
+        :meth:`similar` keeps: those sharing the most buckets, then the most MinHash values with
+        ``head``, then the smallest MinHash (as bytes): an order of their contents, never of their
+        seqs (when they were stored), so the same versions are chosen whatever order they came in.
+        (The candidates are bounded: a bucket counts only up to its cap.)"""
+        np = self._np
+        kept = self.similar(list(counts), head, threshold)
+        values = head[_HEAD : _HEAD + 2 * MINHASH]
+        if len(kept) <= limit or len(values) != 2 * MINHASH:
+            return sorted(kept, key=lambda seq: (-counts[seq], self._content(seq), seq))[:limit]
+        rows = self._minhash[np.fromiter((self._slot[seq] for seq in kept), np.int64, len(kept))]
+        equal = (rows == np.frombuffer(values, "<u2")).sum(axis=1).tolist()
+        ranked = sorted(range(len(kept)), key=lambda i: (-counts[kept[i]], -equal[i], rows[i].tobytes(), kept[i]))
+        return [kept[i] for i in ranked[:limit]]
+
+    def _content(self, seq: int) -> bytes:
+        return self._minhash[self._slot[seq]].tobytes()
+
 
 def _insert(np: Any, run: tuple[Any, ...], chunk: tuple[Any, ...]) -> tuple[Any, ...]:
     """``chunk`` (sorted by bucket) inserted into ``run`` (sorted by bucket): still sorted."""
     if not run[0].size:
         return chunk
-    at = np.searchsorted(run[0], chunk[0], "right")
-    return tuple(np.insert(column, at, part) for column, part in zip(run, chunk, strict=True))
+    at = np.searchsorted(run[0], chunk[0], "right") + np.arange(chunk[0].size)  # their places in the result
+    others = np.ones(run[0].size + chunk[0].size, np.bool_)
+    others[at] = False
+    out = []
+    for column, part in zip(run, chunk, strict=True):
+        merged = np.empty(others.size, column.dtype)
+        merged[at] = part
+        merged[others] = column
+        out.append(merged)
+    return tuple(out)

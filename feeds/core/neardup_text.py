@@ -8,7 +8,8 @@ compared, in both widths (``（文章来源：…）`` and ``(文章来源:…)`
 * a headline suffix naming an outlet (``｜证券时报``, ``_21世纪经济报道``) or a
   label (``【快讯】``);
 * editorial lines a republisher adds: a dateline (``中证网讯（记者 李华）``), a
-  byline line (``本报记者 王明 北京报道``), an editor's note or digest paragraph
+  byline line (``本报记者 王明 北京报道``), an outlet's dateline whose name the headline's suffix
+  gives as well (``…｜资本观察`` and ``资本观察讯 …``), an editor's note or digest paragraph
   (``编者按：…``, ``【导读】…``), an image caption line (``图为…``, ``图片来源：…``).
   Two republications that each added a *different* one of these in the same
   place would otherwise look like a template filled in differently;
@@ -63,6 +64,10 @@ _EDITORIAL = re.compile(
 )
 _OUTLET = r"[^|｜_＿—–\-－\s]{0,12}(?:报|网|社|刊|台|报道|新闻|财经|客户端|app|号)(?:[·・][^|｜_＿—–\-－\s]{1,10})?"
 _TITLE_SUFFIX = re.compile(rf"\s*(?:[|｜_＿]|——|\s[—–\-－]\s)\s*{_OUTLET}\s*$")
+# Any name after a title separator at the end: an outlet only when the body's first line confirms it
+# with that name's dateline ("｜资本观察" and "资本观察讯 …"; see _named_dateline).
+_TITLE_NAME = re.compile(r"(?:[|｜_＿]|——|\s[—–\-－]\s)\s*([^|｜_＿—–\-－\s]{2,12})\s*$")
+_OPENING = 200  # characters of the body where a dateline is looked for
 _TITLE_LABEL = re.compile(
     r"^\s*[【\[](?:快讯|独家|重磅|关注|最新|突发|聚焦|热点|原创|视频|图解|早报|晚报|直击)[】\]]\s*"
 )
@@ -99,11 +104,28 @@ def _source_line(match: re.Match[str]) -> str:
     return " " if start == 0 or text[start - 1] in _LINE_START else match.group()
 
 
+def _named_dateline(title: str, body: str) -> tuple[str, str]:
+    """Title and body without an outlet that names itself twice: after the title's separator and as the
+    body's dateline (``…｜资本观察`` and ``资本观察讯 …``).  An outlet whose name has no usual ending
+    (报, 网, 社…) is known only from this evidence; a company name ending in 讯 never is (中兴通讯 is
+    not the name the title ends with)."""
+    named = _TITLE_NAME.search(title)
+    if named:
+        dateline = named.group(1) + "讯"
+        at = body.find(dateline, 0, _OPENING)
+        # at the start of a line of the opening (a byline line may come first)
+        if at >= 0 and body[:at].rstrip(" \t\r\u3000")[-1:] in ("", "\n"):
+            return title[: named.start()], body[:at] + body[at + len(dateline) :]
+    return title, body
+
+
 def prepare(title: str, text: str) -> tuple[str, str]:
     """(title, body): lower case, folded; without what republishers change (see the module doc)."""
-    title = _fold(_TITLE_LABEL.sub("", _TITLE_SUFFIX.sub("", title.lower().strip())))
+    title, body = title.lower().strip(), text.lower()
+    if "讯" in body:
+        title, body = _named_dateline(title, body)
+    title = _fold(_TITLE_LABEL.sub("", _TITLE_SUFFIX.sub("", title)))
     title = _TITLE_SEPARATOR.sub("|", title)
-    body = text.lower()
     if "//" in body or "www." in body:
         body = _URL.sub(" ", body)
     if "讯" in body or "电" in body:

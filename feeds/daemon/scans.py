@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from feeds.config import Settings
 from feeds.core.errors import display, reason
 from feeds.core.text import counted
-from feeds.ingest.scan import scan_posts
+from feeds.ingest.scan import scan_paths, scan_posts
 from feeds.runtime.workers import Workers
 from feeds.sources.posts import PostContext, may_hold_posts, scanned_here
 from feeds.store import Store
@@ -49,6 +49,7 @@ class PostScanner:
         self.folder_problems: set[str] = set()
         self.unreadable: set[str] = set()  # folders inside the posts folders that cannot be read, as logged
         self.ids_waiting = False  # the store did not answer when the ids' authority was read
+        self.notified: dict[str, set[str]] = {}  # paths a notification named since their source's last scan
         self.watcher: asyncio.Task[None] | None = None
 
     def rewatch(self) -> None:
@@ -106,9 +107,18 @@ class PostScanner:
             return
         sources = [s for s in scanned_here(self.host.settings) if wanted is None or s.name in wanted]
         started = time.perf_counter()
+        # A notification's scan reads only the paths it named (cost of the change, not of the folder),
+        # when it can; a whole scan covers what was named before it.
+        named = {s.name: self.notified.pop(s.name, set()) for s in sources}
         try:
-            scan = await asyncio.to_thread(scan_posts, self.host.settings, self.host.store, sources=sources,
-                                           workers=self.host.workers)  # fmt: skip
+            scan = None
+            if why == "changed" and len(sources) == 1 and named[sources[0].name]:
+                scan = await asyncio.to_thread(scan_paths, self.host.settings, self.host.store, sources[0],
+                                               named[sources[0].name])  # fmt: skip
+            whole = scan is None
+            if scan is None:
+                scan = await asyncio.to_thread(scan_posts, self.host.settings, self.host.store, sources=sources,
+                                               workers=self.host.workers)  # fmt: skip
         except Exception as exc:
             log.error("scan %s: %s", ", ".join(s.name for s in sources), reason(exc))
             return
@@ -122,9 +132,10 @@ class PostScanner:
             self.folder_problems.discard(source.name)
             if line:
                 self.folder_problems.add(source.name)
-        for line in sorted(set(scan.unreadable) - self.unreadable):  # a folder inside that cannot be read
-            log.warning("%s", line)
-        self.unreadable = set(scan.unreadable)
+        if whole:
+            for line in sorted(set(scan.unreadable) - self.unreadable):  # a folder inside that cannot be read
+                log.warning("%s", line)
+            self.unreadable = set(scan.unreadable)
         skip = len(scan.missing) + len(scan.unreadable)
         for line in scan.log_lines(None if not self.scanned else scan.fresh)[skip:]:
             log.warning("%s", line)
@@ -157,6 +168,11 @@ class PostScanner:
                                         recursive=True, ignore_permission_denied=True):  # fmt: skip
                 touched = {name for folder, name in folders.items() for _, path in changes
                            if path == folder or path.startswith(folder.rstrip("/") + "/")}  # fmt: skip
+                for folder, name in folders.items():
+                    inside = folder.rstrip("/") + "/"
+                    self.notified.setdefault(name, set()).update(p for _, p in changes if p.startswith(inside))
+                    if any(p == folder for _, p in changes):  # the folder itself: a whole scan
+                        self.notified[name].add(folder)
                 if touched:
                     await self.scan_job(sorted(touched), why="changed")
         except asyncio.CancelledError:

@@ -45,6 +45,7 @@ from feeds.core.text import counted
 from feeds.daemon.cluster import ClusterPolls
 from feeds.daemon.scans import PostScanner
 from feeds.ingest import poll as remote
+from feeds.ingest.parsing import Parsed
 from feeds.output.publish import publish
 from feeds.output.render import Renderer
 from feeds.runtime.workers import Workers, limit_malloc_arenas, trim_memory
@@ -71,7 +72,7 @@ SHARED_MODULES = (
 RETRY_PUBLISH = 5.0  # seconds before a failed publish is tried again
 HOUSEKEEPING = 5.0  # seconds between the store's housekeeping runs
 MAX_SLEEP = 60.0  # the publisher looks at the clock at least this often (future-dated items)
-MAX_BACKLOG_WAIT = 5.0  # seconds: while the start's backlog is polled, a publish waits as long as the last took
+START_HOLD = 5.0  # seconds at most that the start's polls wait for the stored feeds and the posts to be out
 
 
 def _not_a_cancelled_job(record: logging.LogRecord) -> bool:
@@ -101,21 +102,25 @@ class Daemon:
         self.fetcher: Fetcher | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.polling: set[str] = set()  # sources with a poll in flight
-        # Polls processing (parse, sketch, store) at once, `concurrency` as the fetches; every due
-        # source is still fetched at once (an item seen is never lost).  Unbounded, a start with 300
-        # sources due made each poll wait for all the others' parsing (one queue for the workers)
-        # and nothing was stored before ~17 s; in turn, polls are stored as they come.  (2 x workers
-        # drained a 300-source start in ~40 s, 16 in ~20 s: the stages of 16 polls overlap.)
+        self.parsed: dict[str, Parsed] = {}  # each source's last body stored: the next parses only what changed
+        # Polls at once, fetch to store: `concurrency`.  A body is fetched only when its poll can be
+        # parsed and stored at once: fetched ahead (every due source at the start), 300 bodies waited
+        # up to 4 s for a slot, held in memory, and their items were that much older when they came
+        # out (an item's freshness counts from its fetch).  Unbounded, a start with 300 sources due
+        # made each poll wait for all the others' parsing (one queue for the workers); 16 overlap the
+        # stages of the polls (2 x workers drained a 300-source start in ~40 s, 16 in ~20 s).
         self.processing = asyncio.Semaphore(settings.schedule.concurrency)
         self.publish_lock = asyncio.Lock()
         self.publishing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
         self.scans = PostScanner(self)  # the posts folders' scans
-        self.published_once = False
+        # The start publishes what the store holds and the posts (thousands of items to render when none
+        # is yet: seconds) before it polls: polled meanwhile, items waited for that publish and the next.
+        self.posts_out = asyncio.Event()
+        self.hold_until = 0.0
         self.cluster = ClusterPolls(self)  # several nodes on one store: claiming a source before a poll
         self.publish_failure: str | None = None  # the last publish failure logged
         self.first_polls: set[str] = set()  # sources due at the start whose first poll has not ended
         self.publishes = 0  # publishes done
-        self.publish_seconds = 0.0  # how long the last publish took
 
     # ------------------------------------------------------------ helpers
 
@@ -136,11 +141,14 @@ class Daemon:
             return
         self.polling.add(name)
         try:
+            if not self.posts_out.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.posts_out.wait(), timeout=max(0.0, self.hold_until - time.time()))
             if self.store.clustered:  # several nodes: poll only what this one claimed (due, not backing off)
                 await self.cluster.poll(source, force)
                 return
             if not force:
-                state = await asyncio.to_thread(self.store.source_state, name)
+                state = await asyncio.to_thread(self.store.source_state, name, counts=False)
                 if state.failures and state.next_due is not None and state.next_due > time.time() + 1:
                     return  # failing: wait for the backoff / Retry-After
             await self.poll_once(source)
@@ -155,9 +163,10 @@ class Daemon:
 
     async def poll_once(self, source: Source) -> None:
         assert self.fetcher is not None
-        outcome = await remote.refresh_contained(source, settings=self.settings, store=self.store,
-                                                 fetcher=self.fetcher, workers=self.workers,
-                                                 processing=self.processing)  # fmt: skip
+        async with self.processing:
+            outcome = await remote.refresh_contained(source, settings=self.settings, store=self.store,
+                                                     fetcher=self.fetcher, workers=self.workers,
+                                                     memo=self.parsed)  # fmt: skip
         (log.warning if outcome.error else log.info)("poll %s", outcome.line())
         self.health.polled(source.name, ok=outcome.error is None, next_due=outcome.next_due)
         if self.metrics:
@@ -184,11 +193,9 @@ class Daemon:
                 await asyncio.wait_for(self.changed.wait(), timeout=wait)
             if self.stopping.is_set():
                 break
-            # Let what changes together arrive together.  While the start's backlog is polled, publish
-            # no more than every other moment: the polls get the core a publish would take again at once
-            # (a cold start published back to back, each publish slowing the polls it waited for).
-            backlog = min(self.publish_seconds, MAX_BACKLOG_WAIT) if self.first_polls else 0.0
-            await asyncio.sleep(max(delay, backlog))
+            # Let what changes together arrive together (and no longer: during the start's backlog too,
+            # each publish costs what changed since the last).
+            await asyncio.sleep(delay)
             self.changed.clear()
             if not await self.publish_now():
                 await asyncio.sleep(RETRY_PUBLISH)
@@ -199,6 +206,7 @@ class Daemon:
             return False
         async with self.publish_lock:  # one write at a time; a stop waits for it
             started = time.perf_counter()
+            scanned = self.scans.scanned or not scanned_here(self.settings)  # the posts are in the store
             contexts = {s.name: self.scans.contexts.get(s.name) or post_context(self.settings, s)
                         for s in posts_sources(self.settings)}  # fmt: skip
             try:
@@ -208,6 +216,7 @@ class Daemon:
                 # one thread for every publish: its large, short-lived allocations reuse one arena
                 done = await asyncio.shield(asyncio.get_running_loop().run_in_executor(self.publishing, job))
             except Exception as exc:
+                self.posts_out.set()  # no poll waits for a publish that fails
                 if reason(exc) != self.publish_failure:  # the same failure again is not logged again
                     log.error("publish: %s", reason(exc))
                 self.publish_failure = reason(exc)
@@ -218,7 +227,9 @@ class Daemon:
                 log.info("publish: works again")
                 self.publish_failure = None
             self.publishes += 1
-            seconds = self.publish_seconds = time.perf_counter() - started
+            if scanned:
+                self.posts_out.set()
+            seconds = time.perf_counter() - started
             if done.written:
                 trim_memory()
             self.outputs = frozenset(done.files)
@@ -294,6 +305,7 @@ class Daemon:
         old = {s.name: s for s in self.settings.sources}
         fresh = {s.name: s for s in new.sources}
         for name in old.keys() - fresh.keys():
+            self.parsed.pop(name, None)
             with contextlib.suppress(Exception):
                 self.scheduler.remove_job(name)
         changed = [s for s in new.sources if old.get(s.name) != s]
@@ -362,6 +374,7 @@ class Daemon:
                 log.error("%s", exc)
                 states = {}
             now = time.time()
+            self.hold_until = now + START_HOLD
             self.first_polls = {s.name for s in remote.polled_here(self.settings)
                                 if remote.due_at(s, states.get(s.name)) <= now + 1}  # fmt: skip
             self.spawn(self.catch_up(now, len(self.first_polls)))
@@ -391,14 +404,13 @@ class Daemon:
 
     async def catch_up(self, started: float, sources: int) -> None:
         """Log ``caught up`` once the backlog of the start is out: every source due at the start
-        polled once, the posts scanned, no poll waiting for its turn to be stored, and a publish
-        done after all that.  (A start with many sources
+        polled once (a poll fetches only once it can be stored: none holds fetched items waiting),
+        the posts scanned, and a publish done after all that.  (A start with many sources
         has thousands of new items to store and render at once; from this line on, a new item is
         out within seconds: the soak benchmark measures freshness from it.)"""
-        slots = self.settings.schedule.concurrency
-        # ... and no poll waiting for a slot to parse and store (the polls due again meanwhile)
+        # (A poll waiting for its slot has fetched nothing yet: it holds back no item.)
         scanning = bool(scanned_here(self.settings))
-        while self.first_polls or (scanning and not self.scans.scanned) or len(self.polling) >= slots:
+        while self.first_polls or (scanning and not self.scans.scanned):
             await asyncio.sleep(0.1)
         done = self.publishes + self.publish_lock.locked()  # (one in progress may predate the last poll)
         self.poke()

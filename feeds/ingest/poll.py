@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from feeds.config import Settings
 from feeds.core.errors import FeedParseError, FeedsError, FetchError, reason
 from feeds.core.models import Item, ParsedFeed, Source
+from feeds.ingest.parsing import Job, Parsed, parse_changed, stored
 from feeds.runtime.workers import Workers
-from feeds.store import NearDup, SourceState, Store
+from feeds.store import NearDup, SourceState, Store, UnknownKeys
 
 if TYPE_CHECKING:  # httpx and asyncio are imported only when a remote source is polled
     from feeds.sources.fetch import Fetcher
@@ -61,28 +62,6 @@ def backoff(settings: Settings, source: Source, failures: int, retry_after: floa
     return delay
 
 
-def _parse_job(
-    body: bytes, url: str, source: Source, patterns: tuple[str, ...], now: datetime, ctype: str | None,
-    loc: str | None, timezone: str, sketch: bool = False,
-) -> tuple[ParsedFeed, dict[str, bytes]]:  # fmt: skip
-    """Parse a fetched body with its source type's parser (:data:`feeds.core.registry.SOURCE_TYPES`);
-    with ``sketch``, every item's near-duplicate sketch too, in the same job (a source's first poll:
-    every item is new, and its text is here already)."""
-    from zoneinfo import ZoneInfo
-
-    from feeds.core.identity import Identity
-    from feeds.core.registry import SOURCE_TYPES, load
-
-    parse = load(SOURCE_TYPES[source.type][1], "parse")
-    parsed = parse(body, url=url, source=source, identity=Identity(patterns), now=now, tz=ZoneInfo(timezone),
-                   content_type=ctype, content_location=loc)  # fmt: skip
-    if not sketch:
-        return parsed, {}
-    from feeds.core.neardup import html_sketch
-
-    return parsed, {item.key: html_sketch(item.title, item.content or item.summary) for item in parsed.items}
-
-
 async def refresh_source(
     source: Source,
     *,
@@ -92,17 +71,21 @@ async def refresh_source(
     workers: Workers | None = None,
     now: float | None = None,
     processing: AbstractAsyncContextManager[Any] | None = None,
+    memo: MutableMapping[str, Parsed] | None = None,
 ) -> PollOutcome:
     """Poll one remote source once and record the outcome in the store. Never raises for a source's fault.
 
     ``processing``: held from the parse to the store (the daemon bounds how many polls do that at once).
+    ``memo``: what the last body of each source stored was made of (:mod:`feeds.ingest.parsing`):
+    with it, a body is parsed without the entries it shares with the last one (the daemon keeps one).
     """
     from asyncio import to_thread  # loaded already: this runs on its loop
 
     assert source.url is not None
     started = time.perf_counter()
     when = now if now is not None else time.time()
-    old = await to_thread(store.source_state, source.name)  # the store is never used on the event loop
+    # (the store is never used on the event loop; a poll needs no count of the source's items)
+    old = await to_thread(store.source_state, source.name, counts=False)
     state = replace(old, url=source.url, last_attempt=when)
 
     def ms() -> float:
@@ -139,16 +122,16 @@ async def refresh_source(
     fetched = ms()
     async with processing or nullcontext():
         return await _process(source, settings, store, fetcher, workers, result, ok, digest, when, ms, failed,
-                              fetched)  # fmt: skip
+                              fetched, memo)  # fmt: skip
 
 
 async def _process(
     source: Source, settings: Settings, store: Store, fetcher: Fetcher, workers: Workers | None, result: Any,
     ok: SourceState, digest: str, when: float, ms: Callable[[], float],
-    failed: Callable[[str], Awaitable[PollOutcome]], fetched: float,
+    failed: Callable[[str], Awaitable[PollOutcome]], fetched: float, memo: MutableMapping[str, Parsed] | None,
 ) -> PollOutcome:  # fmt: skip
     """Parse a fetched body, then store its items (see :func:`refresh_source`)."""
-    from asyncio import get_running_loop, to_thread
+    from asyncio import to_thread
 
     body = result.body or b""
     due = when + source.interval
@@ -165,20 +148,12 @@ async def _process(
         # A source's first poll: every item is new, sketched where it is parsed (not sent to a worker again).
         ok.body_hash is None and settings.merge.near_duplicates and not source.full_text,
     )
+    # The entries of the last body this process stored, when that is the body the store holds now.
+    last = memo.pop(source.name, None) if memo is not None else None
+    if last is not None and last.body != ok.body_hash:
+        last = None
     try:
-        executor = workers.executor if workers else None
-        if executor is None:
-            parsed, ready = _parse_job(*args)
-        else:
-            from concurrent.futures.process import BrokenProcessPool  # (imported with the pool)
-
-            try:
-                parsed, ready = await get_running_loop().run_in_executor(executor, _parse_job, *args)
-            except BrokenProcessPool:  # a worker died (out of memory?): new pool, parse here this once
-                log.warning("%s: a parser process died; restarting the worker pool", source.name)
-                assert workers is not None
-                workers.restart()
-                parsed, ready = _parse_job(*args)
+        parsed, ready, seen, made = await _parse(workers, source, (*args, last))
     except FeedParseError as exc:
         return await failed(exc.reason)
     for warning in parsed.warnings:
@@ -186,14 +161,37 @@ async def _process(
     marks = [fetched, waited, ms()]
     items, sketches, near = await _merger_steps(settings, store, source, parsed, fetcher, workers, when, ready)
     marks.append(ms())
-    new, updated = await to_thread(
-        store.save_poll, replace(ok, body_hash=digest), items, parsed.undated, when, sketches=sketches, near=near
-    )
+    try:
+        new, updated = await to_thread(store.save_poll, replace(ok, body_hash=digest), items, parsed.undated, when,
+                                       sketches=sketches, near=near, seen=seen)  # fmt: skip
+    except UnknownKeys:  # an entry taken as stored is not (its items were removed meanwhile): all of it again
+        return await _process(source, settings, store, fetcher, workers, result, ok, digest, when, ms, failed,
+                              fetched, None)  # fmt: skip
+    if memo is not None and made is not None:
+        memo[source.name] = stored(made, digest)
     marks.append(ms())
     steps = ", ".join(f"{name} {b - a:.0f}" for name, a, b in zip(("fetch", "wait", "parse", "merge", "store"),
                                                                    [0.0, *marks[:-1]], marks, strict=True))  # fmt: skip
     return PollOutcome(source.name, "updated" if new or updated else "unchanged", new, updated, marks[-1],
                        next_due=due, steps=f"{steps} ms")  # fmt: skip
+
+
+async def _parse(workers: Workers | None, source: Source, args: tuple[Any, ...]) -> Job:
+    """:func:`parse_changed` on a worker process (here without workers)."""
+    from asyncio import get_running_loop
+
+    executor = workers.executor if workers else None
+    if executor is None:
+        return parse_changed(*args)
+    from concurrent.futures.process import BrokenProcessPool  # (imported with the pool)
+
+    try:
+        return await get_running_loop().run_in_executor(executor, parse_changed, *args)
+    except BrokenProcessPool:  # a worker died (out of memory?): new pool, parse here this once
+        log.warning("%s: a parser process died; restarting the worker pool", source.name)
+        assert workers is not None
+        workers.restart()
+        return parse_changed(*args)
 
 
 async def _merger_steps(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
 
@@ -17,6 +19,7 @@ from feeds.config import Settings
 from feeds.core.models import PostIndex, Source
 from feeds.ingest.sketching import near_days, near_settings
 from feeds.runtime.workers import Workers
+from feeds.sources.postfile import SUFFIXES
 from feeds.sources.posts import (
     Full,
     PostScan,
@@ -24,6 +27,7 @@ from feeds.sources.posts import (
     discover,
     folder_problem,
     index_posts,
+    may_hold_posts,
     post_context,
     scanned_here,
     stat_many,
@@ -136,3 +140,63 @@ def _record_scan(store: Store, source: str, rows: Sequence[PostIndex] | None, pr
             value = dict(json.loads(store.meta(key) or "{}"))
         value.update(error=problem, failed_at=round(time.time(), 3))
     store.set_meta({key: json.dumps(value, sort_keys=True)})
+
+
+def scan_paths(settings: Settings, store: Store, source: Source, paths: Iterable[str]) -> PostScan | None:
+    """Rescan only ``paths`` of the posts source ``source`` (a file notification named them): each
+    one new, changed or gone is read or dropped, as a whole scan would, at a cost of those files
+    rather than of the folder's thousands.  None when only a whole scan can tell (no cache made with
+    these settings yet, the folder cannot be read, a folder changed, a name a whole scan would
+    report), and then nothing was done."""
+    assert source.path is not None
+    root = str(source.path)
+    ctx = post_context(settings, source)
+    context = context_fingerprint(ctx)
+    if folder_problem(source) or not store.has_post_cache(source.name, context):
+        return None
+    cache = store.post_cache(source.name, context)
+    if not cache:
+        return None
+    todo: list[str] = []
+    removed: list[str] = []
+    top = root.rstrip(os.sep) + os.sep
+    for path in sorted(set(paths)):
+        if not path.startswith(top):
+            return None  # the folder itself
+        if not may_hold_posts(root, path):
+            continue  # a name a scan passes over
+        name = os.path.basename(path)
+        if not name.isprintable() or "." + name.rpartition(".")[2].lower() not in SUFFIXES:
+            return None  # a folder, or a name a whole scan reports
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            inside = path + os.sep
+            if any(held.startswith(inside) for held in cache):
+                return None  # a folder that held posts
+            if path in cache:
+                removed.append(path)
+            continue
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode) or os.path.realpath(os.path.dirname(path)) != os.path.dirname(path):
+            return None  # not a plain file in a plain folder: what a whole scan finds there may differ
+        held = cache.get(path)
+        if held is None or (held.size, held.mtime_ns) != (info.st_size, info.st_mtime_ns):
+            todo.append(path)
+    scan = PostScan()
+    scan.contexts[source.name] = ctx
+    near = near_settings(settings)
+    days = near_days(store.sketch_days(source.name), near.window) if near and todo else frozenset()
+    sketches: dict[str, bytes] = {}
+    fresh = list(index_posts(todo, ctx, days=days, sketches=sketches))
+    rows = dict(cache)
+    for path in removed:
+        del rows[path]
+    rows.update((row.path, row) for row in fresh)
+    results = [rows[p] for p in sorted(rows)]
+    if fresh or removed:
+        store.save_posts(source.name, context, results, changed=fresh, removed=removed, sketches=sketches, near=near)
+    scan.fresh, scan.removed, scan.results = fresh, len(removed), results
+    _record_scan(store, source.name, results, None)
+    return scan

@@ -26,7 +26,6 @@ import html as htmllib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from feeds import __version__
 from feeds.config import Settings
@@ -44,9 +43,6 @@ from feeds.runtime.workers import Workers
 from feeds.sources.posts import Full, PostContext, context_fingerprint, load_many
 from feeds.store import Article, PostRef, Store
 from feeds.store.siteids import fix_ids
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future
 
 Report = Callable[[str], None]
 
@@ -251,15 +247,12 @@ def publish(
     workers: Workers | None = None,
     renderer: Renderer | None = None,
     read: Mapping[tuple[str, str], Full] | None = None,
-    pages_on_workers: bool = False,
 ) -> Published:
     """Bring the output folder up to date with the store (see the module docstring).
 
     ``contexts``: the settings each posts source's files are read with.
     ``renderer``: keeps each item's rendered entries between publishes (the
     daemon passes the same one every time).  ``read``: posts this build's scan read in full already.
-    ``pages_on_workers``: the pages are drawn on the workers while this process writes the feeds (a
-    build; the daemon draws them here, where its drawn items are kept between publishes).
     Raises OutputError when the output folder cannot be written.
     """
     if renderer is None:
@@ -305,39 +298,44 @@ def publish(
     items = {aid: replace(materialize(m, full, language, settings.site.title), key=arts[aid].shown or aid,
                           categories=arts[aid].categories)
              for aid, m in merged.items() if readable(m, full)}  # fmt: skip
-    renderer.add([((aid, arts[aid].sig), item) for aid, item in items.items() if aid in arts], settings, workers)
+    # The cards now, the entries on the workers while the pages are drawn (they need only the cards).
+    entries = renderer.start([((aid, arts[aid].sig), item) for aid, item in items.items() if aid in arts], settings,
+                             workers)  # fmt: skip
 
     del by_article, merged, full  # memory: from here on only the items are needed
     fingerprints: dict[str, tuple[str, int]] = {}
     stale_paths = {p.path for p in stale}
 
-    drawing = _draw_elsewhere([p for p in plans if p.fmt == "html" and p.path in stale_paths], renderer, specs,
-                              settings, templates, workers if pages_on_workers else None)  # fmt: skip
-
     def rendered() -> Iterator[tuple[str, bytes | None]]:
         """Each file's bytes (None: unchanged), rendered as it is written: memory, a publish of
-        every feed held them all at once (~40 MB with 30 categories of 200 items)."""
-        for plan in plans:
+        every feed held them all at once (~40 MB with 30 categories of 200 items).  The pages first."""
+        waiting = [entries]
+        for plan in sorted(plans, key=lambda p: p.fmt != "html"):
             if plan.path in stale_paths:
-                if plan.path in drawing:
-                    data = drawing.pop(plan.path).result()
-                elif plan.fmt == "html":
+                if plan.fmt == "html":
                     cards = (renderer.card((a.id, a.sig)) for a in plan.picked)
                     data = pages.render_page(plan.spec, [c for c in cards if c is not None], specs, settings,
                                              templates)  # fmt: skip
                 else:
+                    while waiting:
+                        waiting.pop()()
                     data = renderer.feed(plan.spec, [(a.id, a.sig) for a in plan.picked], settings, plan.fmt)
                 fingerprints[plan.path] = (plan.fingerprint, len(data))
                 yield plan.path, data
             else:
                 fingerprints[plan.path] = previous[plan.path]
                 yield plan.path, None
+        while waiting:
+            waiting.pop()()
         data = opml.render_opml(specs, settings)
         fingerprints["feeds.opml"] = (hashlib.sha1(data).hexdigest(), len(data))
         yield "feeds.opml", data
 
     written, unchanged = _write(out_dir, [*(p.path for p in plans), "feeds.opml"], rendered())
-    store.pin((aid, art.shown or aid) for aid, art in arts.items())  # published: its id never changes now
+    # published: its id never changes now (those pinned by an earlier publish of this renderer are not
+    # written again: cost of the change, not of every item of every file rewritten)
+    store.pin(renderer.unpinned((aid, art.shown or aid) for aid, art in arts.items()))
+    renderer.pinned((aid, art.shown or aid) for aid, art in arts.items())
     shown = dict.fromkeys((a.id, a.sig) for picked in picks.values() for a in picked)
     renderer.keep(shown)
     pages.keep_drawn([card for card in map(renderer.card, shown) if card is not None])
@@ -349,26 +347,6 @@ def publish(
     upcoming = repr(due if due is not None else float("inf"))
     store.set_meta({"published": state, "items": str(count), "next_due": upcoming})
     return Published(tuple(written), tuple(unchanged), tuple(removed), count, settled, tuple(fingerprints))
-
-
-PAGES_ON_WORKERS = 4  # stale pages: from so many, drawn on the workers (a page ~5 ms, a task ~1 ms)
-
-
-def _draw_elsewhere(
-    plans: Sequence[_Plan], renderer: Renderer, specs: Sequence[FeedSpec], settings: Settings, templates: str,
-    workers: Workers | None,
-) -> dict[str, Future[bytes]]:  # fmt: skip
-    """The pages of ``plans`` being drawn on the workers (by path), when there are enough of them and
-    the workers are running."""
-    # Only on a pool this build started already (a small site forks none for its pages).
-    executor = workers.running if workers is not None and len(plans) >= PAGES_ON_WORKERS else None
-    if executor is None:
-        return {}
-    drawing: dict[str, Future[bytes]] = {}
-    for plan in plans:
-        cards = [c for c in (renderer.card((a.id, a.sig)) for a in plan.picked) if c is not None]
-        drawing[plan.path] = executor.submit(pages.render_page, plan.spec, cards, specs, settings, templates)
-    return drawing
 
 
 def _write(

@@ -105,3 +105,47 @@ def count_entries(body: bytes) -> int:
     """How many entries of ``body`` are closed (0 for an encoding this cannot read)."""
     cut = complete_entries(body)
     return cut.entries if cut else 0
+
+
+class Entries(NamedTuple):
+    frame: bytes  # what every entry is read within: the prolog and the start tags enclosing the entries
+    spans: tuple[tuple[int, int], ...]  # each entry (start, end), in order
+
+
+def split_entries(body: bytes) -> Entries | None:
+    """The entries of a complete body, and what they are read within (their frame: an entry's bytes
+    and its frame make its item).  None when the body is not complete (an element left open or closed
+    out of order), is not in an ASCII-compatible encoding, or its entries do not all sit in one
+    parent, side by side (an entry inside another, entries in two places, an empty ``<item/>``)."""
+    head = body[:4]
+    if b"\x00" in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    stack: list[tuple[bytes, int, int]] = []  # open elements: (name, where the start tag starts, ends)
+    spans: list[tuple[int, int]] = []
+    frame: bytes | None = None
+    root = -1
+    for match in _TOKEN.finditer(body):
+        closing, name, attrs = match.group(1), match.group(2), match.group(3)
+        if name is None:
+            continue
+        if root < 0:
+            root = match.start()
+        if not closing:
+            if not attrs.rstrip().endswith(b"/"):
+                stack.append((name, match.start(), match.end()))
+            elif _local(name) in _ENTRY_NAMES:
+                return None
+            continue
+        if not stack or stack[-1][0] != name:
+            return None
+        _, start, _ = stack.pop()
+        if _local(name) in _ENTRY_NAMES:
+            around = body[:root] + b"".join(body[s:e] for _, s, e in stack)
+            if frame is None:
+                frame = around
+            elif around != frame or start < spans[-1][1]:
+                return None
+            spans.append((start, match.end()))
+    if stack or frame is None:
+        return None
+    return Entries(frame, tuple(spans))

@@ -37,10 +37,10 @@ from urllib.parse import urlsplit
 
 from feeds.core.errors import StoreError
 from feeds.core.models import Entry, Item, PostIndex, Source
-from feeds.store.records import Article, Claim, Combine, Judge, NearDup, Page, PostRef, SourceState
+from feeds.store.records import Article, Claim, Combine, Judge, NearDup, Page, PostRef, SourceState, UnknownKeys
 
 __all__ = [
-    "Article", "Claim", "Combine", "Judge", "NearDup", "Page", "PostRef", "SourceState", "Store",
+    "Article", "Claim", "Combine", "Judge", "NearDup", "Page", "PostRef", "SourceState", "Store", "UnknownKeys",
     "default_node", "display_store", "display_url", "open_store", "store_exists",
 ]  # fmt: skip
 
@@ -60,12 +60,12 @@ class Store(Protocol):
     def schema_version(self) -> int: ...
 
     # remote sources and their items
-    def source_state(self, name: str) -> SourceState: ...
+    def source_state(self, name: str, *, counts: bool = True) -> SourceState: ...
     def source_states(self, *, counts: bool = False) -> dict[str, SourceState]: ...
     def save_source(self, state: SourceState) -> None: ...
     def save_poll(
         self, state: SourceState, items: Sequence[Item], undated: Iterable[str], now: float,
-        *, sketches: Mapping[str, bytes] | None = None, near: NearDup | None = None,
+        *, sketches: Mapping[str, bytes] | None = None, near: NearDup | None = None, seen: Sequence[str] = (),
     ) -> tuple[int, int]: ...  # fmt: skip
     def load_items(self, ids: Iterable[int]) -> dict[int, Item]: ...
     def forget_sources(self, keep: Iterable[str]) -> None: ...

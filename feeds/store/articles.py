@@ -24,6 +24,7 @@ from feeds.store.schema import SEP
 from feeds.store.settling import entry_of, settled_rows
 
 _ENTRY = "SELECT article, key, ts, off, cats, origin, source, ref, stamp FROM entries"
+COUNT_KEY = "article_count"  # meta: how many articles there are, kept by settle
 ARTICLE_BYTES = 400  # what settling one article writes (SQLite: 390 B of WAL each, measured on 100k)
 # The indexes of the articles by date (as schema 5 makes them), rebuilt after a first settle.
 BULK_INDEXES = {
@@ -80,7 +81,7 @@ class ArticleTables(Tables):
                 dirty = [row[0] for row in tx.execute(f"SELECT article FROM dirty{limit}")]
                 last = part is None or len(dirty) < part
                 if dirty:
-                    _settle(tx, dirty, combine, judge, alone=last and not settled)
+                    _count(tx, _settle(tx, dirty, combine, judge, alone=last and not settled))
                     tx.run_in("DELETE FROM dirty WHERE article IN (?...)", dirty)
                 if last and (dirty or settled):
                     tx.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT)"
@@ -142,7 +143,13 @@ class ArticleTables(Tables):
         return None if value is None else float(value)
 
     def count_articles(self, now: float) -> int:
-        return int(self.rows("SELECT count(*) FROM articles WHERE ts <= ?", (now,))[0][0])
+        """How many articles are dated up to ``now``: the count :meth:`settle` keeps, less the few dated
+        later (a range of the date index; a count of every article was read at every publish)."""
+        with self.read() as tx:
+            held = tx.one(f"SELECT value FROM meta WHERE key = '{COUNT_KEY}'")
+            if held is None:  # never settled since the count is kept
+                return int(tx.one("SELECT count(*) FROM articles WHERE ts <= ?", (now,))[0])
+            return int(held[0]) - int(tx.one("SELECT count(*) FROM articles WHERE ts > ?", (now,))[0])
 
     # ------------------------------------------------------------ outputs and small values
 
@@ -186,8 +193,19 @@ def _merge_again(tx: Tx, merge_key: str) -> None:
         tx.insert("meta", ("key", "value"), [("merge", merge_key)], key=("key",))
 
 
-def _settle(tx: Tx, dirty: Sequence[str], combine: Combine, judge: Judge | None, *, alone: bool) -> None:
-    """Merge the ``dirty`` articles again from their entries (``alone``: they are all there are)."""
+def _count(tx: Tx, delta: int) -> None:
+    """The count of articles kept in ``meta`` moved by ``delta`` (counted once, in full, where none is)."""
+    if tx.one(f"SELECT 1 FROM meta WHERE key = '{COUNT_KEY}'") is None:
+        count = tx.one("SELECT count(*) FROM articles")[0]
+        tx.insert("meta", ("key", "value"), [(COUNT_KEY, str(count))], key=("key",))
+    elif delta:
+        tx.execute(f"UPDATE meta SET value = CAST(CAST(value AS BIGINT) + ? AS TEXT) WHERE key = '{COUNT_KEY}'",
+                   (delta,))  # fmt: skip
+
+
+def _settle(tx: Tx, dirty: Sequence[str], combine: Combine, judge: Judge | None, *, alone: bool) -> int:
+    """Merge the ``dirty`` articles again from their entries (``alone``: they are all there are);
+    returns how many more articles there are."""
     if alone and not tx.one("SELECT EXISTS (SELECT 1 FROM articles)")[0]:
         # No article yet (a first build): every entry is merged, read in one ordered scan.
         # Speed: one query instead of one per 500 articles, and nothing to delete
@@ -195,25 +213,30 @@ def _settle(tx: Tx, dirty: Sequence[str], combine: Combine, judge: Judge | None,
         # are built once at the end, from sorted rows, instead of row by row
         # (100k articles: 1.5 s -> 0.66 s of inserting).
         pinned = dict(tx.all("SELECT article, shown FROM pinned"))  # (none, unless every article had gone)
+        added = 0
         with tx.bulk(BULK_INDEXES):
             for groups in _chunked_groups(tx.execute(f"{_ENTRY} ORDER BY article")):
-                _settle_groups(tx, groups, combine, judge, pinned)
-        return
+                added += _settle_groups(tx, groups, combine, judge, pinned)
+        return added
+    delta = 0
     for cond, chunk in tx.each_in(dirty):
         groups: dict[str, list[Sequence[Any]]] = {}
         for row in tx.execute(f"{_ENTRY} WHERE article {cond}", chunk):
             groups.setdefault(row[0], []).append(row)
         pinned = dict(tx.execute(f"SELECT article, shown FROM pinned WHERE article {cond}", chunk).fetchall())
-        tx.execute(f"DELETE FROM articles WHERE article {cond}", chunk)
+        delta -= tx.execute(f"DELETE FROM articles WHERE article {cond}", chunk).rowcount
         tx.execute(f"DELETE FROM article_cats WHERE article {cond}", chunk)
-        _settle_groups(tx, groups, combine, judge, pinned)
+        delta += _settle_groups(tx, groups, combine, judge, pinned)
+    return delta
 
 
 def _settle_groups(
     tx: Tx, groups: dict[str, list[Sequence[Any]]], combine: Combine, judge: Judge | None,
     pinned: Mapping[str, str] | None = None,
-) -> None:  # fmt: skip
-    """Merge each article's entry rows (``groups``) and store the articles and their categories."""
+) -> int:  # fmt: skip
+    """Merge each article's entry rows (``groups``) and store the articles and their categories;
+    returns how many articles were stored (a rule's dropped ones are not)."""
     articles, cats = settled_rows(groups, combine, judge, pinned)
     tx.insert("articles", ("article", "ts", "off", "cats", "sig", "shown"), articles)
     tx.insert("article_cats", ("slug", "article", "ts"), cats, ignore=True)
+    return len(articles)

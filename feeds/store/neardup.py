@@ -28,13 +28,15 @@ committed (``READ COMMITTED``: every statement after the lock).
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from feeds.core import neardup
-from feeds.core.neardup_index import BucketIndex
+from feeds.core.neardup_index import HELD, BucketIndex
+from feeds.runtime.workers import map_large_blocks, trim_memory
 from feeds.store.dialect import LOCK_NEARDUP, Tables, Tx
 from feeds.store.records import NearDup, Page, PostRef
 
@@ -42,6 +44,7 @@ CAP = 64  # versions of other sources one bucket may hold within a window and st
 COMPARED = 8  # candidates compared in full per new version (those sharing the most buckets)
 KEEP = 7 * 86400.0  # the index keeps versions dated this long beyond the window before now
 PRUNE_EVERY = 600.0  # seconds between two prunings of the index
+LOAD_PART = 25_000  # sketches read into the index at once when it is made
 SKETCH_BYTES = 1024  # what storing one sketch puts in a transaction (SQLite's WAL)
 
 
@@ -87,14 +90,16 @@ class _Index:
         (Date ranges are half-open, [low, high): each sketch is read once.)"""
         high += 1.0
         if self.index is None:
-            self.index = BucketIndex()
+            map_large_blocks()  # (its arrays, replaced as it grows: returned to the system when freed)
+            self.index = BucketIndex(HELD)
             self.base = self.index.last_seq = int(tx.one("SELECT coalesce(max(seq), 0) FROM sketches")[0])
             self.pruned = time.monotonic()
         index = self.index
-        for start, end in self._missing(low, high):  # (cost: the versions near the new ones, not history)
-            for seq, source, ts, data in tx.execute("SELECT seq, source, ts, data FROM sketches"
-                                                    " WHERE ts >= ? AND ts < ? AND seq <= ?", (start, end, self.base)):
-                _add(index, int(seq), float(ts), source, bytes(data))
+        missing = self._missing(low, high)
+        for start, end in missing:  # (cost: the versions near the new ones, not history)
+            _load(tx, index, start, end, self.base)
+        if missing:
+            trim_memory()  # (what reading the sketches freed: ~100 MB of 100k versions' were kept otherwise)
         self.loaded = _union([*self.loaded, (low, high)])
         self._catch_up(tx, index)
         self.newest = max(self.newest, high - near.window)
@@ -143,6 +148,19 @@ class _Index:
         return out
 
 
+def _load(tx: Tx, index: BucketIndex, start: float, end: float, base: int) -> None:
+    """The sketches dated from ``start`` to ``end`` (up to seq ``base``) into ``index``: the newest
+    ``index.limit`` of them (the highest seqs), found by the date index alone, then read by seq."""
+    seqs = [r[0] for r in tx.execute("SELECT seq FROM sketches WHERE ts >= ? AND ts < ? AND seq <= ?",
+                                     (start, end, base))]  # fmt: skip
+    if len(seqs) > index.limit:
+        seqs = heapq.nlargest(index.limit, seqs)
+    seqs.sort()
+    index.load([(int(seq), float(ts), source, bytes(data)) for seq, source, ts, data in tx.select_in(
+        "SELECT seq, source, ts, data FROM sketches WHERE seq IN (?...)", seqs[at : at + LOAD_PART])]
+        for at in range(0, len(seqs), LOAD_PART))  # (memory: a part's sketches at a time)  # fmt: skip
+
+
 def _add(index: BucketIndex, seq: int, ts: float, source: str, data: bytes) -> None:
     index.add(seq, ts, source, neardup.bucket_ids(data), data[: neardup.HEAD])
 
@@ -178,14 +196,14 @@ def _match(store: Tables, tx: Tx, source: str, todo: Sequence[_New], near: NearD
     with holder.lock:
         index = holder.current(tx, low, high, near)
         found = index.shared([(neardup.bucket_ids(new.data), new.ts) for new in todo], near.window, source, CAP)
-        # The candidates sharing the most buckets, those whose MinHash may make them duplicates only.
+        # Those whose MinHash may make them duplicates, sharing the most buckets (an order of their
+        # contents, not of when they were stored: the same are chosen whatever order they came in).
         picked: dict[str, list[int]] = {}
         for new, counts in zip(todo, found, strict=True):
             if counts:
-                best = sorted(counts, key=lambda seq: (-counts[seq], seq))[: 4 * COMPARED]
-                kept = index.similar(best, new.data, near.threshold)
+                kept = index.closest(counts, new.data, near.threshold, COMPARED)
                 if kept:
-                    picked[new.key] = kept[:COMPARED]
+                    picked[new.key] = kept
     if not picked:
         return {}
     seqs = sorted({seq for chosen in picked.values() for seq in chosen})

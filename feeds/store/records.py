@@ -14,6 +14,11 @@ from typing import NamedTuple
 from feeds.core.models import Entry, Merged
 
 
+class UnknownKeys(LookupError):
+    """A poll said some of its entries are stored unchanged, and the store holds no item of those keys
+    (:meth:`feeds.store.Store.save_poll` wrote nothing: the poll is stored again, parsed whole)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SourceState:
     """What the store remembers of one remote source."""

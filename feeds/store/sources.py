@@ -10,7 +10,7 @@ from feeds.core.models import Item, instant
 from feeds.store.dialect import LOCK_ARTICLES, Tables, Tx
 from feeds.store.neardup import assign
 from feeds.store.polls import HELD_COLUMNS, classify, with_extra
-from feeds.store.records import NearDup, SourceState
+from feeds.store.records import NearDup, SourceState, UnknownKeys
 from feeds.store.schema import SEP
 
 _STATE_COLUMNS = (
@@ -33,12 +33,14 @@ _REMOTE = "substr(ref, 1, 1) BETWEEN '0' AND '9'"  # an entry of a remote item (
 
 
 class SourceTables(Tables):
-    def source_state(self, name: str) -> SourceState:
+    def source_state(self, name: str, *, counts: bool = True) -> SourceState:
+        """A remote source's state; with ``counts``, how many items it holds (a count of them all:
+        a poll, which needs none, asks without)."""
         with self.read() as tx:
             row = tx.one(f"SELECT {_STATE} FROM sources WHERE name = ?", (name,))
             if row is None:
                 return SourceState(name=name)
-            count = tx.one("SELECT count(*) FROM items WHERE source = ?", (name,))[0]
+            count = tx.one("SELECT count(*) FROM items WHERE source = ?", (name,))[0] if counts else 0
         return SourceState(*row, items=count)
 
     def source_states(self, *, counts: bool = False) -> dict[str, SourceState]:
@@ -54,7 +56,7 @@ class SourceTables(Tables):
 
     def save_poll(
         self, state: SourceState, items: Sequence[Item], undated: Iterable[str], now: float,
-        *, sketches: Mapping[str, bytes] | None = None, near: NearDup | None = None,
+        *, sketches: Mapping[str, bytes] | None = None, near: NearDup | None = None, seen: Sequence[str] = (),
     ) -> tuple[int, int]:  # fmt: skip
         """Store a successful poll's items and the source's state in one transaction.
 
@@ -64,18 +66,24 @@ class SourceTables(Tables):
         (new, updated) counts.  ``sketches`` (by key, of new items) are matched
         against other sources' versions (``near``) to pick each new item's
         article (see :mod:`feeds.store.neardup`); the other nodes are told.
+        ``seen``: the keys of the poll's other items, whose entries are the very
+        ones stored (only seen again); when one is not held, UnknownKeys is
+        raised and nothing written.
         """
         with self.write() as tx:
             self.lock(tx, LOCK_ARTICLES, shared=True)  # marks articles dirty: not while a settle runs
             keys = [item.key for item in items]
-            rows = tx.select_in(f"SELECT {HELD_COLUMNS} FROM items WHERE source = ? AND key IN (?...)", keys,
-                                (state.name,))  # fmt: skip
+            rows = tx.select_in(f"SELECT {HELD_COLUMNS} FROM items WHERE source = ? AND key IN (?...)",
+                                [*keys, *seen], (state.name,))  # fmt: skip
             held: dict[str, Sequence[Any]] = {row[0]: row[1:] for row in rows}
-            inserts, changes, seen = classify(state.name, items, held, undated, now)
+            if any(key not in held for key in seen):
+                raise UnknownKeys(state.name)
+            inserts, changes, again = classify(state.name, items, held, undated, now)
+            again += [(now, held[key][0]) for key in seen]
             ids = tx.new_ids("items", "id", len(inserts))
             tx.insert("items", _ITEM_COLUMNS, [(i, *row) for i, row in zip(ids, inserts, strict=True)])
             tx.update("items", _CHANGED_COLUMNS, ("id",), changes, also="rev = rev + 1")
-            tx.run_in("UPDATE items SET last_seen = ? WHERE id IN (?...)", [row[1] for row in seen], (now,))
+            tx.run_in("UPDATE items SET last_seen = ? WHERE id IN (?...)", [row[1] for row in again], (now,))
             touched = sorted([row[-1] for row in changes] + ids)
             versions = sorted(tx.select_in("SELECT id, key, published, published_offset, categories, origin, rev"
                                            " FROM items WHERE id IN (?...)", touched))  # fmt: skip

@@ -239,9 +239,11 @@ def keep_drawn(items: Sequence[Item]) -> None:
 
     Memory: the cache was only cleared when full, so a busy daemon held up to
     _DRAWN_MAX drawn items (tens of MB), most of them long gone from the pages.
-    An item is drawn for at most two page depths: pruned when there are more.
+    Pruned once an eighth more are held than ``items`` (an item is drawn once per page depth it is
+    shown at: the front page's items twice): held up to twice as many, the drawn items of a busy
+    daemon were ~10 MB more, by turns, than the pages needed (the soak's peak).
     """
-    if len(_DRAWN) > 2 * len(items):
+    if len(_DRAWN) > len(items) + len(items) // 8 + 64:
         shown = set(items)
         for key in [key for key in _DRAWN if key[0] not in shown]:
             del _DRAWN[key]
