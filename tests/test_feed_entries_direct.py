@@ -19,7 +19,7 @@ from feeds.core.models import Item
 from feeds.core.text import clean_text, summary_text
 
 ROOT = Path(__file__).resolve().parent.parent
-TEXTS = ["", "a", "中文标题", "A & B", "<script>x</script>", "x\ry", "tab\there", "q\"uote'", "&amp;", "]]>",
+TEXTS = ["", "a", "中文标题", "A & B", "<script>x</script>", "x\ry", "tab\there", "q\"uote'", "&amp;", "]]>", "<?",
          "emoji 😀", "  spaced  out ", "\u3000全角", "a\nb", "x > y", "&#x26;", "<b>bold</b> & more", "-", "·"]  # fmt: skip
 URLS = ["", "https://a.example/p.html", "http://b.example/x?a=1&b=2", "javascript:alert(1)",
         "https://c.example/中文", "https://d.example/\"q\"", "//e.example/p"]  # fmt: skip

@@ -284,8 +284,9 @@ def _direct(item: Item, text: str, settings: Settings, fmt: str) -> bytes | None
     """The entry feedgen writes for ``item``, written here (~10x faster), or None when the item has
     what only feedgen's path writes (a source feed, a thumbnail, an author's e-mail or URI, related
     versions, no excerpt)."""
-    if item.feed_url or item.image or item.author_email or item.related or not text:
-        return None
+    summary = text_as_html(text)
+    if item.feed_url or item.image or item.author_email or item.related or not summary:
+        return None  # (an empty summary: feedgen writes no RSS description and an empty Atom summary)
     if item.author_uri and safe_url(item.author_uri):
         return None
     site = settings.site
@@ -295,7 +296,6 @@ def _direct(item: Item, text: str, settings: Settings, fmt: str) -> bytes | None
     html = clean_text(item.content or "")
     if not html and not link:
         html = escape_text(clean_line(item.title) or guid)
-    summary = text_as_html(text)
     author = clean_line(plain_text(item.byline or site.author))
     labels = [(clean_line(plain_text(slug)) or "-", clean_line(plain_text(settings.category_title(slug))) or "-")
               for slug in item.categories]  # fmt: skip
