@@ -113,7 +113,7 @@ def run_kind(
         def measure(name: str, cmd: list[str], run_no: int, want: tuple[int, int]) -> None:
             log = logs / f"{name}-{run_no}.log"
             server.stats(reset=True)
-            run = run_measured_env(cmd, log, args.timeout, env)
+            run = run_measured_env(cmd, log, args.timeout, env, sampled=not args.unsampled)
             counts = server.stats(reset=True)
             results[name].append(run)
             got = (counts.get("200", 0), counts.get("304", 0))
@@ -187,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--unsampled", action="store_true",
+                        help="time each run without the memory sampler (MB then reads 0): sampling a big process's "
+                        "smaps_rollup every 20 ms slows it (bench_build.measure)")  # fmt: skip
     parser.add_argument("--skip", default="", help="contenders to leave out, comma-separated: " + ",".join(CONTENDERS))
     args = parser.parse_args(argv)
     version = newsboat_version()
@@ -234,13 +237,13 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failures else 0
 
 
-def run_measured_env(cmd: list[str], log: Path, timeout: float, env: dict[str, str]) -> Run:
+def run_measured_env(cmd: list[str], log: Path, timeout: float, env: dict[str, str], sampled: bool = True) -> Run:
     """``run_measured`` with ``env`` for the measured command (and its measuring process)."""
     saved = dict(os.environ)
     try:
         os.environ.clear()
         os.environ.update(env)
-        return run_measured(cmd, log, timeout)
+        return run_measured(cmd, log, timeout, sampled=sampled)
     finally:
         os.environ.clear()
         os.environ.update(saved)
