@@ -118,7 +118,8 @@ def run_kind(
             results[name].append(run)
             got = (counts.get("200", 0), counts.get("304", 0))
             answers[name].add(f"{got[0]}× 200, {got[1]}× 304" + ("" if got == want else " **unexpected**"))
-            state = f"{run.wall:.2f} s, {run.peak / MB:.1f} MB" if run.ok else f"FAILED ({run.note})"
+            memory = "" if args.unsampled else f", {run.peak / MB:.1f} MB"
+            state = f"{run.wall:.2f} s{memory}" if run.ok else f"FAILED ({run.note})"
             print(f"  {kind} run {run_no} {name}: {state}; server {got[0]}×200 {got[1]}×304", flush=True)
             if not run.ok:
                 failures.append(f"### {kind} {name} run {run_no}: {run.note}\n\n```\n{log_tail(log, 30)}\n```")
@@ -167,7 +168,7 @@ def run_kind(
         else:
             med = statistics.median(r.wall for r in runs)
             cell, each = f"{med:.2f}", ", ".join(f"{r.wall:.2f}" for r in runs)
-            mb = f"{max(r.peak for r in runs) / MB:.1f}"
+            mb = "-" if args.unsampled else f"{max(r.peak for r in runs) / MB:.1f}"  # (not sampled: not known)
         rel = ""
         if med and base_on and name != "feeds-on":
             rel = f"{med / statistics.median(base_on):.2f}"
